@@ -1,0 +1,1 @@
+"""Embedding and clustering of articles into events and narratives (next issue)."""

@@ -1,0 +1,1 @@
+"""Scrapy project of narrative-tracker: outlets, spiders, pipelines and article extraction."""

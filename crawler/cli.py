@@ -1,0 +1,349 @@
+"""The `narratives` command: a thin layer over the stage functions. The only module that knows every package."""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.clioutput import emit, output_options
+from crawler.exceptions import ImportFileError, NarrativesError, OutletsFileError
+from db import open_db
+from db.store import UnknownOutletError
+
+logger = logging.getLogger("crawler.cli")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class QuietThirdParty(logging.Filter):
+    """Scrapy resets its loggers to DEBUG when a crawl starts; keep its chatter out unless -v."""
+
+    def __init__(self, verbose: int):
+        super().__init__()
+        self.min_level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] in ("crawler", "db", "clustering"):
+            return True
+        return record.levelno >= self.min_level
+
+
+def configure_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(QuietThirdParty(verbose))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    for name in ("crawler", "db", "clustering"):
+        logging.getLogger(name).setLevel(level)
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.ERROR)
+
+
+def fail(message: str, code: int = EXIT_FAILURE):
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def database(path: str, *, must_exist: bool = True):
+    if must_exist and not Path(path).exists():
+        fail(f"database {path} does not exist (create it with `narratives outlets import {path} OUTLETS.toml`"
+             " or `narratives import`)", EXIT_USAGE)
+    try:
+        return open_db(path)
+    except Exception as exc:  # not a database, locked, unreadable: say which file
+        fail(f"cannot open database {path}: {exc}", EXIT_FAILURE)
+
+
+db_argument = click.argument("db", type=click.Path(dir_okay=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="narrative-tracker")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug)")
+@click.pass_context
+def cli(ctx, verbose):
+    """Track narratives across news outlets.
+
+    \b
+    Quick start:
+        narratives outlets import news.db outlets.toml
+        narratives crawl news.db
+        narratives articles news.db
+    """
+    configure_logging(verbose)
+    ctx.obj = {"verbose": verbose}
+
+
+# -- outlets ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def outlets():
+    """Manage the outlets to crawl."""
+
+
+@outlets.command("import")
+@db_argument
+@click.argument("file", type=click.Path(dir_okay=False))
+def outlets_import(db, file):
+    """Add or update outlets from a TOML FILE (all or nothing).
+
+    \b
+    Example:
+        narratives outlets import news.db outlets.toml
+
+    The format is in docs/outlets-format.md. An invalid file names the outlet and field
+    at fault, exits with code 2 and writes nothing.
+    """
+    from crawler.outlets import load_outlets_file
+    from db.store import upsert_outlets
+
+    try:
+        parsed = load_outlets_file(file)
+    except OutletsFileError as exc:
+        fail(str(exc), EXIT_USAGE)
+    added, updated = upsert_outlets(database(db, must_exist=False), [o.as_row() for o in parsed])
+    click.echo(f"{len(parsed)} outlets in {file}: {added} added, {updated} updated")
+
+
+@outlets.command("list")
+@db_argument
+@output_options
+def outlets_list(db, fmt):
+    """List outlets with their article counts.
+
+    \b
+    Example:
+        narratives outlets list news.db --json
+    """
+    from db.queries import outlets_overview
+
+    emit(outlets_overview(database(db)), fmt)
+
+
+# -- crawl / extract --------------------------------------------------------------------------
+
+
+def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-s/--set")
+        out[key.strip()] = value
+    return out
+
+
+@cli.command()
+@db_argument
+@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Crawl only this outlet (repeatable)")
+@click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy or NARRATIVES_ setting")
+@click.option("--refresh", is_flag=True, help="Fetch article URLs again even when already stored")
+@click.pass_context
+def crawl(ctx, db, outlet_names, settings, refresh):
+    """Crawl outlets: feeds, sitemaps and section pages -> pages and articles.
+
+    \b
+    Example:
+        narratives crawl news.db --outlet northern-herald -s CONCURRENT_REQUESTS_PER_DOMAIN=2
+
+    Runs the Scrapy spider `outlets` (robots.txt obeyed, AutoThrottle on). Already stored
+    articles are not fetched again unless --refresh. Failures are recorded in the pages
+    table with their reason; see `narratives pages DB --errors`.
+    """
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from crawler.progress import format_summary, outlet_summary
+    from db.store import outlet_rows
+
+    overrides = parse_settings(settings)
+    handle = database(db)
+    try:
+        rows = outlet_rows(handle, outlet_names)
+    except UnknownOutletError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if not rows:
+        fail(f"no outlets in {db}: add some with `narratives outlets import {db} OUTLETS.toml`", EXIT_USAGE)
+    handle.close()
+
+    s = Settings()
+    s.setmodule("crawler.settings", priority="project")
+    s.setdict(overrides, priority="cmdline")
+    s.set("NARRATIVES_DB", str(db), priority="cmdline")
+    s.set("NARRATIVES_OUTLETS", ",".join(outlet_names), priority="cmdline")
+    if refresh:
+        s.set("NARRATIVES_REFRESH", True, priority="cmdline")
+    s.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    s.set("NARRATIVES_LOG_SUMMARY_TABLE", False, priority="cmdline")  # printed below instead
+    s.set("LOG_LEVEL", "DEBUG" if ctx.obj["verbose"] > 1 else "INFO" if ctx.obj["verbose"] else "WARNING",
+          priority="cmdline")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    process = CrawlerProcess(s)
+    crawler = process.create_crawler("outlets")
+    process.crawl(crawler)
+    click.echo(f"crawling {len(rows)} outlet(s) into {db} ...", err=True)
+    process.start()
+    try:
+        stats = crawler.stats.get_stats()
+    except RuntimeError:  # the crawl never started (the spider failed to open)
+        stats = {}
+    table = outlet_summary(stats)
+    click.echo(format_summary(table))
+    reason = stats.get("finish_reason", "unknown")
+    if reason not in ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"):
+        fail(f"crawl ended early: {reason}")
+
+
+@cli.command()
+@db_argument
+@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Only this outlet (repeatable)")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU cores)")
+def extract(db, outlet_names, workers):
+    """Extract articles again from stored HTML (offline; e.g. after an extractor upgrade).
+
+    \b
+    Example:
+        narratives extract news.db --outlet northern-herald
+    """
+    from crawler.reextract import extract_pages
+
+    handle = database(db)
+
+    def progress(r):
+        click.echo(f"  {r.pages} pages, {r.articles} articles, {r.failed} without an article", err=True)
+
+    try:
+        result = extract_pages(handle, list(outlet_names) or None, workers=workers or os.cpu_count() or 1,
+                               progress=progress)
+    except UnknownOutletError as exc:
+        fail(str(exc), EXIT_USAGE)
+    click.echo(f"extracted {result.articles} articles from {result.pages} stored pages"
+               f" ({result.failed} without an article)")
+
+
+# -- import / export --------------------------------------------------------------------------
+
+
+@cli.command("import")
+@db_argument
+@click.argument("file", type=click.Path(dir_okay=False))
+def import_(db, file):
+    """Import articles from a JSONL FILE (one JSON object per line).
+
+    \b
+    Example:
+        narratives import news.db corpus.jsonl
+
+    Fields: url, outlet, text (required); title, published_at, language, author, html.
+    Invalid lines are reported with their line number and skipped; the others are stored
+    (exit code 1 when any line was rejected).
+    """
+    from crawler.ingest import import_jsonl
+
+    handle = database(db, must_exist=False)
+
+    def progress(r):
+        click.echo(f"  {r.imported + r.updated} articles stored", err=True)
+
+    try:
+        result = import_jsonl(handle, file, progress=progress)
+    except ImportFileError as exc:
+        fail(str(exc), EXIT_USAGE)
+    for lineno, reason in result.rejected[:50]:
+        click.secho(f"rejected {reason}", fg="yellow", err=True)
+    if len(result.rejected) > 50:
+        click.secho(f"... and {len(result.rejected) - 50} more rejected lines", fg="yellow", err=True)
+    click.echo(f"imported {result.imported} new, {result.updated} updated, {len(result.rejected)} rejected lines")
+    if result.rejected:
+        sys.exit(EXIT_FAILURE)
+
+
+@cli.command()
+@db_argument
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Only this outlet (repeatable)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default stdout)")
+def export(db, fmt, outlet_names, output):
+    """Export every stored article with its outlet, dates and text.
+
+    \b
+    Example:
+        narratives export news.db --format csv -o articles.csv
+    """
+    from db.export import export_columns, iter_export_rows
+
+    handle = database(db)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    count = 0
+    try:
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=export_columns(handle), lineterminator="\n")
+            writer.writeheader()
+        for row in iter_export_rows(handle, list(outlet_names) or None):
+            if fmt == "csv":
+                writer.writerow(row)
+            else:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if output:
+            out.close()
+    click.echo(f"exported {count} articles", err=True)
+
+
+# -- read commands ----------------------------------------------------------------------------
+
+
+@cli.command()
+@db_argument
+@click.option("--outlet", default=None, metavar="NAME", help="Only this outlet")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@output_options
+def articles(db, outlet, limit, fmt):
+    """List the newest stored articles.
+
+    \b
+    Example:
+        narratives articles news.db --outlet northern-herald --limit 5 --csv
+    """
+    from db.queries import recent_articles
+
+    emit(recent_articles(database(db), outlet, limit), fmt)
+
+
+@cli.command()
+@db_argument
+@click.option("--errors", is_flag=True, help="Only failed fetches, with their reason")
+@click.option("--outlet", default=None, metavar="NAME", help="Only this outlet")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@output_options
+def pages(db, errors, outlet, limit, fmt):
+    """List fetched pages; --errors shows failures with their reason.
+
+    \b
+    Example:
+        narratives pages news.db --errors --json
+    """
+    from db.queries import failed_pages, recent_pages
+
+    handle = database(db)
+    rows = failed_pages(handle, outlet, limit) if errors else recent_pages(handle, outlet, limit)
+    emit(rows, fmt)
+
+
+def main():
+    try:
+        cli(standalone_mode=True)
+    except NarrativesError as exc:  # a stage raised a named error the command did not expect
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

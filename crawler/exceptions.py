@@ -1,0 +1,17 @@
+"""Named errors the crawler raises; only the CLI turns them into messages."""
+
+
+class NarrativesError(Exception):
+    """Base class of the tool's own errors."""
+
+
+class OutletsFileError(NarrativesError):
+    """The outlets file is invalid; the message names the file, the outlet and the field."""
+
+
+class ExtractionError(NarrativesError):
+    """A page holds no article the extractor can use; the message says why."""
+
+
+class ImportFileError(NarrativesError):
+    """A JSONL import file is invalid; the message names the line and the field."""

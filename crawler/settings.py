@@ -1,0 +1,61 @@
+"""Scrapy settings of narrative-tracker (polite by default).
+
+Every setting can be overridden with `narratives crawl -s KEY=VALUE` or `scrapy crawl -s`.
+The project's own settings carry the NARRATIVES_ prefix; NARRATIVES_* environment variables
+set them too (e.g. NARRATIVES_CONTACT=you@example.org).
+"""
+import os
+
+BOT_NAME = "narrative-tracker"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Who we are: outlets should be able to reach the person running the crawl.
+NARRATIVES_CONTACT = os.environ.get("NARRATIVES_CONTACT", "set NARRATIVES_CONTACT to an e-mail or URL")
+USER_AGENT = os.environ.get(
+    "NARRATIVES_USER_AGENT",
+    f"narrative-tracker/0.1 (+https://github.com/narrative-tracker/narrative-tracker; contact: {NARRATIVES_CONTACT})",
+)
+
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    # before RobotsTxtMiddleware (100): an out-of-scope URL must not even cost a robots.txt fetch
+    "crawler.middlewares.ScopeMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.StorePipeline": 300,
+}
+EXTENSIONS = {
+    "crawler.progress.CrawlProgress": 500,
+}
+
+# The project's own settings.
+NARRATIVES_DB = os.environ.get("NARRATIVES_DB", "narratives.db")
+NARRATIVES_OUTLETS = ""  # comma-separated outlet names; empty = all outlets in the database
+NARRATIVES_REFRESH = False  # True: fetch article URLs again even when already stored
+NARRATIVES_MAX_PAGES_PER_OUTLET = 2000  # default per-outlet page limit (outlets file may set its own)
+NARRATIVES_LINK_DEPTH = 2  # home/sections are depth 0; links are followed from pages below this depth
+NARRATIVES_SITEMAP_DEPTH = 3  # how deep sitemap indexes may nest
+NARRATIVES_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
+NARRATIVES_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
+NARRATIVES_PROGRESS_INTERVAL = 10.0  # seconds between progress lines
+NARRATIVES_LOG_SUMMARY_TABLE = True  # log the per-outlet table when the crawl ends

@@ -1,0 +1,267 @@
+"""The one spider: every configured outlet, discovered through feeds, sitemaps and section pages."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import scrapy
+from scrapy.http import TextResponse
+
+from crawler.discovery import DiscoveryError, maybe_gunzip, parse_feed, parse_sitemap
+from crawler.failures import failure_reason
+from crawler.outlets import Outlet
+from crawler.urls import canonicalize_url
+from db import open_db
+from db.store import article_stored, outlet_rows, page_validators
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def looks_like_article(response: TextResponse) -> bool:
+    """A cheap guess whether a page found by link following is an article or a listing."""
+    og_type = (response.css('meta[property="og:type"]::attr(content)').get() or "").lower()
+    if og_type:
+        return og_type == "article"
+    for block in response.css('script[type="application/ld+json"]::text').getall():
+        if "Article" in block or "BlogPosting" in block or "Report" in block:
+            return True
+    words = sum(len(p.split()) for p in response.css("p ::text").getall())
+    links = len(response.css("a[href]"))
+    return words >= 120 and words > links * 6
+
+
+class OutletsSpider(scrapy.Spider):
+    """Crawl outlets stored in the database (`narratives outlets import`).
+
+    Arguments (``-a``): ``outlets=a,b`` to crawl some outlets only; ``refresh=1`` to fetch stored
+    articles again. The database is the NARRATIVES_DB setting.
+    """
+
+    name = "outlets"
+
+    def __init__(self, outlets: str = "", refresh: str = "", *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._outlet_arg = outlets
+        self._refresh_arg = refresh
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        names = [n for n in (spider._outlet_arg or s.get("NARRATIVES_OUTLETS") or "").split(",") if n.strip()]
+        spider.db_path = s.get("NARRATIVES_DB")
+        spider.db = open_db(spider.db_path)
+        spider.outlets_by_name = {
+            row["name"]: Outlet.from_row(row) for row in outlet_rows(spider.db, [n.strip() for n in names])
+        }
+        spider.refresh = str(spider._refresh_arg).lower() in ("1", "true", "yes") or s.getbool("NARRATIVES_REFRESH")
+        spider.default_max_pages = s.getint("NARRATIVES_MAX_PAGES_PER_OUTLET")
+        spider.link_depth = s.getint("NARRATIVES_LINK_DEPTH")
+        spider.sitemap_depth = s.getint("NARRATIVES_SITEMAP_DEPTH")
+        spider.sitemap_maxsize = s.getint("NARRATIVES_SITEMAP_MAXSIZE")
+        spider.scheduled: dict[str, dict] = {}  # url -> hints dict shared with the request's meta
+        spider.budget = {name: 0 for name in spider.outlets_by_name}
+        return spider
+
+    @property
+    def stats(self):
+        return self.crawler.stats
+
+    # -- requests -----------------------------------------------------------------
+
+    def _meta(self, outlet: Outlet, kind: str, **extra) -> dict:
+        return {"outlet": outlet.name, "kind": kind, **extra}
+
+    def _take_budget(self, outlet: Outlet) -> bool:
+        limit = outlet.max_pages or self.default_max_pages
+        if self.budget[outlet.name] >= limit:
+            self.stats.inc_value(f"narratives/{outlet.name}/over_limit")
+            return False
+        self.budget[outlet.name] += 1
+        return True
+
+    def _conditional(self, url: str) -> dict:
+        etag, last_modified = page_validators(self.db, url)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return headers
+
+    async def start(self):
+        if not self.outlets_by_name:
+            logger.warning("no outlets in %s: import some with `narratives outlets import`", self.db_path)
+        for outlet in self.outlets_by_name.values():
+            for url in outlet.feeds:
+                yield scrapy.Request(
+                    url, callback=self.parse_feed, errback=self.on_error, dont_filter=True,
+                    headers=self._conditional(url), priority=10,
+                    meta=self._meta(outlet, "feed", handle_httpstatus_list=[304]),
+                )
+            for url in outlet.sitemaps:
+                yield scrapy.Request(
+                    url, callback=self.parse_sitemap, errback=self.on_error, dont_filter=True,
+                    headers=self._conditional(url), priority=5,
+                    meta=self._meta(outlet, "sitemap", sitemap_depth=0, handle_httpstatus_list=[304]),
+                )
+            for url in dict.fromkeys((outlet.home, *outlet.sections)):
+                self.scheduled[canonicalize_url(url)] = {}
+                yield scrapy.Request(
+                    url, callback=self.parse_page, errback=self.on_error, dont_filter=True,
+                    meta=self._meta(outlet, "section", link_depth=0),
+                )
+
+    def article_request(self, outlet: Outlet, url: str, *, depth: int, via: str, **hints):
+        """A request for a candidate article, or None when it is out of scope, stored or over budget."""
+        url = canonicalize_url(url)
+        if not outlet.scope.contains(url):
+            self.stats.inc_value("narratives/links_out_of_scope")
+            return None
+        known = self.scheduled.get(url)
+        if known is not None:
+            for key, value in hints.items():  # a later feed/sitemap may add a date the first lacked
+                if value and not known.get(key):
+                    known[key] = value
+            return None
+        if not self.refresh and article_stored(self.db, url):
+            self.stats.inc_value(f"narratives/{outlet.name}/already_stored")
+            self.scheduled[url] = {}
+            return None
+        if not self._take_budget(outlet):
+            return None
+        shared_hints = {k: v for k, v in hints.items() if v}
+        self.scheduled[url] = shared_hints
+        return scrapy.Request(
+            url, callback=self.parse_page, errback=self.on_error,
+            meta=self._meta(outlet, "article", link_depth=depth, hints=shared_hints, via=via),
+        )
+
+    # -- callbacks ----------------------------------------------------------------
+
+    def _page_item(self, response, kind: str, **extra) -> dict:
+        headers = response.headers
+        return {
+            "type": "page",
+            "url": response.request.url,
+            "final_url": response.url if response.url != response.request.url else None,
+            "outlet": response.meta["outlet"],
+            "kind": kind,
+            "status": response.status,
+            "fetched_at": utcnow(),
+            "etag": (headers.get(b"ETag") or b"").decode("latin-1") or None,
+            "last_modified": (headers.get(b"Last-Modified") or b"").decode("latin-1") or None,
+            "content_type": (headers.get(b"Content-Type") or b"").decode("latin-1") or None,
+            **extra,
+        }
+
+    def parse_feed(self, response):
+        outlet = self.outlets_by_name[response.meta["outlet"]]
+        if response.status == 304:
+            yield self._page_item(response, "feed")
+            return
+        try:
+            entries = parse_feed(response.body, response.url)
+        except DiscoveryError as exc:
+            yield self._page_item(response, "feed", body=response.body, error=f"malformed feed: {exc}")
+            return
+        yield self._page_item(response, "feed", body=response.body)
+        self.stats.inc_value(f"narratives/{outlet.name}/feed_entries", len(entries))
+        for entry in entries:
+            req = self.article_request(outlet, entry.url, depth=1, via="feed", feed_date=entry.published_at, feed_title=entry.title)
+            if req is not None:
+                yield req
+
+    def parse_sitemap(self, response):
+        outlet = self.outlets_by_name[response.meta["outlet"]]
+        if response.status == 304:
+            yield self._page_item(response, "sitemap")
+            return
+        try:
+            kind, entries = parse_sitemap(maybe_gunzip(response.body, self.sitemap_maxsize), response.url)
+        except (DiscoveryError, OSError, EOFError) as exc:
+            yield self._page_item(response, "sitemap", body=response.body, error=f"malformed sitemap: {exc}")
+            return
+        yield self._page_item(response, "sitemap", body=response.body)
+        depth = response.meta.get("sitemap_depth", 0)
+        if kind == "index":
+            if depth >= self.sitemap_depth:
+                logger.warning("sitemap index %s nests deeper than %d levels: not followed", response.url, depth)
+                return
+            for entry in entries:
+                url = canonicalize_url(entry.url)
+                if url in self.scheduled or not outlet.scope.contains(url) or not self._take_budget(outlet):
+                    continue
+                self.scheduled[url] = {}
+                yield scrapy.Request(
+                    url, callback=self.parse_sitemap, errback=self.on_error,
+                    headers=self._conditional(url),
+                    meta=self._meta(outlet, "sitemap", sitemap_depth=depth + 1, handle_httpstatus_list=[304]),
+                )
+            return
+        for entry in entries:
+            req = self.article_request(outlet, entry.url, depth=1, via="sitemap", sitemap_date=entry.published_at, sitemap_title=entry.title)
+            if req is not None:
+                yield req
+
+    def parse_page(self, response):
+        """A section page or a candidate article: store it, follow its links while depth allows."""
+        outlet = self.outlets_by_name[response.meta["outlet"]]
+        kind = response.meta["kind"]
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
+        if not response.body.strip():
+            yield self._page_item(response, kind, error="empty body")
+            return
+        if not isinstance(response, TextResponse) or (ctype and ctype not in HTML_TYPES):
+            yield self._page_item(response, kind, error=f"not HTML ({ctype or 'unknown content type'})")
+            return
+        depth = response.meta.get("link_depth", 0)
+        # feeds and sitemaps list articles; a page reached by a link must look like one
+        if kind == "article" and (response.meta.get("via") != "link" or looks_like_article(response)):
+            yield {
+                **self._page_item(response, "article", body=response.body),
+                "type": "article",
+                "encoding": response.encoding,
+                "hints": response.meta.get("hints") or {},
+                "language_hint": outlet.language,
+            }
+        else:
+            yield self._page_item(response, "section", body=response.body)
+        if depth < self.link_depth:
+            for href in response.css("a::attr(href)").getall():
+                href = href.strip()
+                if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
+                    continue
+                req = self.article_request(outlet, response.urljoin(href), depth=depth + 1, via="link")
+                if req is not None:
+                    yield req
+
+    def on_error(self, failure):
+        request = failure.request
+        meta = request.meta
+        status, reason = failure_reason(failure)
+        outlet = meta.get("outlet")
+        if outlet is None or reason.startswith("out of scope"):
+            return
+        self.stats.inc_value(f"narratives/{outlet}/errors")
+        if reason == "forbidden by robots.txt":
+            self.stats.inc_value(f"narratives/{outlet}/robots_forbidden")
+        logger.debug("failed %s: %s", request.url, reason)
+        yield {
+            "type": "page",
+            "url": request.url,
+            "outlet": outlet,
+            "kind": meta.get("kind", "article"),
+            "status": status,
+            "fetched_at": utcnow(),
+            "error": reason,
+        }
+
+    def closed(self, reason):
+        self.db.close()

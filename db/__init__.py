@@ -1,0 +1,5 @@
+"""SQLite storage of narrative-tracker: schema and migrations, store functions, queries."""
+from db.connection import open_db
+from db.migrations import migrate
+
+__all__ = ["open_db", "migrate"]

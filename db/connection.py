@@ -1,0 +1,35 @@
+"""Opening the database: one place that sets the pragmas every stage relies on."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlite_utils
+
+from db.migrations import migrate
+
+logger = logging.getLogger(__name__)
+
+
+def open_db(path: str | Path, *, create: bool = True, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (and migrate) the database at *path*.
+
+    WAL lets Datasette and queries read while a crawl writes; busy_timeout makes a writer
+    wait for a short lock instead of failing at once.
+    """
+    path = Path(path)
+    if not create and not path.exists():
+        raise FileNotFoundError(f"database not found: {path}")
+    if readonly:
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        return sqlite_utils.Database(conn)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db)
+    return db

@@ -1,0 +1,140 @@
+"""Schema as small named migrations, applied once each and in order (sqlite-utils/llm style)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = []
+
+
+def migration(fn):
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@migration
+def m001_outlets(db: sqlite_utils.Database):
+    db["outlets"].create(
+        {
+            "name": str,
+            "home": str,
+            "feeds": str,  # JSON list
+            "sitemaps": str,  # JSON list
+            "sections": str,  # JSON list
+            "language": str,
+            "country": str,
+            "max_pages": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="name",
+    )
+
+
+@migration
+def m002_pages(db: sqlite_utils.Database):
+    # One row per URL: its latest fetch. `error` holds the reason of a failed fetch.
+    db["pages"].create(
+        {
+            "id": int,
+            "url": str,
+            "outlet": str,
+            "kind": str,  # article, feed, sitemap, section
+            "status": int,
+            "fetched_at": str,
+            "etag": str,
+            "last_modified": str,
+            "content_type": str,
+            "final_url": str,
+            "size": int,
+            "html": bytes,  # zlib-compressed body
+            "error": str,
+            "hints": str,  # JSON: dates and titles the feed or sitemap gave for this URL
+            "fetch_count": int,
+        },
+        pk="id",
+        foreign_keys=[("outlet", "outlets", "name")],
+        not_null={"url", "outlet", "kind", "fetched_at"},
+    )
+    db["pages"].create_index(["url"], unique=True)
+    db["pages"].create_index(["outlet", "kind"])
+
+
+@migration
+def m003_articles(db: sqlite_utils.Database):
+    db["articles"].create(
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "outlet": str,
+            "page_id": int,
+            "title": str,
+            "text": str,
+            "author": str,
+            "description": str,
+            "language": str,
+            "language_source": str,
+            "published_at": str,
+            "date_source": str,
+            "fetched_at": str,
+            "content_hash": str,
+            "word_count": int,
+            "extractor": str,
+            "extracted_at": str,
+        },
+        pk="id",
+        foreign_keys=[("outlet", "outlets", "name"), ("page_id", "pages", "id")],
+        not_null={"url", "outlet", "text"},
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["outlet", "published_at"])
+    db["articles"].create_index(["content_hash"])
+    db["articles"].create_index(["canonical_url"])
+
+
+@migration
+def m004_citations(db: sqlite_utils.Database):
+    db["citations"].create(
+        {
+            "id": int,
+            "article_id": int,
+            "kind": str,  # link, source, read_more, via
+            "target_url": str,
+            "target_outlet": str,  # resolved outlet name, when the target is a known outlet
+            "text": str,  # anchor text or the mention ("Euronews")
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["citations"].create_index(["article_id"])
+    db["citations"].create_index(["target_outlet"])
+
+
+@migration
+def m005_articles_fts(db: sqlite_utils.Database):
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations not yet applied; return their names."""
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        with db.conn:
+            fn(db)
+            db["_migrations"].insert({"name": fn.__name__, "applied_at": utcnow()})
+        applied.append(fn.__name__)
+        logger.debug("applied migration %s", fn.__name__)
+    return applied
