@@ -19,30 +19,43 @@ class DiscoveryError(ValueError):
 
 
 @dataclass
+class Parsed:
+    kind: str  # "feed", "index" or "urlset"
+    entries: list["Entry"]
+    problem: str | None = None  # set when the document was malformed but partly readable
+
+
+@dataclass
 class Entry:
     url: str
     published_at: str | None = None  # ISO-8601 UTC
     title: str | None = None
 
 
-def _parser() -> etree.XMLParser:
+def _parser(recover: bool) -> etree.XMLParser:
     # no DTDs, no entities, no network: feeds and sitemaps come from strangers
     return etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-        remove_comments=True, remove_pis=True, recover=True,
+        remove_comments=True, remove_pis=True, recover=recover,
     )
 
 
-def _parse_xml(body: bytes) -> etree._Element:
+def _parse_xml(body: bytes) -> tuple[etree._Element, str | None]:
+    """(root, problem): a document that is not well-formed is recovered where possible,
+    and the problem is returned so the crawl can record it while using what was readable."""
     if not body or not body.strip():
         raise DiscoveryError("empty document")
     try:
-        root = etree.fromstring(body, parser=_parser())
+        return etree.fromstring(body, parser=_parser(False)), None
     except etree.XMLSyntaxError as exc:
-        raise DiscoveryError(f"not well-formed XML: {exc}") from None
+        problem = f"not well-formed XML: {exc}"
+    try:
+        root = etree.fromstring(body, parser=_parser(True))
+    except etree.XMLSyntaxError:
+        root = None
     if root is None:
-        raise DiscoveryError("not XML (no root element could be parsed)")
-    return root
+        raise DiscoveryError(problem)
+    return root, problem
 
 
 def _local(tag) -> str:
@@ -83,9 +96,9 @@ def _text(el) -> str | None:
     return t or None
 
 
-def parse_feed(body: bytes, base_url: str) -> list[Entry]:
+def parse_feed(body: bytes, base_url: str) -> Parsed:
     """Entries of an RSS 2.0, RSS 1.0/RDF or Atom feed."""
-    root = _parse_xml(body)
+    root, problem = _parse_xml(body)
     kind = _local(root.tag)
     if kind not in ("rss", "feed", "rdf"):
         raise DiscoveryError(f"not an RSS or Atom feed (root element <{kind or root.tag}>)")
@@ -118,7 +131,7 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
                 if date:
                     break
         entries.append(Entry(urljoin(base_url, link.strip()), date, _text(fields.get("title"))))
-    return entries
+    return Parsed("feed", entries, problem)
 
 
 def maybe_gunzip(body: bytes, max_size: int) -> bytes:
@@ -133,9 +146,9 @@ def maybe_gunzip(body: bytes, max_size: int) -> bytes:
     return out.getvalue()
 
 
-def parse_sitemap(body: bytes, base_url: str) -> tuple[str, list[Entry]]:
-    """('index', sitemap URLs) or ('urlset', article entries with Google News dates)."""
-    root = _parse_xml(body)
+def parse_sitemap(body: bytes, base_url: str) -> Parsed:
+    """kind 'index' (sitemap URLs) or 'urlset' (article entries with Google News dates)."""
+    root, problem = _parse_xml(body)
     kind = _local(root.tag)
     if kind not in ("urlset", "sitemapindex"):
         raise DiscoveryError(f"not a sitemap (root element <{kind or root.tag}>)")
@@ -159,4 +172,4 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[str, list[Entry]]:
         # a Google News publication date is a publication date; <lastmod> is only a change date
         date = iso_utc(news_date) if kind == "urlset" else iso_utc(lastmod)
         entries.append(Entry(urljoin(base_url, loc), date, title))
-    return ("index" if kind == "sitemapindex" else "urlset"), entries
+    return Parsed("index" if kind == "sitemapindex" else "urlset", entries, problem)

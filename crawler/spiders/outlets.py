@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import scrapy
 from scrapy.http import TextResponse
 
+from crawler import settings as defaults
 from crawler.discovery import DiscoveryError, maybe_gunzip, parse_feed, parse_sitemap
 from crawler.failures import failure_reason
 from crawler.outlets import Outlet
@@ -61,10 +62,11 @@ class OutletsSpider(scrapy.Spider):
             row["name"]: Outlet.from_row(row) for row in outlet_rows(spider.db, [n.strip() for n in names])
         }
         spider.refresh = str(spider._refresh_arg).lower() in ("1", "true", "yes") or s.getbool("NARRATIVES_REFRESH")
-        spider.default_max_pages = s.getint("NARRATIVES_MAX_PAGES_PER_OUTLET")
-        spider.link_depth = s.getint("NARRATIVES_LINK_DEPTH")
-        spider.sitemap_depth = s.getint("NARRATIVES_SITEMAP_DEPTH")
-        spider.sitemap_maxsize = s.getint("NARRATIVES_SITEMAP_MAXSIZE")
+        # defaults come from crawler.settings even when a caller built Settings without it
+        spider.default_max_pages = s.getint("NARRATIVES_MAX_PAGES_PER_OUTLET", defaults.NARRATIVES_MAX_PAGES_PER_OUTLET)
+        spider.link_depth = s.getint("NARRATIVES_LINK_DEPTH", defaults.NARRATIVES_LINK_DEPTH)
+        spider.sitemap_depth = s.getint("NARRATIVES_SITEMAP_DEPTH", defaults.NARRATIVES_SITEMAP_DEPTH)
+        spider.sitemap_maxsize = s.getint("NARRATIVES_SITEMAP_MAXSIZE", defaults.NARRATIVES_SITEMAP_MAXSIZE)
         spider.scheduled: dict[str, dict] = {}  # url -> hints dict shared with the request's meta
         spider.budget = {name: 0 for name in spider.outlets_by_name}
         return spider
@@ -167,16 +169,23 @@ class OutletsSpider(scrapy.Spider):
             yield self._page_item(response, "feed")
             return
         try:
-            entries = parse_feed(response.body, response.url)
+            parsed = parse_feed(response.body, response.url)
         except DiscoveryError as exc:
             yield self._page_item(response, "feed", body=response.body, error=f"malformed feed: {exc}")
             return
-        yield self._page_item(response, "feed", body=response.body)
+        entries = parsed.entries
+        yield self._page_item(response, "feed", body=response.body, error=self._problem("feed", parsed))
         self.stats.inc_value(f"narratives/{outlet.name}/feed_entries", len(entries))
         for entry in entries:
             req = self.article_request(outlet, entry.url, depth=1, via="feed", feed_date=entry.published_at, feed_title=entry.title)
             if req is not None:
                 yield req
+
+    @staticmethod
+    def _problem(what: str, parsed) -> str | None:
+        if parsed.problem is None:
+            return None
+        return f"malformed {what} ({len(parsed.entries)} entries recovered): {parsed.problem}"[:500]
 
     def parse_sitemap(self, response):
         outlet = self.outlets_by_name[response.meta["outlet"]]
@@ -184,11 +193,12 @@ class OutletsSpider(scrapy.Spider):
             yield self._page_item(response, "sitemap")
             return
         try:
-            kind, entries = parse_sitemap(maybe_gunzip(response.body, self.sitemap_maxsize), response.url)
+            parsed = parse_sitemap(maybe_gunzip(response.body, self.sitemap_maxsize), response.url)
         except (DiscoveryError, OSError, EOFError) as exc:
             yield self._page_item(response, "sitemap", body=response.body, error=f"malformed sitemap: {exc}")
             return
-        yield self._page_item(response, "sitemap", body=response.body)
+        kind, entries = parsed.kind, parsed.entries
+        yield self._page_item(response, "sitemap", body=response.body, error=self._problem("sitemap", parsed))
         depth = response.meta.get("sitemap_depth", 0)
         if kind == "index":
             if depth >= self.sitemap_depth:

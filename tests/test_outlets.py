@@ -1,0 +1,95 @@
+import sqlite3
+
+import pytest
+
+from crawler.exceptions import OutletsFileError
+from crawler.outlets import Scope, load_outlets_file
+
+GOOD = """
+[[outlet]]
+name = "north"
+home = "http://127.0.0.11:8001/"
+feeds = ["http://127.0.0.11:8001/rss.xml"]
+sitemaps = ["http://127.0.0.11:8001/sitemap.xml"]
+sections = ["http://127.0.0.11:8001/world/"]
+language = "en"
+country = "GB"
+max_pages = 50
+
+[[outlet]]
+name = "south"
+home = "https://south.example/news"
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "outlets.toml"
+    p.write_text(text)
+    return p
+
+
+def test_valid_file(tmp_path):
+    north, south = load_outlets_file(write(tmp_path, GOOD))
+    assert north.name == "north" and north.max_pages == 50
+    assert north.feeds == ("http://127.0.0.11:8001/rss.xml",)
+    assert north.scope == Scope("http", "127.0.0.11", 8001, "/")
+    assert south.scope == Scope("https", "south.example", 443, "/news/")
+
+
+def test_scope_checks_host_port_scheme_and_prefix():
+    scope = Scope.from_home("https://south.example/news")
+    assert scope.contains("https://south.example/news/2026/a.html")
+    assert scope.contains("https://south.example:443/news/")
+    assert scope.contains("https://south.example/news")
+    assert not scope.contains("https://south.example/newsletter/a.html")
+    assert not scope.contains("http://south.example/news/a.html")
+    assert not scope.contains("https://south.example:8443/news/a.html")
+    assert not scope.contains("https://evil.example/news/a.html")
+    assert not scope.contains("https://south.example.evil.example/news/a.html")
+    assert scope.same_origin("https://south.example/robots.txt")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[[outlet]]\nname = "a"\n', "outlet 'a': field 'home' is required"),
+        ('[[outlet]]\nname = "a"\nhome = "ftp://x/"\n', "outlet 'a': field 'home': 'ftp://x/' is not an absolute http(s) URL"),
+        ('[[outlet]]\nname = "a b"\nhome = "http://x/"\n', "outlet #1: field 'name'"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nfeeds = ["http://y/rss"]\n', "outlet 'a': field 'feeds'[0]: 'http://y/rss' lies outside"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\n[[outlet]]\nname = "a"\nhome = "http://y/"\n', "outlet 'a': field 'name' is used by another outlet"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nfeed = ["http://x/rss"]\n', "outlet 'a': unknown field(s) feed"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nlanguage = "English"\n', "outlet 'a': field 'language'"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nmax_pages = 0\n', "outlet 'a': field 'max_pages'"),
+        ('[[outlet]\nname = "a"\n', "invalid TOML"),
+        ('name = "a"\n', "no [[outlet]] tables found"),
+    ],
+)
+def test_invalid_files_name_file_outlet_and_field(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(OutletsFileError) as err:
+        load_outlets_file(path)
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_cli_import_and_list(tmp_path, cli):
+    db = tmp_path / "n.db"
+    r = cli("outlets", "import", db, write(tmp_path, GOOD))
+    assert r.returncode == 0, r.stderr
+    assert "2 added, 0 updated" in r.stdout
+    r = cli("outlets", "import", db, write(tmp_path, GOOD))
+    assert "0 added, 2 updated" in r.stdout
+    r = cli("outlets", "list", db, "--csv")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[0].startswith("name,home,language")
+    assert [line.split(",")[0] for line in r.stdout.splitlines()[1:]] == ["north", "south"]
+
+
+def test_cli_invalid_file_exits_2_and_writes_nothing(tmp_path, cli):
+    db = tmp_path / "n.db"
+    bad = GOOD + '\n[[outlet]]\nname = "third"\nhome = "http://z/"\nsitemaps = ["http://other/sitemap.xml"]\n'
+    r = cli("outlets", "import", db, write(tmp_path, bad))
+    assert r.returncode == 2
+    assert "outlet 'third': field 'sitemaps'[0]" in r.stderr
+    if db.exists():
+        assert sqlite3.connect(db).execute("SELECT count(*) FROM outlets").fetchone()[0] == 0
