@@ -11,15 +11,25 @@ logger = logging.getLogger(__name__)
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header value."""
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"').lower()
+    return None
+
+
 def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
     """(text, encoding used). A BOM wins; then the declared charset if the bytes decode under it;
     else the charset detected from the bytes (a page that says UTF-8 but is cp1251 gets cp1251)."""
     for bom, enc in BOMS:
         if body.startswith(bom):
             return body.decode(enc, errors="replace"), enc
-    if declared:
+    # with nothing declared, UTF-8 is by far the most common: take it when the bytes allow
+    for enc in (declared, "utf-8") if declared else ("utf-8",):
         try:
-            return body.decode(declared), declared
+            return body.decode(enc), enc
         except (UnicodeDecodeError, LookupError):
             pass
     best = from_bytes(body[:200_000]).best()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from crawler.citations import OutletResolver, citation_rows
+from crawler.decoding import charset_of
 from crawler.outlets import Outlet
 from crawler.pipelines import article_row
 from crawler.worker import extract_page
@@ -32,7 +33,7 @@ def extract_pages(
     languages = {r["name"]: r["language"] for r in rows}
     resolver = OutletResolver(Outlet.from_row(r) for r in outlet_rows(db))
     result = ExtractResult()
-    pages = (dict(p, language_hint=languages.get(p["outlet"]), encoding=None)
+    pages = (dict(p, language_hint=languages.get(p["outlet"]), encoding=charset_of(p["content_type"]))
              for p in iter_pages_to_extract(db, [r["name"] for r in rows]))
 
     def store(page, outcome):

@@ -53,7 +53,9 @@ NARRATIVES_DB = os.environ.get("NARRATIVES_DB", "narratives.db")
 NARRATIVES_OUTLETS = ""  # comma-separated outlet names; empty = all outlets in the database
 NARRATIVES_REFRESH = False  # True: fetch article URLs again even when already stored
 NARRATIVES_MAX_PAGES_PER_OUTLET = 2000  # default per-outlet page limit (outlets file may set its own)
-NARRATIVES_LINK_DEPTH = 2  # home/sections are depth 0; links are followed from pages below this depth
+# Home and section pages are depth 0 and links are followed from pages below this depth.
+# Articles listed by feeds and sitemaps are not link-followed: those lists already enumerate them.
+NARRATIVES_LINK_DEPTH = 2
 NARRATIVES_SITEMAP_DEPTH = 3  # how deep sitemap indexes may nest
 NARRATIVES_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
 NARRATIVES_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core

@@ -145,14 +145,14 @@ def iter_pages_to_extract(
     last = 0
     while True:
         rows = db.execute(
-            f"SELECT id, url, outlet, fetched_at, html, final_url, hints FROM pages"
+            f"SELECT id, url, outlet, fetched_at, html, final_url, hints, content_type FROM pages"
             f" WHERE {where} AND id > ? ORDER BY id LIMIT ?",
             params + [last, batch],
         ).fetchall()
         if not rows:
             return
-        for page_id, url, outlet, fetched_at, html, final_url, hints in rows:
+        for page_id, url, outlet, fetched_at, html, final_url, hints, content_type in rows:
             yield {"id": page_id, "url": url, "outlet": outlet, "fetched_at": fetched_at,
-                   "body": decompress_html(html), "final_url": final_url,
+                   "body": decompress_html(html), "final_url": final_url, "content_type": content_type,
                    "hints": json.loads(hints) if hints else {}}
         last = rows[-1][0]

@@ -70,7 +70,9 @@ def build_fixture_web(slow_seconds: float = 6.0) -> FixtureWeb:
                   f'<a href="{b}news/only-linked-from-alpha.html">beta story</a> <a href="http://example.invalid/x">x</a>'
                   '<a href="/world/">World</a></body></html>'),
         "/world/": html('<html><body><a href="/news/linked.html">Linked again</a></body></html>'),
-        "/news/good.html": html(article_html("Cranes arrive at the harbour", PARAS, date="2026-03-03T10:15:00+01:00",
+        "/news/good.html": html(article_html("Cranes arrive at the harbour", PARAS + [
+            f'The council debate was first reported <a href="{b}news/beta-story.html">by our colleagues</a>.',
+            "Source: Beta"], date="2026-03-03T10:15:00+01:00",
                                              extra_head=f'<link rel="canonical" href="{a}news/good.html?utm_campaign=x">')),
         "/news/linked.html": html(article_html("Audit demanded for port project", PARAS[::-1], date="2026-03-04T08:00:00Z")),
         "/news/broken.html": html("<html><body><div><p>" + PARAS[0] + "<p>" + PARAS[1] + "<div><span>" + PARAS[2]

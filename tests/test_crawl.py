@@ -23,7 +23,11 @@ def crawled(tmp_path_factory):
     web.clear_log()
     second = run_cli("crawl", db, *FAST)
     second_log = list(web.request_log)
-    yield {"db": db, "first": first, "second": second, "first_log": first_log, "second_log": second_log, "web": web}
+    before = rows(db, "SELECT url, title, text, published_at, content_hash FROM articles ORDER BY url")
+    extract = run_cli("extract", db, "--workers", "1")
+    after = rows(db, "SELECT url, title, text, published_at, content_hash FROM articles ORDER BY url")
+    yield {"db": db, "first": first, "second": second, "first_log": first_log, "second_log": second_log, "web": web,
+           "extract": extract, "before_extract": before, "after_extract": after}
     web.stop()
 
 
@@ -104,3 +108,20 @@ def test_recrawl_fetches_no_stored_article_again(crawled):
     assert feed_requests and "if-none-match" in feed_requests[0].headers
     assert page_error(crawled["db"], "/rss.xml")["status"] == 304
     assert rows(crawled["db"], "SELECT count(*) AS n FROM articles")[0]["n"] == 5
+
+
+def test_citations_resolved_to_outlets(crawled):
+    cites = rows(crawled["db"], """SELECT c.kind, c.target_outlet, c.text, c.target_url FROM citations c
+                                  JOIN articles a ON a.id = c.article_id WHERE a.url LIKE '%/news/good.html'""")
+    assert {"kind": "source", "target_outlet": "beta", "text": "Beta", "target_url": None} in cites
+    links = [c for c in cites if c["kind"] == "link" and c["target_outlet"] == "beta"]
+    assert [c["target_url"].rsplit("/", 1)[1] for c in links] == ["beta-story.html"]
+    (good,) = rows(crawled["db"], "SELECT text FROM articles WHERE url LIKE '%/news/good.html'")
+    assert "Source: Beta" not in good["text"]
+
+
+def test_offline_extract_reproduces_the_articles(crawled):
+    r = crawled["extract"]
+    assert r.returncode == 0, r.stderr
+    assert "extracted 5 articles from 5 stored pages (0 without an article)" in r.stdout
+    assert crawled["after_extract"] == crawled["before_extract"]

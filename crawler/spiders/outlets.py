@@ -177,7 +177,7 @@ class OutletsSpider(scrapy.Spider):
         yield self._page_item(response, "feed", body=response.body, error=self._problem("feed", parsed))
         self.stats.inc_value(f"narratives/{outlet.name}/feed_entries", len(entries))
         for entry in entries:
-            req = self.article_request(outlet, entry.url, depth=1, via="feed", feed_date=entry.published_at, feed_title=entry.title)
+            req = self.article_request(outlet, entry.url, depth=self.link_depth, via="feed", feed_date=entry.published_at, feed_title=entry.title)
             if req is not None:
                 yield req
 
@@ -216,7 +216,7 @@ class OutletsSpider(scrapy.Spider):
                 )
             return
         for entry in entries:
-            req = self.article_request(outlet, entry.url, depth=1, via="sitemap", sitemap_date=entry.published_at, sitemap_title=entry.title)
+            req = self.article_request(outlet, entry.url, depth=self.link_depth, via="sitemap", sitemap_date=entry.published_at, sitemap_title=entry.title)
             if req is not None:
                 yield req
 

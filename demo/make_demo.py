@@ -1,0 +1,61 @@
+"""`make demo`: serve the demo web on loopback, crawl it, and show what was found.
+
+    python -m demo.make_demo [--dir .demo]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from demo.server import start_demo_web
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def narratives(*args) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "crawler.cli", *map(str, args)]
+    print(f"$ narratives {' '.join(map(str, args))}", flush=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    if proc.returncode != 0:
+        sys.exit(f"demo failed: `narratives {' '.join(map(str, args))}` exited {proc.returncode}")
+    return proc
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", type=Path, default=REPO / ".demo", help="where the demo database goes")
+    args = ap.parse_args(argv)
+    workdir = args.dir.resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    db = workdir / "demo.db"
+    outlets = workdir / "outlets.toml"
+    web = start_demo_web()
+    try:
+        web.write_outlets_toml(outlets)
+        print(f"demo web serving {len(web.outlet_names) if hasattr(web, 'outlet_names') else 'its'} outlets on loopback",
+              flush=True)
+        narratives("outlets", "import", db, outlets)
+        narratives("crawl", db, "-s", "NARRATIVES_PROGRESS_INTERVAL=5")
+    finally:
+        web.stop()
+    narratives("outlets", "list", db)
+    narratives("articles", db, "--limit", "10")
+    rel = os.path.relpath(db, Path.cwd())
+    print(f"""
+The demo database is {rel}. Browse it:
+  .venv/bin/narratives articles {rel} --limit 50      newest articles
+  .venv/bin/narratives pages {rel} --errors           failed fetches with their reason
+  .venv/bin/narratives export {rel} --format csv      every article as CSV
+  .venv/bin/datasette {rel}                           browse the tables at http://127.0.0.1:8001/
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
