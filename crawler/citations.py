@@ -8,7 +8,8 @@ from crawler.outlets import Outlet
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", name.lower())
+    # "The Northern Herald", "northern-herald" and "Northern Herald" are one name
+    return re.sub(r"[^0-9a-z]+", "", re.sub(r"^\s*the\s+", "", name.lower()))
 
 
 class OutletResolver:
@@ -18,7 +19,8 @@ class OutletResolver:
         self.outlets: list[Outlet] = list(outlets)
         self.by_name: dict[str, str] = {}
         for o in self.outlets:
-            self.by_name.setdefault(_norm(o.name), o.name)
+            for alias in (o.name, *o.aliases):
+                self.by_name.setdefault(_norm(alias), o.name)
             host = o.scope.host
             label = host[4:] if host.startswith("www.") else host
             if not re.match(r"^[0-9.]+$", label):  # "euronews.com" and "euronews" both name it

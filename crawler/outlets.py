@@ -13,7 +13,7 @@ from crawler.exceptions import OutletsFileError
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-KNOWN_FIELDS = {"name", "home", "feeds", "sitemaps", "sections", "language", "country", "max_pages"}
+KNOWN_FIELDS = {"name", "home", "feeds", "sitemaps", "sections", "language", "country", "max_pages", "aliases"}
 
 
 def _default_port(scheme: str) -> int:
@@ -69,6 +69,7 @@ class Outlet:
     language: str | None = None
     country: str | None = None
     max_pages: int | None = None
+    aliases: tuple[str, ...] = ()  # other names it is cited by ("Source: The Northern Herald")
     scope: Scope = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
@@ -84,6 +85,7 @@ class Outlet:
             "language": self.language,
             "country": self.country,
             "max_pages": self.max_pages,
+            "aliases": json.dumps(list(self.aliases)),
         }
 
     @classmethod
@@ -97,6 +99,7 @@ class Outlet:
             language=row["language"],
             country=row["country"],
             max_pages=row["max_pages"],
+            aliases=tuple(json.loads(row.get("aliases") or "[]")),
         )
 
 
@@ -168,6 +171,11 @@ def parse_outlets(data: dict, source: str = "<outlets>") -> list[Outlet]:
         max_pages = entry.get("max_pages")
         if max_pages is not None and (not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1):
             raise OutletsFileError(f"{label}: field 'max_pages' must be a positive integer (got {max_pages!r})")
+        aliases = entry.get("aliases", [])
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise OutletsFileError(f"{label}: field 'aliases' must be a list of names")
         outlets.append(
             Outlet(
                 name=name,
@@ -178,6 +186,7 @@ def parse_outlets(data: dict, source: str = "<outlets>") -> list[Outlet]:
                 language=language,
                 country=country,
                 max_pages=max_pages,
+                aliases=tuple(a.strip() for a in aliases),
             )
         )
     return outlets

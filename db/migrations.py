@@ -32,6 +32,7 @@ def m001_outlets(db: sqlite_utils.Database):
             "language": str,
             "country": str,
             "max_pages": int,
+            "aliases": str,  # JSON list: other names the outlet is cited by
             "created_at": str,
             "updated_at": str,
         },

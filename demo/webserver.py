@@ -294,5 +294,5 @@ class FixtureWeb:
         server = ThreadingHTTPServer((site.host, site.port), Handler)
         server.daemon_threads = True
         site.server = server
-        site.thread = threading.Thread(target=server.serve_forever, name=f"fixtureweb-{site.name}", daemon=True)
+        site.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"fixtureweb-{site.name}", daemon=True)
         site.thread.start()

@@ -75,8 +75,9 @@ def build_fixture_web(slow_seconds: float = 6.0) -> FixtureWeb:
             "Source: Beta"], date="2026-03-03T10:15:00+01:00",
                                              extra_head=f'<link rel="canonical" href="{a}news/good.html?utm_campaign=x">')),
         "/news/linked.html": html(article_html("Audit demanded for port project", PARAS[::-1], date="2026-03-04T08:00:00Z")),
-        "/news/broken.html": html("<html><body><div><p>" + PARAS[0] + "<p>" + PARAS[1] + "<div><span>" + PARAS[2]
-                                  + "</b></i></table>" + "<div>" * 200 + PARAS[3]),
+        # unclosed and stray tags, no </html>, then 200 unclosed <div>s
+        "/news/broken.html": html("<html><head><title>Port audit</title><body><div><p>" + PARAS[0] + "<p>" + PARAS[1]
+                                  + "</b></i></table><p>" + PARAS[3] + "<span>" + "<div>" * 200 + "end"),
         # declares UTF-8 but sends cp1251
         "/news/cp1251.html": Response(body=article_html("Краны в порту", [cyrillic], date="2026-03-06T09:00:00Z",
                                                         lang="ru").encode("cp1251"),

@@ -19,6 +19,7 @@ max_pages = 50
 [[outlet]]
 name = "south"
 home = "https://south.example/news"
+aliases = ["The South Times"]
 """
 
 
@@ -34,6 +35,19 @@ def test_valid_file(tmp_path):
     assert north.feeds == ("http://127.0.0.11:8001/rss.xml",)
     assert north.scope == Scope("http", "127.0.0.11", 8001, "/")
     assert south.scope == Scope("https", "south.example", 443, "/news/")
+    assert south.aliases == ("The South Times",)
+
+
+def test_cited_names_resolve_to_outlets(tmp_path):
+    from crawler.citations import OutletResolver
+
+    resolver = OutletResolver(load_outlets_file(write(tmp_path, GOOD)))
+    assert resolver.outlet_of_name("The South Times") == "south"
+    assert resolver.outlet_of_name("the North") == "north"
+    assert resolver.outlet_of_name("South.Example") == "south"  # host name
+    assert resolver.outlet_of_name("Euronews") is None
+    assert resolver.outlet_of_url("https://south.example/news/x") == "south"
+    assert resolver.outlet_of_url("https://south.example/other/x") is None
 
 
 def test_scope_checks_host_port_scheme_and_prefix():
