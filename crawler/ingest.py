@@ -56,7 +56,9 @@ def parse_line(line: str, lineno: int) -> dict:
             raise ImportFileError(
                 f"line {lineno}: field 'published_at' is not an ISO-8601 or RFC 822 date (got {obj['published_at']!r})"
             )
-    return {**obj, "published_at": published}
+    raw = (obj.get("published_at") or "").strip()
+    local_day = raw[:10] if published and len(raw) >= 10 and raw[4] == "-" and raw[7] == "-" else None
+    return {**obj, "published_at": published, "published_date": local_day or (published or "")[:10] or None}
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -95,7 +97,7 @@ def import_jsonl(db: sqlite_utils.Database, path: str | Path, *, batch: int = 10
                     "url": url, "canonical_url": url, "outlet": obj["outlet"], "page_id": page_id,
                     "title": obj.get("title"), "text": text, "author": obj.get("author"),
                     "language": (obj.get("language") or None), "language_source": "import" if obj.get("language") else None,
-                    "published_at": obj["published_at"], "date_source": "import" if obj["published_at"] else None,
+                    "published_at": obj["published_at"], "published_date": obj["published_date"], "date_source": "import" if obj["published_at"] else None,
                     "fetched_at": now, "content_hash": content_hash(text), "extractor": "import",
                 })
                 if existed:

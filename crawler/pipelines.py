@@ -32,6 +32,7 @@ def article_row(extracted: dict, page: dict, page_id: int) -> dict:
         "language": extracted.get("language"),
         "language_source": extracted.get("language_source"),
         "published_at": extracted.get("published_at"),
+        "published_date": extracted.get("published_date"),
         "date_source": extracted.get("date_source"),
         "fetched_at": page.get("fetched_at"),
         "content_hash": extracted.get("content_hash"),

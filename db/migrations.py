@@ -84,7 +84,8 @@ def m003_articles(db: sqlite_utils.Database):
             "description": str,
             "language": str,
             "language_source": str,
-            "published_at": str,
+            "published_at": str,  # UTC; a date alone when the page gives no time
+            "published_date": str,  # the day as the outlet writes it (its local day)
             "date_source": str,
             "fetched_at": str,
             "content_hash": str,
