@@ -38,8 +38,8 @@ def main(argv=None) -> int:
     web = start_demo_web()
     try:
         web.write_outlets_toml(outlets)
-        print(f"demo web serving {len(web.outlet_names) if hasattr(web, 'outlet_names') else 'its'} outlets on loopback",
-              flush=True)
+        counts = web.ground_truth["counts"]
+        print(f"demo web serving {counts['outlets']} outlets, {counts['articles']} articles on loopback", flush=True)
         narratives("outlets", "import", db, outlets)
         narratives("crawl", db, "-s", "NARRATIVES_PROGRESS_INTERVAL=5")
     finally:
