@@ -126,6 +126,86 @@ def m005_articles_fts(db: sqlite_utils.Database):
     db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
+@migration
+def m006_runs(db: sqlite_utils.Database):
+    # one row per stage run; memberships and lineage point here so each row says how it was made
+    db["runs"].create(
+        {"id": int, "stage": str, "started_at": str, "finished_at": str, "params": str, "stats": str},
+        pk="id",
+    )
+
+
+@migration
+def m007_embeddings(db: sqlite_utils.Database):
+    db["embeddings"].create(
+        {"article_id": int, "model_id": str, "content_hash": str, "dim": int, "vector": bytes, "created_at": str},
+        pk=("article_id", "model_id"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["passages"].create(
+        {"article_id": int, "model_id": str, "idx": int, "text": str, "vector": bytes},
+        pk=("article_id", "model_id", "idx"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["embed_skips"].create(
+        {"article_id": int, "model_id": str, "content_hash": str, "reason": str, "created_at": str},
+        pk=("article_id", "model_id"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+
+
+@migration
+def m008_events(db: sqlite_utils.Database):
+    db["events"].create(
+        {"id": int, "model_id": str, "title": str, "first_at": str, "last_at": str, "article_count": int,
+         "outlet_count": int, "centroid": bytes, "state": bytes, "created_run": int, "updated_run": int},
+        pk="id",
+    )
+    db["event_memberships"].create(
+        {"article_id": int, "event_id": int, "run_id": int, "score": float, "method": str, "model_id": str},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id"), ("event_id", "events", "id"), ("run_id", "runs", "id")],
+    )
+    db["event_memberships"].create_index(["event_id"])
+
+
+@migration
+def m009_narratives(db: sqlite_utils.Database):
+    db["narratives"].create(
+        {"id": int, "label": str, "keywords": str, "headline": str, "status": str, "article_count": int,
+         "outlet_count": int, "event_count": int, "first_seen_at": str, "last_seen_at": str, "centroid": bytes,
+         "model_id": str, "created_run": int, "updated_run": int},
+        pk="id",
+    )
+    db["narrative_memberships"].create(
+        {"narrative_id": int, "article_id": int, "run_id": int, "score": float, "method": str, "model_id": str},
+        pk=("narrative_id", "article_id"),
+        foreign_keys=[("narrative_id", "narratives", "id"), ("article_id", "articles", "id"), ("run_id", "runs", "id")],
+    )
+    db["narrative_memberships"].create_index(["article_id"])
+    db["narrative_lineage"].create(
+        {"id": int, "run_id": int, "kind": str, "from_id": int, "to_id": int, "overlap": float, "detail": str},
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+
+
+@migration
+def m010_watched_narratives(db: sqlite_utils.Database):
+    db["watched_narratives"].create(
+        {"id": int, "name": str, "description": str, "keywords": str, "examples": str, "threshold": float,
+         "model_id": str, "profile": bytes, "created_at": str, "updated_at": str},
+        pk="id",
+    )
+    db["watched_narratives"].create_index(["name"], unique=True)
+    db["watch_matches"].create(
+        {"watch_id": int, "article_id": int, "score": float, "passage": str, "run_id": int, "model_id": str},
+        pk=("watch_id", "article_id"),
+        foreign_keys=[("watch_id", "watched_narratives", "id"), ("article_id", "articles", "id")],
+    )
+    db["watch_matches"].create_index(["article_id"])
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

