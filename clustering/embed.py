@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
+from clustering.events import article_texts
 from clustering.passages import split_passages
 from clustering.vectors import to_blob
 from db.migrations import utcnow
@@ -21,18 +22,14 @@ from db.migrations import utcnow
 logger = logging.getLogger(__name__)
 
 MIN_WORDS = 20  # shorter texts (cookie walls, captions) carry no event or claim
-LEAD_CHARS = 1500  # title + lead: about the model's 256-token window; the rest is truncated anyway
 # The packaged default model is English-only; other models cover what their users say.
 MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": {"en"}}
 
 
 def doc_text(title: str | None, text: str | None) -> str:
-    """What represents a whole article: title and lead, within the model's window."""
-    title = (title or "").strip()
-    lead = (text or "").strip()
-    if title and lead.startswith(title):
-        lead = lead[len(title):].lstrip()
-    return f"{title}\n{lead[:LEAD_CHARS]}".strip()
+    """What represents a whole article: title and lead, within the model's window (the events
+    stage's lead channel; its title channel is passage 0, the title)."""
+    return article_texts(title, text)[1]
 
 
 @dataclass

@@ -1,0 +1,91 @@
+"""The events stage in the database: new embedded articles -> events, without revisiting history.
+
+Only events still joinable (last article within the decay horizon of the oldest pending article)
+are loaded, so the cost per new article stays flat as the database grows. Event state (per
+channel sums of member vectors) is stored in `events.state`, so a later run continues exactly
+where this one stopped.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import sqlite_utils
+
+from clustering.events import DEFAULT_PARAMS, EventParams, EventState, assign_events, to_timestamp
+from clustering.vectors import from_blob, normalize, to_blob
+
+logger = logging.getLogger(__name__)
+
+METHOD = "online-time-decay"
+
+
+@dataclass
+class EventStageResult:
+    assigned: int = 0
+    new_events: int = 0
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pending(db: sqlite_utils.Database, model_id: str, limit: int) -> list[dict]:
+    return list(db.query(
+        """
+        SELECT a.id, a.title, coalesce(a.published_at, a.fetched_at) AS time, e.vector AS lead,
+               (SELECT p.vector FROM passages p WHERE p.article_id = a.id AND p.model_id = e.model_id AND p.idx = 0)
+                 AS title_vector
+        FROM embeddings e JOIN articles a ON a.id = e.article_id
+        WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM event_memberships m WHERE m.article_id = a.id)
+        ORDER BY coalesce(a.published_at, a.fetched_at), a.id LIMIT ?
+        """, [model_id, limit]))
+
+
+def _load_state(db, model_id: str, since_ts: float, dim: int, params: EventParams) -> EventState:
+    horizon = params.horizon_days * 86400.0
+    floor = iso(since_ts - horizon) if np.isfinite(horizon) else "0000"
+    rows = []
+    for r in db.query("SELECT id, article_count, first_at, last_at, state FROM events "
+                      "WHERE model_id = ? AND last_at >= ? ORDER BY id", [model_id, floor]):
+        rows.append((r["id"], r["article_count"], to_timestamp(r["first_at"]), to_timestamp(r["last_at"]),
+                     from_blob(r["state"]).reshape(len(params.weights), dim)))
+    next_id = (db.execute("SELECT max(id) FROM events").fetchone()[0] or 0) + 1
+    return EventState.from_rows(rows, dim, len(params.weights), params, next_id=next_id)
+
+
+def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, params: EventParams = DEFAULT_PARAMS,
+                      batch: int = 5000) -> EventStageResult:
+    result = EventStageResult()
+    while True:
+        rows = _pending(db, model_id, batch)
+        if not rows:
+            return result
+        dim = len(rows[0]["lead"]) // 4
+        items = []
+        for r in rows:
+            lead = from_blob(r["lead"])
+            title = from_blob(r["title_vector"]) if (r["title"] or "").strip() and r["title_vector"] else lead
+            items.append((r["id"], r["time"], np.stack([title, lead])))
+        state = _load_state(db, model_id, to_timestamp(rows[0]["time"]), dim, params)
+        assignments = assign_events(state, items)
+        titles = {r["id"]: r["title"] for r in rows}
+        with db.conn:
+            new_ids = {a.event_id: a.article_id for a in assignments if a.new_event}
+            for ev in state.rows(state.take_dirty()):
+                row = {"id": ev.event_id, "model_id": model_id, "article_count": ev.count, "first_at": iso(ev.first_ts),
+                       "last_at": iso(ev.last_ts), "state": to_blob(ev.centroid_sum.reshape(-1)),
+                       "centroid": to_blob(normalize(ev.centroid_sum[-1])), "updated_run": run_id}
+                if ev.event_id in new_ids:
+                    row.update(title=titles.get(new_ids[ev.event_id]), created_run=run_id)
+                db["events"].upsert(row, pk="id")
+            db["event_memberships"].insert_all(
+                ({"article_id": a.article_id, "event_id": a.event_id, "run_id": run_id, "score": round(a.score, 5),
+                  "method": METHOD, "model_id": model_id} for a in assignments), replace=True)
+            db.execute("""UPDATE events SET outlet_count = (SELECT count(DISTINCT a.outlet) FROM event_memberships m
+                          JOIN articles a ON a.id = m.article_id WHERE m.event_id = events.id) WHERE updated_run = ?""",
+                       [run_id])
+        result.assigned += len(assignments)
+        result.new_events += len(new_ids)

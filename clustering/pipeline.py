@@ -1,0 +1,65 @@
+"""`narratives process`: embed -> events -> narratives -> watched narratives, incrementally.
+
+Safe to re-run (cron): every stage only picks up what is new, and a run with nothing new
+records nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from clustering.embed import EmbedResult, embed_articles
+from clustering.event_stage import EventStageResult, assign_new_events
+from clustering.narrative_stage import NarrativeStageResult, update_narratives
+from clustering.watch_stage import WatchResult, match_watches
+from db.runs import finish_run, start_run
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessResult:
+    run_id: int | None = None
+    embed: EmbedResult = field(default_factory=EmbedResult)
+    events: EventStageResult = field(default_factory=EventStageResult)
+    narratives: NarrativeStageResult = field(default_factory=NarrativeStageResult)
+    watch: WatchResult = field(default_factory=WatchResult)
+
+    def summary(self) -> str:
+        if self.run_id is None:
+            return "nothing new to process"
+        n = self.narratives
+        return (f"run {self.run_id}: {self.embed.summary()}; {self.events.assigned} articles into events "
+                f"({self.events.new_events} new events); narratives: {n.summary()}; "
+                f"watched narratives: {self.watch.scored} scores, {self.watch.matched} matches")
+
+
+def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
+    return bool(db.execute(
+        """SELECT EXISTS (SELECT 1 FROM articles a WHERE NOT EXISTS (SELECT 1 FROM embeddings e
+                 WHERE e.article_id = a.id AND e.model_id = :m AND e.content_hash IS a.content_hash)
+             AND NOT EXISTS (SELECT 1 FROM embed_skips s WHERE s.article_id = a.id AND s.model_id = :m
+                 AND s.content_hash IS a.content_hash))
+           OR EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = :m AND NOT EXISTS
+                 (SELECT 1 FROM event_memberships em WHERE em.article_id = e.article_id))
+           OR EXISTS (SELECT 1 FROM watched_narratives w WHERE w.model_id = :m AND EXISTS
+                 (SELECT 1 FROM embeddings e WHERE e.model_id = :m AND NOT EXISTS
+                   (SELECT 1 FROM watch_matches x WHERE x.watch_id = w.id AND x.article_id = e.article_id)))""",
+        {"m": model_id}).fetchone()[0])
+
+
+def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False) -> ProcessResult:
+    result = ProcessResult()
+    if not rediscover and not _has_work(db, embedder.model_id):
+        return result
+    result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision})
+    result.embed = embed_articles(db, embedder, progress=progress)
+    result.events = assign_new_events(db, embedder.model_id, run_id)
+    result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover)
+    result.watch = match_watches(db, embedder, run_id)
+    finish_run(db, run_id, {"embedded": result.embed.embedded, "skipped": result.embed.skipped,
+                            "events_assigned": result.events.assigned, "new_events": result.events.new_events,
+                            "narratives": result.narratives.summary(), "watch_scores": result.watch.scored})
+    return result

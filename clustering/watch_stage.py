@@ -1,0 +1,204 @@
+"""Watched narratives in the database: declare, calibrate, score every article, change thresholds.
+
+Every article is scored against every watched narrative once (`watch_matches` holds all scores),
+so a match is `score >= threshold` at query time and changing a threshold needs no re-scoring.
+Editing a watched narrative, or calibrating it for the first time once enough articles exist,
+re-scores everything for it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from clustering.errors import ClusteringError, UnknownNarrativeError
+from clustering.vectors import stack
+from clustering.watch import Profile, WatchedNarrative, background_centroid, build_profile, calibrate, score_article
+from db.migrations import utcnow
+
+logger = logging.getLogger(__name__)
+
+BACKGROUND_ARTICLES = 500  # recent articles whose passages calibrate a profile
+MIN_BACKGROUND = 20
+
+
+class WatchError(ClusteringError):
+    """A watched narrative cannot be added as asked (e.g. an example URL is not stored)."""
+
+
+@dataclass
+class WatchResult:
+    scored: int = 0
+    matched: int = 0
+    recalibrated: int = 0
+
+
+def passages_of(db: sqlite_utils.Database, model_id: str, article_ids: list[int]) -> dict[int, tuple[list[str], np.ndarray]]:
+    """article id -> (passage texts, passage vectors) for the given articles."""
+    out: dict[int, tuple[list[str], list[bytes]]] = {}
+    for i in range(0, len(article_ids), 500):
+        chunk = article_ids[i:i + 500]
+        for aid, text, blob in db.execute(
+            f"SELECT article_id, text, vector FROM passages WHERE model_id = ? AND article_id IN "
+            f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [model_id, *chunk]):
+            texts, blobs = out.setdefault(aid, ([], []))
+            texts.append(text)
+            blobs.append(blob)
+    return {aid: (texts, stack(blobs, len(blobs[0]) // 4)) for aid, (texts, blobs) in out.items()}
+
+
+def background(db: sqlite_utils.Database, model_id: str) -> list[np.ndarray]:
+    ids = [r[0] for r in db.execute(
+        "SELECT DISTINCT article_id FROM passages WHERE model_id = ? ORDER BY article_id DESC LIMIT ?",
+        [model_id, BACKGROUND_ARTICLES])]
+    return [v for _, v in passages_of(db, model_id, ids).values()]
+
+
+def find_watch(db: sqlite_utils.Database, name_or_id: str | int) -> dict:
+    row = None
+    if str(name_or_id).isdigit():
+        row = db.execute("SELECT id FROM watched_narratives WHERE id = ?", [int(name_or_id)]).fetchone()
+    if row is None:
+        row = db.execute("SELECT id FROM watched_narratives WHERE name = ?", [str(name_or_id)]).fetchone()
+    if row is None:
+        raise UnknownNarrativeError(f"no watched narrative {name_or_id!r}: see `narratives watch list`")
+    return db["watched_narratives"].get(row[0])
+
+
+def _example_texts(db: sqlite_utils.Database, urls: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for url in urls:
+        row = db.execute("SELECT title, text FROM articles WHERE url = ? OR canonical_url = ? LIMIT 1", [url, url]).fetchone()
+        if row is None:
+            raise WatchError(f"example {url} is not a stored article: crawl or import it first")
+        out.append((row[0] or "", row[1] or ""))
+    return out
+
+
+def _build(db, embedder, row: dict) -> Profile:
+    watch = WatchedNarrative(
+        id=row["id"], name=row["name"], description=row["description"] or "",
+        keywords=json.loads(row["keywords"] or "[]"),
+        examples=_example_texts(db, json.loads(row["examples"] or "[]")), threshold=row["threshold"])
+    bg = background(db, embedder.model_id)
+    profile = build_profile(watch, embedder.embed, model_id=embedder.model_id,
+                            background_centroid=background_centroid(bg) if watch.examples and bg else None)
+    if len(bg) >= MIN_BACKGROUND:
+        calibrate([profile], bg)
+    return profile
+
+
+def save_watch(db: sqlite_utils.Database, embedder, *, name: str, description: str = "", keywords=(),
+               examples=(), threshold: float | None = None) -> int:
+    """Add a watched narrative (or replace the one with that name) and build its profile."""
+    if not name.strip():
+        raise WatchError("a watched narrative needs a name")
+    _example_texts(db, list(examples))  # fail before writing anything
+    now = utcnow()
+    existing = db.execute("SELECT id, created_at FROM watched_narratives WHERE name = ?", [name]).fetchone()
+    row = {"name": name, "description": description, "keywords": json.dumps(list(keywords)),
+           "examples": json.dumps(list(examples)), "threshold": threshold, "model_id": embedder.model_id,
+           "updated_at": now}
+    with db.conn:
+        if existing:
+            watch_id = existing[0]
+            db["watched_narratives"].update(watch_id, row)
+            db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [watch_id])
+        else:
+            watch_id = db["watched_narratives"].insert(dict(row, created_at=now)).last_pk
+    profile = _build(db, embedder, db["watched_narratives"].get(watch_id))
+    with db.conn:
+        db["watched_narratives"].update(watch_id, {"profile": profile.to_json().encode()})
+    return watch_id
+
+
+def set_threshold(db: sqlite_utils.Database, name_or_id, threshold: float | None) -> dict:
+    row = find_watch(db, name_or_id)
+    with db.conn:
+        db["watched_narratives"].update(row["id"], {"threshold": threshold, "updated_at": utcnow()})
+        if row["profile"]:
+            profile = Profile.from_json(row["profile"].decode())
+            profile.threshold = threshold
+            db["watched_narratives"].update(row["id"], {"profile": profile.to_json().encode()})
+    return find_watch(db, row["id"])
+
+
+def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
+    row = find_watch(db, name_or_id)
+    with db.conn:
+        db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
+        db.execute("DELETE FROM watched_narratives WHERE id = ?", [row["id"]])
+
+
+def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None, *, batch: int = 500) -> WatchResult:
+    """Score every article not yet scored against each watched narrative of this model."""
+    result = WatchResult()
+    model_id = embedder.model_id
+    rows = list(db.query("SELECT * FROM watched_narratives WHERE model_id = ? ORDER BY id", [model_id]))
+    for row in rows:
+        profile = Profile.from_json(row["profile"].decode()) if row["profile"] else None
+        if profile is None or (not profile.calibrated and
+                               db.execute("SELECT count(DISTINCT article_id) FROM passages WHERE model_id = ?",
+                                          [model_id]).fetchone()[0] >= MIN_BACKGROUND):
+            # first calibration: scores before and after are not comparable, so start again
+            profile = _build(db, embedder, row)
+            profile.threshold = row["threshold"]
+            with db.conn:
+                db["watched_narratives"].update(row["id"], {"profile": profile.to_json().encode()})
+                db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
+            result.recalibrated += 1
+        while True:
+            ids = [r[0] for r in db.execute(
+                """SELECT DISTINCT p.article_id FROM passages p WHERE p.model_id = ? AND NOT EXISTS
+                   (SELECT 1 FROM watch_matches m WHERE m.watch_id = ? AND m.article_id = p.article_id)
+                   ORDER BY p.article_id LIMIT ?""", [model_id, row["id"], batch])]
+            if not ids:
+                break
+            found = passages_of(db, model_id, ids)
+            out = []
+            for aid in ids:
+                texts, vecs = found[aid]
+                (m,) = score_article([profile], vecs, texts)
+                out.append({"watch_id": row["id"], "article_id": aid, "score": round(m.score, 5),
+                            "passage": texts[m.passage_index] if texts else None, "run_id": run_id,
+                            "model_id": model_id})
+                result.matched += m.matched
+            with db.conn:
+                db["watch_matches"].insert_all(out, replace=True)
+            result.scored += len(out)
+    return result
+
+
+def effective_threshold(row: dict) -> float:
+    if row["profile"]:
+        profile = Profile.from_json(row["profile"].decode())
+        profile.threshold = row["threshold"]
+        return profile.effective_threshold
+    return float(row["threshold"] or 0.0)
+
+
+def list_watches(db: sqlite_utils.Database) -> list[dict]:
+    out = []
+    for row in db.query("SELECT * FROM watched_narratives ORDER BY id"):
+        t = effective_threshold(row)
+        n = db.execute("SELECT count(*), min(a.published_at), max(a.published_at) FROM watch_matches m "
+                       "JOIN articles a ON a.id = m.article_id WHERE m.watch_id = ? AND m.score >= ?",
+                       [row["id"], t]).fetchone()
+        out.append({"id": row["id"], "name": row["name"], "threshold": round(t, 3),
+                    "custom_threshold": row["threshold"] is not None, "matches": n[0], "first_seen_at": n[1],
+                    "last_seen_at": n[2], "keywords": ", ".join(json.loads(row["keywords"] or "[]")),
+                    "examples": len(json.loads(row["examples"] or "[]")), "description": row["description"]})
+    return out
+
+
+def watch_matches(db: sqlite_utils.Database, name_or_id, *, limit: int = 50) -> tuple[dict, list[dict]]:
+    row = find_watch(db, name_or_id)
+    t = effective_threshold(row)
+    rows = list(db.query(
+        """SELECT round(m.score, 3) AS score, a.published_at, a.outlet, a.title, m.passage, a.url, a.id AS article_id
+           FROM watch_matches m JOIN articles a ON a.id = m.article_id
+           WHERE m.watch_id = ? AND m.score >= ? ORDER BY m.score DESC, a.id LIMIT ?""", [row["id"], t, limit]))
+    return {"id": row["id"], "name": row["name"], "threshold": t}, rows
