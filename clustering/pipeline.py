@@ -12,7 +12,7 @@ import sqlite_utils
 
 from clustering.embed import EmbedResult, embed_articles
 from clustering.event_stage import EventStageResult, assign_new_events
-from clustering.narrative_stage import NarrativeStageResult, update_narratives
+from clustering.narrative_stage import NarrativeStageResult, narratives_stale, update_narratives
 from clustering.watch_stage import WatchResult, match_watches
 from db.runs import finish_run, start_run
 
@@ -52,7 +52,7 @@ def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
 
 def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False) -> ProcessResult:
     result = ProcessResult()
-    if not rediscover and not _has_work(db, embedder.model_id):
+    if not rediscover and not _has_work(db, embedder.model_id) and not narratives_stale(db, embedder.model_id):
         return result
     result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision})
     result.embed = embed_articles(db, embedder, progress=progress)

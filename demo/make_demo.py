@@ -46,12 +46,20 @@ def main(argv=None) -> int:
         web.stop()
     narratives("outlets", "list", db)
     narratives("articles", db, "--limit", "10")
+    narratives("process", db)
+    narratives("list", db)
+    narratives("watch", "add", db, "West arms jihadists", "--description",
+               "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies.")
+    narratives("watch", "show", db, "West arms jihadists", "--limit", "10")
     rel = os.path.relpath(db, Path.cwd())
     print(f"""
 The demo database is {rel}. Browse it:
   .venv/bin/narratives articles {rel} --limit 50      newest articles
   .venv/bin/narratives pages {rel} --errors           failed fetches with their reason
-  .venv/bin/narratives export {rel} --format csv      every article as CSV
+  .venv/bin/narratives export {rel} --format csv      every article as CSV, with event and narrative ids
+  .venv/bin/narratives list {rel}                     narratives; `narratives show {rel} ID` for one
+  .venv/bin/narratives events {rel}                   events (same story)
+  .venv/bin/narratives search {rel} "sanctions hurt Europe"   semantic search
   .venv/bin/datasette {rel}                           browse the tables at http://127.0.0.1:8001/
 """)
     return 0

@@ -1,0 +1,89 @@
+"""Cluster labels: distinctive keywords (class-based TF-IDF) and a representative headline.
+
+c-TF-IDF (as in BERTopic): the cluster's texts are one "class document"; a term's weight is its
+frequency in the class (normalised by the class length) times log(1 + A / f), A the average
+number of words per document of the whole collection and f the term's frequency over the whole
+collection. English stop words, numbers and one-letter tokens are left out; unigrams and
+bigrams are counted, and a bigram hides the unigrams it contains when both would be listed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b"
+EXTRA_STOP = {"said", "says", "say", "according", "told", "read", "source", "year", "years", "new", "just",
+              "like", "also", "mr", "ms", "percent", "cent", "week", "weeks", "day", "days", "monday",
+              "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "people", "time"}
+
+
+class KeywordIndex:
+    """Term counts of a whole collection, fitted once; `keywords` for many clusters of it."""
+
+    def __init__(self, all_texts: list[str]):
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+        self.vec = CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2),
+                                   stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP), min_df=1)
+        try:
+            self.counts = self.vec.fit_transform(list(all_texts))
+            self.vocab = np.asarray(self.vec.get_feature_names_out())
+        except ValueError:  # empty vocabulary
+            self.counts, self.vocab = None, np.asarray([])
+            return
+        self.total = np.asarray(self.counts.sum(axis=0)).ravel().astype(np.float64)
+        self.avg_words = self.counts.sum() / max(1, self.counts.shape[0])
+
+    def keywords(self, cluster_rows: list[int], k: int = 8) -> list[str]:
+        if self.counts is None or not cluster_rows:
+            return []
+        sub = self.counts[sorted(cluster_rows)]
+        return _top_terms(sub, self.vocab, self.total, self.avg_words, k)
+
+
+def keywords(cluster_texts: list[str], all_texts: list[str], k: int = 8) -> list[str]:
+    """The k most distinctive terms of `cluster_texts` against `all_texts` (c-TF-IDF)."""
+    if not cluster_texts:
+        return []
+    index = KeywordIndex(list(all_texts) if all_texts else list(cluster_texts))
+    if index.counts is None:
+        return []
+    return _top_terms(index.vec.transform(cluster_texts), index.vocab, index.total, index.avg_words, k)
+
+
+def _top_terms(sub, vocab, total, avg_words, k: int) -> list[str]:
+    cls = np.asarray(sub.sum(axis=0)).ravel().astype(np.float64)
+    tf = cls / max(1.0, cls.sum())
+    idf = np.log1p(avg_words / np.maximum(total, 1.0))
+    score = tf * idf
+    # a term must occur in at least two of the cluster's texts when the cluster has several
+    if sub.shape[0] > 1:
+        df = np.asarray((sub > 0).sum(axis=0)).ravel()
+        score = np.where(df >= 2, score, 0.0)
+    order = sorted(np.nonzero(score > 0)[0], key=lambda i: (-score[i], vocab[i]))
+    out: list[str] = []
+    for i in order:
+        term = vocab[i]
+        if any(term in chosen.split() or (" " in term and set(term.split()) & set(chosen.split()) == set(term.split()))
+               for chosen in out):
+            continue
+        if " " in term:  # a bigram replaces the unigrams it contains
+            out = [c for c in out if c not in term.split()]
+        out.append(term)
+        if len(out) >= k:
+            break
+    return out[:k]
+
+
+def representative_headline(titles: list[str], title_vectors: np.ndarray | None = None,
+                            centroid: np.ndarray | None = None) -> str:
+    """The title closest to the centroid (first such title on ties); without vectors, the most
+    frequent title, then the shortest."""
+    if not titles:
+        return ""
+    if title_vectors is not None and centroid is not None and len(title_vectors) == len(titles):
+        sims = np.asarray(title_vectors, dtype=np.float32) @ np.asarray(centroid, dtype=np.float32)
+        return titles[int(np.argmax(sims))]
+    counts: dict[str, int] = {}
+    for t in titles:
+        counts[t] = counts.get(t, 0) + 1
+    return sorted(counts, key=lambda t: (-counts[t], len(t), t))[0]

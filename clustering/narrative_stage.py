@@ -1,0 +1,133 @@
+"""The narratives stage in the database: discover recurring narratives, keep their ids stable.
+
+Discovery runs over every embedded article when articles were added since the last discovery
+(or when forced). Its clusters inherit the ids of the narratives they continue
+(`clustering.stable_ids`); merges, splits, new and retired narratives are written to
+`narrative_lineage` with the run that made them. Each membership row records its run, method,
+score and model.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlite_utils
+
+from clustering.narratives import DocInfo, discover_narratives
+from clustering.stable_ids import match_ids
+from clustering.vectors import from_blob, to_blob
+
+logger = logging.getLogger(__name__)
+
+METHOD = "passage-residual-agglomerative"
+
+
+@dataclass
+class NarrativeStageResult:
+    discovered: bool = False
+    articles: int = 0
+    active: int = 0
+    lineage: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        if not self.discovered:
+            return "unchanged"
+        changes = ", ".join(f"{n} {k}" for k, n in sorted(self.lineage.items()) if k != "continued") or "no id changes"
+        return f"{self.active} active over {self.articles} articles ({changes})"
+
+
+def _last_discovery_size(db, model_id: str) -> int | None:
+    row = db.execute("SELECT stats FROM runs WHERE stage = 'narratives' AND finished_at IS NOT NULL "
+                     "AND json_extract(params, '$.model_id') = ? ORDER BY id DESC LIMIT 1", [model_id]).fetchone()
+    return json.loads(row[0]).get("articles") if row and row[0] else None
+
+
+def load_corpus(db: sqlite_utils.Database, model_id: str):
+    docs: list[DocInfo] = []
+    index: dict[int, int] = {}
+    for r in db.query(
+        """SELECT a.id, a.title, a.text, a.outlet, a.published_at, m.event_id FROM embeddings e
+           JOIN articles a ON a.id = e.article_id LEFT JOIN event_memberships m ON m.article_id = a.id
+           WHERE e.model_id = ? ORDER BY a.id""", [model_id]):
+        index[r["id"]] = len(docs)
+        docs.append(DocInfo(r["id"], r["title"] or "", r["text"] or "", r["outlet"],
+                            r["event_id"], r["published_at"]))
+    blobs, owner = [], []
+    for aid, blob in db.execute("SELECT article_id, vector FROM passages WHERE model_id = ? ORDER BY article_id, idx",
+                                [model_id]):
+        if aid in index:
+            blobs.append(blob)
+            owner.append(index[aid])
+    dim = len(blobs[0]) // 4 if blobs else 0
+    vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim) if blobs else np.zeros((0, 0))
+    return docs, vectors, np.asarray(owner, dtype=np.int64)
+
+
+def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
+    """True when articles were embedded since the last discovery."""
+    n_articles = db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", [model_id]).fetchone()[0]
+    return _last_discovery_size(db, model_id) != n_articles
+
+
+def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, force: bool = False) -> NarrativeStageResult:
+    result = NarrativeStageResult()
+    if not force and not narratives_stale(db, model_id):
+        return result
+    n_articles = db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", [model_id]).fetchone()[0]
+    docs, vectors, owner = load_corpus(db, model_id)
+    clusters = discover_narratives(docs, vectors, owner)
+    old: dict[int, set[int]] = {}
+    for nid, aid in db.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
+                               "ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id = ?", [model_id]):
+        old.setdefault(nid, set()).add(aid)
+    next_id = (db.execute("SELECT max(id) FROM narratives").fetchone()[0] or 0) + 1
+    ids, lineage = match_ids(old, [set(int(a) for a in c.members) for c in clusters], next_id)
+    with db.conn:
+        stage_run = db["runs"].insert({"stage": "narratives", "started_at": db.execute(
+            "SELECT started_at FROM runs WHERE id = ?", [run_id]).fetchone()[0],
+            "params": json.dumps({"model_id": model_id, "process_run": run_id})}).last_pk
+        if old:
+            db.execute(f"DELETE FROM narrative_memberships WHERE narrative_id IN ({','.join('?' * len(old))})", list(old))
+        for nid, cluster in zip(ids, clusters):
+            row = {"id": nid, "label": " / ".join(cluster.keywords[:4]) or cluster.headline,
+                   "keywords": json.dumps(cluster.keywords), "headline": cluster.headline, "status": "active",
+                   "centroid": to_blob(cluster.centroid), "model_id": model_id, "updated_run": stage_run}
+            if nid not in old:
+                row["created_run"] = stage_run
+            db["narratives"].upsert(row, pk="id")
+            db["narrative_memberships"].insert_all(
+                {"narrative_id": nid, "article_id": int(aid), "run_id": stage_run, "score": round(float(score), 5),
+                 "method": METHOD, "model_id": model_id} for aid, score in sorted(cluster.members.items()))
+        for item in lineage:
+            result.lineage[item.kind] = result.lineage.get(item.kind, 0) + 1
+            if item.kind in ("merged", "retired"):
+                db["narratives"].update(item.from_id, {"status": item.kind, "updated_run": stage_run})
+            if item.kind != "continued":
+                db["narrative_lineage"].insert({"run_id": stage_run, "kind": item.kind, "from_id": item.from_id,
+                                                "to_id": item.to_id, "overlap": item.overlap})
+        db.execute("""
+            UPDATE narratives SET
+              article_count = (SELECT count(*) FROM narrative_memberships m WHERE m.narrative_id = narratives.id),
+              outlet_count = (SELECT count(DISTINCT a.outlet) FROM narrative_memberships m
+                              JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id),
+              event_count = (SELECT count(DISTINCT em.event_id) FROM narrative_memberships m
+                             JOIN event_memberships em ON em.article_id = m.article_id WHERE m.narrative_id = narratives.id),
+              first_seen_at = (SELECT min(coalesce(a.published_at, a.fetched_at)) FROM narrative_memberships m
+                               JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id),
+              last_seen_at = (SELECT max(coalesce(a.published_at, a.fetched_at)) FROM narrative_memberships m
+                              JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id)
+            WHERE updated_run = ?""", [stage_run])
+        db["runs"].update(stage_run, {"finished_at": db.execute("SELECT strftime('%Y-%m-%dT%H:%M:%SZ','now')").fetchone()[0],
+                                      "stats": json.dumps({"articles": n_articles, "narratives": len(clusters),
+                                                           "lineage": result.lineage})})
+    result.discovered = True
+    result.articles = n_articles
+    result.active = len(clusters)
+    return result
+
+
+def narrative_centroids(db: sqlite_utils.Database, model_id: str) -> dict[int, np.ndarray]:
+    return {r[0]: from_blob(r[1]) for r in db.execute(
+        "SELECT id, centroid FROM narratives WHERE status = 'active' AND model_id = ?", [model_id])}

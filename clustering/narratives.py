@@ -1,0 +1,305 @@
+"""Narrative discovery: recurring claims across events, found without supervision.
+
+A narrative is a claim or frame that comes back around different events. Articles about one
+event share the event's facts; what articles about *different* events share, beyond topic, is
+the claim. So the unit is the passage (`clustering.passages.split_passages`: title + 1-2
+sentence spans), and each passage is first stripped of its *context*:
+
+1. context removal: every article gets an article vector (normalised mean of its passages);
+   a passage's residual is ``p - CONTEXT_WEIGHT * c`` with ``c`` the mean article vector of the
+   article's event (when the events stage gave one) or of the whole corpus (no event), then
+   re-normalised. Event facts shared by neutral and partisan coverage cancel; framing remains.
+2. claim units: average-linkage agglomerative clustering (cosine) of the residuals at
+   UNIT_DISTANCE. A unit is *recurring* when its passages come from >= MIN_UNIT_GROUPS
+   independent groups (events; articles without an event are their own group, near-duplicate
+   copies merged) and, where outlets are known, >= 2 outlets. Only recurring units' passages are
+   kept: neutral coverage of one event does not recur elsewhere, so it drops out here.
+3. narratives: the kept passages are clustered again (average linkage) at NARRATIVE_DISTANCE;
+   a narrative must span >= MIN_GROUPS groups, >= MIN_OUTLETS outlets (when known) and
+   >= MIN_ARTICLES articles.
+4. membership: an article's score for a narrative is the share of its kept passages in it,
+   boosted by how close its best passage is to the narrative centroid; an article may carry
+   several narratives.
+5. labels: c-TF-IDF keywords (`clustering.labels.keywords`) and the member title closest to
+   the centroid (`clustering.labels.representative_headline`).
+
+Scale: steps 2-3 are quadratic in the number of passages clustered, so at most MAX_ITEMS
+passages enter step 2 (an even, deterministic stride over the passages ordered by article
+id when there are more); the rest are assigned to the units' centroids (`assign_to_narratives`
+does the same for new articles between full runs).
+
+Deterministic: no randomness; ties broken by input order, clusters sorted by size then by
+their smallest member id.
+
+Provenance of the defaults: see DEFAULTS_PROVENANCE below (filled by bench/eval_narratives.py
+runs; parameters were chosen on one corpus and checked on the other).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    article_id: str
+    title: str
+    text: str
+    outlet: str | None = None
+    event_id: str | None = None
+    published_at: str | None = None
+
+
+@dataclass
+class NarrativeCluster:
+    members: dict[str, float]  # article_id -> score in 0..1
+    keywords: list[str]
+    headline: str
+    centroid: np.ndarray  # (dim,) float32, L2-normalised, in raw (not residual) passage space
+    passage_ids: list[int] = field(default_factory=list)  # indexes into passage_vectors
+    events: list[str] = field(default_factory=list)
+    outlets: list[str] = field(default_factory=list)
+    residual_centroid: np.ndarray | None = None  # (dim,) in context-removed space: persist for assignment
+    context: np.ndarray | None = None  # (dim,) the corpus context vector of the run: persist once per run
+
+
+@dataclass(frozen=True)
+class NarrativeParams:
+    context_weight: float = 1.0
+    event_context: bool = False
+    unit_distance: float = 0.5
+    min_unit_groups: int = 2
+    narrative_distance: float = 0.95
+    min_groups: int = 2
+    min_outlets: int = 2
+    min_articles: int = 3
+    min_score: float = 0.0
+    copy_similarity: float = 0.95
+    max_items: int = 4000
+    assign_similarity: float = 0.35
+
+
+DEFAULT_PARAMS = NarrativeParams()
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(n, 1e-12)
+
+
+def _agglomerate(x: np.ndarray, distance: float) -> np.ndarray:
+    """Average-linkage cosine clustering with a distance threshold; labels renumbered by first
+    occurrence so that they do not depend on scikit-learn's internal numbering."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if len(x) == 1:
+        return np.zeros(1, dtype=np.int64)
+    from sklearn.cluster import AgglomerativeClustering
+
+    raw = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine",
+                                  linkage="average").fit_predict(x.astype(np.float64))
+    remap: dict[int, int] = {}
+    return np.asarray([remap.setdefault(int(r), len(remap)) for r in raw], dtype=np.int64)
+
+
+def _groups(docs: list[DocInfo], doc_vectors: np.ndarray, copy_similarity: float) -> list[str]:
+    """Independence group of each doc: its event, else itself with near-duplicate copies merged."""
+    n = len(docs)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    loose = [i for i in range(n) if docs[i].event_id is None]
+    if len(loose) > 1:
+        lv = doc_vectors[loose]
+        for s in range(0, len(loose), 2048):
+            sims = lv[s:s + 2048] @ lv.T
+            a, b = np.nonzero(sims >= copy_similarity)
+            for i, j in zip((a + s).tolist(), b.tolist()):
+                if i < j:
+                    ri, rj = find(loose[i]), find(loose[j])
+                    if ri != rj:
+                        parent[max(ri, rj)] = min(ri, rj)
+    return [f"e:{d.event_id}" if d.event_id is not None else f"a:{docs[find(i)].article_id}"
+            for i, d in enumerate(docs)]
+
+
+def _doc_vectors(passage_vectors: np.ndarray, passage_doc_index: np.ndarray, n_docs: int) -> np.ndarray:
+    dim = passage_vectors.shape[1]
+    sums = np.zeros((n_docs, dim), dtype=np.float64)
+    np.add.at(sums, passage_doc_index, passage_vectors.astype(np.float64))
+    return _normalize(sums)
+
+
+def _contexts(docs: list[DocInfo], doc_vectors: np.ndarray, event_context: bool = True) -> np.ndarray:
+    """Context vector per doc: mean article vector of its event, or of the whole corpus."""
+    corpus = doc_vectors.mean(axis=0)
+    by_event: dict[str, list[int]] = {}
+    for i, d in enumerate(docs):
+        if d.event_id is not None and event_context:
+            by_event.setdefault(d.event_id, []).append(i)
+    out = np.tile(corpus, (len(docs), 1))
+    for members in by_event.values():
+        out[members] = doc_vectors[members].mean(axis=0)
+    return out.astype(np.float32)
+
+
+def residuals(docs: list[DocInfo], passage_vectors: np.ndarray, passage_doc_index: np.ndarray,
+              context_weight: float = DEFAULT_PARAMS.context_weight) -> np.ndarray:
+    """Passage vectors with their article's context (event or corpus mean) removed, normalised."""
+    dv = _doc_vectors(passage_vectors, passage_doc_index, len(docs))
+    ctx = _contexts(docs, dv)
+    return _normalize(passage_vectors - context_weight * ctx[passage_doc_index])
+
+
+def _sample(n: int, cap: int) -> np.ndarray:
+    if n <= cap:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+
+
+def _assign(x: np.ndarray, centroids: np.ndarray, max_distance: float) -> np.ndarray:
+    """Nearest centroid (cosine) for each row, -1 where farther than max_distance."""
+    if len(centroids) == 0:
+        return np.full(len(x), -1, dtype=np.int64)
+    out = np.empty(len(x), dtype=np.int64)
+    for s in range(0, len(x), 4096):
+        sims = x[s:s + 4096] @ centroids.T
+        best = sims.argmax(axis=1)
+        ok = sims[np.arange(len(best)), best] >= 1.0 - max_distance
+        out[s:s + 4096] = np.where(ok, best, -1)
+    return out
+
+
+def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passage_doc_index,
+                        params: NarrativeParams | None = None) -> list[NarrativeCluster]:
+    """Recurring narratives over `docs`. See the module docstring for the method."""
+    from clustering.labels import KeywordIndex, representative_headline
+
+    p = params or DEFAULT_PARAMS
+    pv = _normalize(passage_vectors)
+    pdi = np.asarray(passage_doc_index, dtype=np.int64)
+    n_docs = len(docs)
+    if n_docs == 0 or len(pv) == 0:
+        return []
+    dv = _doc_vectors(pv, pdi, n_docs)
+    groups = _groups(docs, dv, p.copy_similarity)
+    q = _normalize(pv - p.context_weight * _contexts(docs, dv, p.event_context)[pdi])
+    corpus_ctx = dv.mean(axis=0)
+
+    # passages in a deterministic order (by article id, then position) for sampling
+    order = sorted(range(len(pv)), key=lambda i: (docs[pdi[i]].article_id, i))
+    order = np.asarray(order, dtype=np.int64)
+    picked = order[_sample(len(order), p.max_items)]
+    picked.sort()
+
+    # 2. claim units on residuals, recurrence filter
+    unit = np.full(len(pv), -1, dtype=np.int64)
+    unit[picked] = _agglomerate(q[picked], p.unit_distance)
+    n_units = int(unit.max()) + 1 if len(picked) else 0
+    if len(picked) < len(pv):  # the rest: nearest unit centroid within the unit distance
+        cents = _normalize(np.stack([q[picked][unit[picked] == u].mean(axis=0) for u in range(n_units)]))
+        rest = np.setdiff1d(np.arange(len(pv)), picked)
+        unit[rest] = _assign(q[rest], cents, p.unit_distance)
+    keep_unit = np.zeros(n_units, dtype=bool)
+    for u in range(n_units):
+        idx = np.nonzero(unit == u)[0]
+        ds = set(pdi[idx].tolist())
+        if len({groups[d] for d in ds}) < p.min_unit_groups:
+            continue
+        outs = {docs[d].outlet for d in ds if docs[d].outlet is not None}
+        if outs and len(outs) < min(2, p.min_outlets):
+            continue
+        keep_unit[u] = True
+    kept = np.nonzero((unit >= 0) & keep_unit[np.maximum(unit, 0)])[0]
+    if len(kept) == 0:
+        return []
+
+    # 3. narratives over the kept passages
+    kept_s = kept[_sample(len(kept), p.max_items)]
+    lab = np.full(len(pv), -1, dtype=np.int64)
+    lab[kept_s] = _agglomerate(q[kept_s], p.narrative_distance)
+    n_lab = int(lab.max()) + 1
+    if len(kept_s) < len(kept):
+        cents = _normalize(np.stack([q[kept_s][lab[kept_s] == c].mean(axis=0) for c in range(n_lab)]))
+        rest = np.setdiff1d(kept, kept_s)
+        lab[rest] = _assign(q[rest], cents, p.narrative_distance)
+
+    kept_per_doc = np.bincount(pdi[kept], minlength=n_docs)
+    first_passage = np.full(n_docs, -1, dtype=np.int64)
+    first_passage[pdi[::-1]] = np.arange(len(pdi))[::-1]
+    kw_index = KeywordIndex([f"{d.title}\n{d.text}" for d in docs])
+    clusters: list[NarrativeCluster] = []
+    for c in range(n_lab):
+        idx = np.nonzero(lab == c)[0]
+        ds = sorted(set(pdi[idx].tolist()))
+        if len(ds) < p.min_articles or len({groups[d] for d in ds}) < p.min_groups:
+            continue
+        outs = sorted({docs[d].outlet for d in ds if docs[d].outlet is not None})
+        if outs and len(outs) < p.min_outlets:
+            continue
+        rc = _normalize(q[idx].mean(axis=0))
+        members: dict[str, float] = {}
+        by_doc: dict[int, list[int]] = {}
+        for i in idx.tolist():
+            by_doc.setdefault(int(pdi[i]), []).append(i)
+        for d in ds:
+            mine = np.asarray(by_doc[d])
+            share = len(mine) / max(1, int(kept_per_doc[d]))
+            closeness = float(np.clip((q[mine] @ rc).max(), 0.0, 1.0))
+            score = round(float(0.5 * share + 0.5 * closeness), 4)
+            if score >= p.min_score:
+                members[docs[d].article_id] = score
+        if len(members) < p.min_articles:
+            continue
+        centroid = _normalize(pv[idx].mean(axis=0))
+        member_docs = [d for d in ds if docs[d].article_id in members]
+        titles = [docs[d].title for d in member_docs]
+        title_vecs = pv[first_passage[member_docs]]
+        clusters.append(NarrativeCluster(
+            members=members,
+            keywords=kw_index.keywords(member_docs),
+            headline=representative_headline(titles, title_vecs, centroid),
+            centroid=centroid.astype(np.float32),
+            passage_ids=idx.tolist(),
+            events=sorted({docs[d].event_id for d in member_docs if docs[d].event_id is not None}),
+            outlets=outs,
+            residual_centroid=rc.astype(np.float32),
+            context=(p.context_weight * corpus_ctx).astype(np.float32),
+        ))
+    clusters.sort(key=lambda k: (-len(k.members), min(k.members)))
+    return clusters
+
+
+def assign_to_narratives(residual_centroids: np.ndarray, context: np.ndarray, passage_vectors: np.ndarray,
+                         passage_doc_index, n_docs: int, *,
+                         min_similarity: float = DEFAULT_PARAMS.assign_similarity) -> list[dict[int, float]]:
+    """Incremental assignment of new articles to existing narratives (between full runs).
+
+    `residual_centroids` (K, dim): the clusters' `residual_centroid`s; `context`: the run's
+    `context` (the same for all clusters of a run). Each passage of a new article goes to its
+    nearest narrative when the cosine is >= min_similarity; an article's score for a narrative
+    is the best such cosine (clipped to 0..1). Returns, per doc, {narrative index: score}.
+    """
+    out: list[dict[int, float]] = [dict() for _ in range(n_docs)]
+    if len(residual_centroids) == 0 or len(passage_vectors) == 0:
+        return out
+    q = _normalize(_normalize(passage_vectors) - np.asarray(context, dtype=np.float32))
+    rc = _normalize(np.asarray(residual_centroids, dtype=np.float32))
+    pdi = np.asarray(passage_doc_index, dtype=np.int64)
+    sims = q @ rc.T
+    best = sims.argmax(axis=1)
+    for i, (d, k) in enumerate(zip(pdi.tolist(), best.tolist())):
+        s = float(sims[i, k])
+        if s >= min_similarity and s > out[d].get(k, -1.0):
+            out[d][k] = round(min(1.0, s), 4)
+    return out
