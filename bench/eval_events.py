@@ -1,0 +1,358 @@
+"""Event clustering quality (clustering.events) against gold events.
+
+    python -m bench.eval_events [--json OUT] [--no-timing]
+
+Reports, with the shipped defaults (clustering.events.DEFAULT_PARAMS):
+1. giveme5w1h-newscluster (../shared/data): all 383 articles streamed in date_publish order,
+   none filtered; BCubed P/R/F1 and pairwise P/R/F1 against gold newsCluster.EventId (the gated
+   number: bench/quality_gates.json "events_bcubed_f1").
+2. Cross-validation on giveme5w1h: 5 folds by gold event (each event wholly in one fold, events
+   dealt round-robin in id order). For each fold, every representation x parameter grid point is
+   scored (mean BCubed F1 over the other 4 folds, each fold's stream clustered on its own); the
+   best is scored on the held-out fold. Shows the held-out scores and the parameters each fold
+   picked; the defaults are the parameters the folds agree on.
+3. Demo web ground truth (demo/ground_truth.json + demo/content): 102 articles, 13 events, the
+   27 null-event articles each a singleton gold event. Never used for choosing.
+4. Multi-year robustness: (a) giveme5w1h with each gold event's articles shifted by
+   (event rank x 2 years), keeping offsets within the event: same-topic events years apart must
+   not merge (reported: BCubed and the number of predicted events mixing >1 gold event);
+   (b) euvsdisinfo-cknabs case titles 2015-2021 (each case a singleton gold event, title-only
+   channel duplicated): BCubed precision = how little merging happens.
+5. Timing: assignment ms/article for 1,000 new articles into states of 10k and 100k events
+   built from real vectors with noise (synthetic-from-real), embedding excluded.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import glob
+import gzip
+import itertools
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from bench.cluster_scoring import bcubed, bcubed_items, pairwise, singleton_none
+from bench.shared_data import shared_data_dir, unpacked
+from clustering.events import DEFAULT_PARAMS, DAY, EventParams, EventState, article_texts, assign_events, to_timestamp
+
+REPO = Path(__file__).resolve().parent.parent
+N_FOLDS = 5
+REPRESENTATIONS = {  # name -> channel weights over (title, lead)
+    "title": (1.0, 0.0),
+    "lead": (0.0, 1.0),
+    "title+lead": (0.5, 0.5),
+}
+GRID = {
+    "threshold": [0.4, 0.45, 0.5, 0.55, 0.6, 0.65],
+    "tau_days": [1.0, 3.0, 10.0, 30.0],
+    "power": [0.0, 0.1, 0.2, 0.3],
+    "long_days": [180.0, 365.0, 730.0, 1095.0],
+}
+# a hard requirement, not a tuned choice: two identical texts this far apart are different events
+SEPARATE_AFTER_DAYS = 730.0
+
+
+# ---------------------------------------------------------------------------------------------- data
+def giveme_root(data_dir=None) -> Path | None:
+    data = Path(data_dir) if data_dir else shared_data_dir()
+    archive = data / "giveme5w1h-newscluster" / "news_cluster-data.tar.gz" if data else None
+    if archive is None or not archive.is_file():
+        return None
+    return unpacked(archive) / "news_cluster" / "data"
+
+
+def load_giveme(data_dir=None) -> list[dict] | None:
+    """All 383 articles: id, title, text, time (date_publish), gold (EventId)."""
+    root = giveme_root(data_dir)
+    if root is None:
+        return None
+    out = []
+    for f in sorted(glob.glob(str(root / "*.json"))):
+        d = json.loads(Path(f).read_text("utf-8"))
+        if "newsCluster" not in d:
+            continue
+        nc = d["newsCluster"]
+        if isinstance(nc, str):
+            nc = ast.literal_eval(nc)
+        out.append({"id": d["dId"], "title": d.get("title") or "", "text": d.get("text") or "",
+                    "time": to_timestamp(d["date_publish"]), "gold": int(nc["EventId"]),
+                    "category": nc.get("Category")})
+    return out
+
+
+_LINK = re.compile(r"\{\{link:[a-z0-9-]+\|([^}]*)\}\}")
+_READMORE = re.compile(r"^\{\{readmore:[a-z0-9-]+\}\}$")
+
+
+def load_demo() -> list[dict]:
+    from demo.model import load_content
+
+    gt = json.loads((REPO / "demo" / "ground_truth.json").read_text("utf-8"))
+    content = load_content().by_id
+    out = []
+    for a in gt["articles"]:
+        paras = [_LINK.sub(r"\1", p) for p in content[a["id"]].paragraphs if not _READMORE.match(p)]
+        out.append({"id": a["id"], "title": a["title"], "text": "\n".join(paras),
+                    "time": to_timestamp(a["published_at"]), "gold": a["event"]})
+    return out
+
+
+def load_euvsdisinfo(data_dir=None, limit: int = 3000) -> list[dict] | None:
+    """Case titles with dates; every case its own gold event. The first `limit` by date after
+    a fixed stride sample over 2015-2021 (deterministic)."""
+    data = Path(data_dir) if data_dir else shared_data_dir()
+    if data is None or not (data / "euvsdisinfo-cknabs").is_dir():
+        return None
+    files = sorted(glob.glob(str(data / "euvsdisinfo-cknabs" / "*.csv.gz")))
+    rows = []
+    for f in files:
+        with gzip.open(f, "rt", newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                rows.append(r)
+    if not rows:
+        return None
+    tkey = next(k for k in rows[0] if k.lower() in ("title", "claim", "summary"))
+    dkey = next(k for k in rows[0] if "date" in k.lower())
+    out = []
+    for i, r in enumerate(rows):
+        try:
+            t = to_timestamp(r[dkey][:10])
+        except (ValueError, TypeError):
+            continue
+        if r[tkey].strip():
+            out.append({"id": f"c{i}", "title": r[tkey].strip(), "text": "", "time": t, "gold": None})
+    out.sort(key=lambda x: (x["time"], x["id"]))
+    stride = max(1, len(out) // limit)
+    return out[::stride][:limit]
+
+
+def embed_articles(articles: list[dict], title_only: bool = False) -> np.ndarray:
+    """(n, 2, dim) vectors: channel 0 title, channel 1 lead (title + body start)."""
+    from bench.embedding_cache import cached_embed
+
+    pairs = [article_texts(a["title"], "" if title_only else a["text"]) for a in articles]
+    titles = cached_embed([p[0] for p in pairs])
+    leads = titles if title_only else cached_embed([p[1] for p in pairs])
+    return np.stack([titles, leads], axis=1)
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+def run(articles, vecs, params: EventParams, times=None) -> list:
+    state = EventState(vecs.shape[2], vecs.shape[1], params)
+    times = [a["time"] for a in articles] if times is None else times
+    got = {x.article_id: x.event_id for x in
+           assign_events(state, [(i, t, vecs[i]) for i, t in enumerate(times)])}
+    return [got[i] for i in range(len(articles))]
+
+
+def scores(pred, gold) -> dict:
+    gold = singleton_none(gold)
+    bp, br, bf = bcubed(pred, gold)
+    pp, pr, pf = pairwise(pred, gold)
+    return {"bcubed_p": round(bp, 4), "bcubed_r": round(br, 4), "bcubed_f1": round(bf, 4),
+            "pairwise_p": round(pp, 4), "pairwise_r": round(pr, 4), "pairwise_f1": round(pf, 4),
+            "n": len(pred), "events_pred": len(set(pred)), "events_gold": len(set(gold))}
+
+
+def score_params(articles, vecs, params) -> dict:
+    return scores(run(articles, vecs, params), [a["gold"] for a in articles])
+
+
+def grid_points():
+    for rep, w in REPRESENTATIONS.items():
+        for th, tau, pw, long in itertools.product(GRID["threshold"], GRID["tau_days"], GRID["power"], GRID["long_days"]):
+            if pw == 0.0 and tau != GRID["tau_days"][0]:
+                continue  # power 0: the Gaussian cut-off alone; tau irrelevant
+            params = EventParams(threshold=th, tau_days=tau, power=pw, long_days=long, weights=w)
+            if float(params.decay(SEPARATE_AFTER_DAYS)) >= th:
+                continue  # identical texts two years apart would merge
+            yield rep, params
+
+
+def folds_by_event(articles, k=N_FOLDS) -> list[list[int]]:
+    events = sorted({a["gold"] for a in articles})
+    fold_of = {e: i % k for i, e in enumerate(events)}
+    return [[i for i, a in enumerate(articles) if fold_of[a["gold"]] == f] for f in range(k)]
+
+
+def _restricted(pred, gold, idx) -> float:
+    """BCubed F1 averaged over the articles idx, with the whole stream's clusters."""
+    return bcubed_items(pred, gold, idx)[2]
+
+
+def cross_validate(articles, vecs, k=N_FOLDS) -> dict:
+    """Folds by gold event. Every grid point clusters the whole 383-article stream once (no labels
+    involved, and the stream keeps its real density of confusable stories); the choice for fold f
+    uses only the gold labels of the other folds' articles (BCubed F1 averaged over those
+    articles), and the chosen point is scored averaging over fold f's articles alone (each
+    article's BCubed precision/recall computed with the whole stream's clusters, so a merge with
+    another fold's event still counts against it; pairwise F1 is over fold f's articles alone). So no held-out label ever informs the
+    choice. Also reported: 'independent' = each fold's articles clustered as a stream of its own
+    (sparser than reality, so it favours lower thresholds)."""
+    folds = folds_by_event(articles, k)
+    gold = [a["gold"] for a in articles]
+    points = list(grid_points())
+    preds = [run(articles, vecs, params) for _, params in points]
+    table = np.array([[_restricted(pred, gold, idx) for idx in folds] for pred in preds])
+    train_table = np.array([[_restricted(pred, gold, [i for g, idx in enumerate(folds) if g != f for i in idx])
+                             for f in range(k)] for pred in preds])
+    rows = []
+    for f in range(k):
+        best = int(np.argmax(train_table[:, f]))  # first best in grid order on ties
+        rep, params = points[best]
+        idx = folds[f]
+        pp = pairwise([preds[best][i] for i in idx], [gold[i] for i in idx])[2]
+        rows.append({"fold": f, "n": len(idx), "rep": rep, "threshold": params.threshold, "tau_days": params.tau_days,
+                     "power": params.power, "long_days": params.long_days, "train_f1": round(float(train_table[best, f]), 4),
+                     "heldout_bcubed_f1": round(float(table[best, f]), 4), "heldout_pairwise_f1": round(pp, 4)})
+    per_rep = {}
+    for rep in REPRESENTATIONS:
+        ids = [p for p, (r, _) in enumerate(points) if r == rep]
+        held = [table[ids[int(np.argmax(train_table[ids, f]))], f] for f in range(k)]
+        per_rep[rep] = round(float(np.mean(held)), 4)
+    nodecay = [p for p, (_, prm) in enumerate(points) if prm.power == 0.0]  # Gaussian cut-off only
+    held_nd = [table[nodecay[int(np.argmax(train_table[nodecay, f]))], f] for f in range(k)]
+    # independent fold streams (sparser): pick on 4 folds' own streams, score the 5th's stream
+    ind = np.zeros((len(points), k))
+    for f, idx in enumerate(folds):
+        sub = [articles[i] for i in idx]
+        for p, (_, params) in enumerate(points):
+            ind[p, f] = score_params(sub, vecs[idx], params)["bcubed_f1"]
+    ind_rows = []
+    for f in range(k):
+        best = int(np.argmax(ind[:, [g for g in range(k) if g != f]].mean(axis=1)))
+        rep, prm = points[best]
+        ind_rows.append({"fold": f, "rep": rep, "threshold": prm.threshold, "tau_days": prm.tau_days,
+                         "power": prm.power, "long_days": prm.long_days, "heldout_bcubed_f1": round(float(ind[best, f]), 4)})
+    d = [p for p, (_, prm) in enumerate(points) if prm == DEFAULT_PARAMS]
+    return {"folds": rows, "heldout_mean_bcubed_f1": round(float(np.mean([r["heldout_bcubed_f1"] for r in rows])), 4),
+            "heldout_mean_by_representation": per_rep,
+            "heldout_mean_gaussian_only": round(float(np.mean(held_nd)), 4),
+            "grid_points": len(points),
+            "defaults_per_fold_f1": [round(float(x), 4) for x in table[d[0]]] if d else None,
+            "independent_streams": {"folds": ind_rows, "heldout_mean_bcubed_f1":
+                                    round(float(np.mean([r["heldout_bcubed_f1"] for r in ind_rows])), 4)}}
+
+
+def stretched_times(articles, years: float = 2.0) -> list[float]:
+    """Each gold event moved to its own era: event rank r (by first date) -> + r*years."""
+    first = {}
+    for a in articles:
+        first[a["gold"]] = min(first.get(a["gold"], a["time"]), a["time"])
+    rank = {e: i for i, e in enumerate(sorted(first, key=lambda e: (first[e], e)))}
+    return [a["time"] + rank[a["gold"]] * years * 365.25 * DAY for a in articles]
+
+
+def _mixed(pred, gold) -> int:
+    return sum(1 for e in set(pred) if len({g for p, g in zip(pred, gold) if p == e}) > 1)
+
+
+def robustness(articles, vecs, params=DEFAULT_PARAMS) -> dict:
+    gold = [a["gold"] for a in articles]
+    out = {}
+    for name, prm in [("giveme_events_2y_apart", params), ("giveme_events_2y_apart_no_decay", replace(params, power=0.0, long_days=0.0))]:
+        pred = run(articles, vecs, prm, times=stretched_times(articles))
+        out[name] = {**scores(pred, gold), "pred_events_mixing_gold_events": _mixed(pred, gold)}
+    # the whole stream replayed N years later, identical texts: gold = (event, copy)
+    both = articles + articles
+    vv = np.concatenate([vecs, vecs])
+    for years in (1, 2, 5):
+        times = [a["time"] for a in articles] + [a["time"] + years * 365.25 * DAY for a in articles]
+        g2 = [(a["gold"], c) for c in (0, 1) for a in articles]
+        pred = run(both, vv, params, times=times)
+        cross = sum(1 for e in set(pred) if len({c for p, (_, c) in zip(pred, g2) if p == e}) > 1)
+        out[f"giveme_replayed_{years}y_later"] = {**scores(pred, g2), "pred_events_mixing_gold_events": cross}
+    return out
+
+
+def timing(vecs, sizes=(10_000, 100_000), new=1000, params=DEFAULT_PARAMS, per_day=100) -> dict:
+    """ms/article to assign `new` articles into a state of N existing events (synthetic-from-real
+    vectors: real article vectors + noise; one event per article, `per_day` articles a day)."""
+    rng = np.random.default_rng(0)
+    ch, dim = vecs.shape[1], vecs.shape[2]
+    out = {}
+    for n in sizes:
+        base = vecs[rng.integers(0, len(vecs), n)] + rng.normal(0, 0.08, (n, ch, dim)).astype(np.float32)
+        times = np.arange(n) * (DAY / per_day)
+        rows = [(i + 1, 1, float(t), float(t), base[i]) for i, t in enumerate(times)]
+        state = EventState.from_rows(rows, dim, ch, params)
+        t0 = float(times[-1])
+        q = vecs[rng.integers(0, len(vecs), new)] + rng.normal(0, 0.08, (new, ch, dim)).astype(np.float32)
+        items = [(f"n{i}", t0 + (i + 1) * DAY / per_day, q[i]) for i in range(new)]
+        start = time.perf_counter()
+        assign_events(state, items)
+        out[n] = round((time.perf_counter() - start) * 1000 / new, 4)
+    out["ratio_100k_over_10k"] = round(out[sizes[-1]] / out[sizes[0]], 3)
+    out["note"] = f"{per_day} articles/day, all stored events loaded in the state; horizon {params.horizon_days:.1f} days"
+    return out
+
+
+def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True) -> dict | None:
+    articles = load_giveme(data_dir)
+    if articles is None:
+        return None
+    vecs = embed_articles(articles)
+    res = {"params": asdict(DEFAULT_PARAMS), "horizon_days": round(DEFAULT_PARAMS.horizon_days, 2),
+           "giveme5w1h": score_params(articles, vecs, DEFAULT_PARAMS)}
+    if cv:
+        res["cross_validation"] = cross_validate(articles, vecs)
+    demo = load_demo()
+    res["demo_web"] = score_params(demo, embed_articles(demo), DEFAULT_PARAMS)
+    res["robustness"] = robustness(articles, vecs)
+    euvs = load_euvsdisinfo(data_dir)
+    if euvs:
+        s = score_params(euvs, embed_articles(euvs, title_only=True), DEFAULT_PARAMS)
+        res["robustness"]["euvsdisinfo_case_titles_singletons"] = s
+    if with_timing:
+        res["timing_ms_per_article"] = {f"{r}_events_per_day": timing(vecs, per_day=r) for r in (20, 100)}
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--no-cv", action="store_true")
+    ap.add_argument("--no-timing", action="store_true")
+    args = ap.parse_args(argv)
+    res = evaluate(cv=not args.no_cv, with_timing=not args.no_timing)
+    if res is None:
+        print("giveme5w1h-newscluster absent under ../shared/data", file=sys.stderr)
+        return 2
+    print(f"defaults: {res['params']}  horizon {res['horizon_days']} days")
+    for name, s in [("giveme5w1h (383, gated)", res["giveme5w1h"]), ("demo web (102)", res["demo_web"])]:
+        print(f"{name:28s} BCubed P {s['bcubed_p']:.4f} R {s['bcubed_r']:.4f} F1 {s['bcubed_f1']:.4f}  "
+              f"pairwise P {s['pairwise_p']:.4f} R {s['pairwise_r']:.4f} F1 {s['pairwise_f1']:.4f}  "
+              f"events {s['events_pred']} (gold {s['events_gold']})")
+    if "cross_validation" in res:
+        cv = res["cross_validation"]
+        print(f"\ncross-validation ({N_FOLDS} folds by gold event; pick on 4 folds, score the 5th):")
+        print("fold    n  rep         thr   tau  power  train_F1  heldout_BCubed_F1  heldout_pairwise_F1")
+        for r in cv["folds"]:
+            print(f"{r['fold']:4d} {r['n']:4d}  {r['rep']:10s} {r['threshold']:.2f} {r['tau_days']:5.1f}  {r['power']:.2f}"
+                  f"   {r['train_f1']:.4f}   {r['heldout_bcubed_f1']:.4f}             {r['heldout_pairwise_f1']:.4f}")
+        print(f"held-out mean BCubed F1 {cv['heldout_mean_bcubed_f1']:.4f}; by representation "
+              f"(same selection within each): {cv['heldout_mean_by_representation']}")
+        print(f"defaults scored per fold: {cv['defaults_per_fold_f1']}")
+    print("\nrobustness (never used for choosing):")
+    for name, s in res["robustness"].items():
+        extra = f"  mixed pred events {s['pred_events_mixing_gold_events']}" if "pred_events_mixing_gold_events" in s else ""
+        print(f"  {name:40s} BCubed P {s['bcubed_p']:.4f} R {s['bcubed_r']:.4f} F1 {s['bcubed_f1']:.4f}  "
+              f"pairwise F1 {s['pairwise_f1']:.4f}  events {s['events_pred']}/{s['events_gold']}{extra}")
+    if "timing_ms_per_article" in res:
+        print("\ntiming, ms/article to assign 1,000 new articles (embedding excluded):")
+        for k, t in res["timing_ms_per_article"].items():
+            print(f"  {k}: {t}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
