@@ -1,10 +1,12 @@
 """The narratives stage in the database: discover recurring narratives, keep their ids stable.
 
-Discovery runs over every embedded article when articles were added since the last discovery
-(or when forced). Its clusters inherit the ids of the narratives they continue
-(`clustering.stable_ids`); merges, splits, new and retired narratives are written to
-`narrative_lineage` with the run that made them. Each membership row records its run, method,
-score and model.
+New articles are assigned to the existing narratives (nearest narrative in the context-removed
+passage space, `clustering.narratives.assign_to_narratives`) without re-clustering history.
+Full discovery over every embedded article runs when there is none yet, when the corpus grew by
+REDISCOVER_GROWTH since the last discovery, or when forced (`process --rediscover`); its clusters
+inherit the ids of the narratives they continue (`clustering.stable_ids`), and merges, splits,
+new and retired narratives are written to `narrative_lineage` with the run that made them. Each
+membership row records its run, method, score and model.
 """
 from __future__ import annotations
 
@@ -15,13 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
-from clustering.narratives import DocInfo, discover_narratives
+from clustering.narratives import DocInfo, assign_to_narratives, discover_narratives
 from clustering.stable_ids import match_ids
-from clustering.vectors import from_blob, to_blob
+from clustering.vectors import from_blob, stack, to_blob
 
 logger = logging.getLogger(__name__)
 
 METHOD = "passage-residual-agglomerative"
+ASSIGN_METHOD = "nearest-residual-centroid"
+# Re-discover when the corpus grew by half since the last discovery: new narratives surface,
+# while between discoveries the cost per new article stays flat and ids cannot churn.
+REDISCOVER_GROWTH = 0.5
 
 
 @dataclass
@@ -30,12 +36,21 @@ class NarrativeStageResult:
     articles: int = 0
     active: int = 0
     lineage: dict[str, int] = field(default_factory=dict)
+    assigned: int | None = None  # set by incremental assignment: memberships added
 
     def summary(self) -> str:
+        if self.assigned is not None:
+            return f"{self.articles} new articles assigned to {self.active} narratives ({self.assigned} memberships)"
         if not self.discovered:
             return "unchanged"
         changes = ", ".join(f"{n} {k}" for k, n in sorted(self.lineage.items()) if k != "continued") or "no id changes"
         return f"{self.active} active over {self.articles} articles ({changes})"
+
+
+def _unchecked(db, model_id: str) -> int:
+    return db.execute("""SELECT count(*) FROM embeddings e WHERE e.model_id = ? AND NOT EXISTS
+                         (SELECT 1 FROM narrative_checked c WHERE c.article_id = e.article_id AND c.model_id = e.model_id)""",
+                      [model_id]).fetchone()[0]
 
 
 def _last_discovery_size(db, model_id: str) -> int | None:
@@ -66,9 +81,8 @@ def load_corpus(db: sqlite_utils.Database, model_id: str):
 
 
 def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
-    """True when articles were embedded since the last discovery."""
-    n_articles = db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", [model_id]).fetchone()[0]
-    return _last_discovery_size(db, model_id) != n_articles
+    """True when embedded articles have not been looked at by the narrative stage."""
+    return _unchecked(db, model_id) > 0
 
 
 def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, force: bool = False) -> NarrativeStageResult:
@@ -76,6 +90,9 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     if not force and not narratives_stale(db, model_id):
         return result
     n_articles = db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", [model_id]).fetchone()[0]
+    last = _last_discovery_size(db, model_id)
+    if not force and last and n_articles < last * (1 + REDISCOVER_GROWTH):
+        return assign_new_articles(db, model_id, run_id)
     docs, vectors, owner = load_corpus(db, model_id)
     clusters = discover_narratives(docs, vectors, owner)
     old: dict[int, set[int]] = {}
@@ -93,7 +110,8 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
         for nid, cluster in zip(ids, clusters):
             row = {"id": nid, "label": " / ".join(cluster.keywords[:4]) or cluster.headline,
                    "keywords": json.dumps(cluster.keywords), "headline": cluster.headline, "status": "active",
-                   "centroid": to_blob(cluster.centroid), "model_id": model_id, "updated_run": stage_run}
+                   "centroid": to_blob(cluster.centroid), "residual_centroid": to_blob(cluster.residual_centroid),
+                   "context": to_blob(cluster.context), "model_id": model_id, "updated_run": stage_run}
             if nid not in old:
                 row["created_run"] = stage_run
             db["narratives"].upsert(row, pk="id")
@@ -107,7 +125,21 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             if item.kind != "continued":
                 db["narrative_lineage"].insert({"run_id": stage_run, "kind": item.kind, "from_id": item.from_id,
                                                 "to_id": item.to_id, "overlap": item.overlap})
-        db.execute("""
+        db.execute("DELETE FROM narrative_checked WHERE model_id = ?", [model_id])
+        db.execute("INSERT INTO narrative_checked (article_id, model_id, run_id) "
+                   "SELECT article_id, model_id, ? FROM embeddings WHERE model_id = ?", [stage_run, model_id])
+        _refresh_counts(db, stage_run)
+        db["runs"].update(stage_run, {"finished_at": db.execute("SELECT strftime('%Y-%m-%dT%H:%M:%SZ','now')").fetchone()[0],
+                                      "stats": json.dumps({"articles": n_articles, "narratives": len(clusters),
+                                                           "lineage": result.lineage})})
+    result.discovered = True
+    result.articles = n_articles
+    result.active = len(clusters)
+    return result
+
+
+def _refresh_counts(db, run_id: int) -> None:
+    db.execute("""
             UPDATE narratives SET
               article_count = (SELECT count(*) FROM narrative_memberships m WHERE m.narrative_id = narratives.id),
               outlet_count = (SELECT count(DISTINCT a.outlet) FROM narrative_memberships m
@@ -118,13 +150,45 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
                                JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id),
               last_seen_at = (SELECT max(coalesce(a.published_at, a.fetched_at)) FROM narrative_memberships m
                               JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id)
-            WHERE updated_run = ?""", [stage_run])
-        db["runs"].update(stage_run, {"finished_at": db.execute("SELECT strftime('%Y-%m-%dT%H:%M:%SZ','now')").fetchone()[0],
-                                      "stats": json.dumps({"articles": n_articles, "narratives": len(clusters),
-                                                           "lineage": result.lineage})})
-    result.discovered = True
-    result.articles = n_articles
-    result.active = len(clusters)
+            WHERE updated_run = ?""", [run_id])
+
+
+def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -> NarrativeStageResult:
+    """Articles not yet looked at -> existing narratives, without touching older memberships."""
+    result = NarrativeStageResult(assigned=0)
+    rows = list(db.query("SELECT id, residual_centroid, context FROM narratives WHERE status = 'active' "
+                         "AND model_id = ? AND residual_centroid IS NOT NULL ORDER BY id", [model_id]))
+    new_ids = [r[0] for r in db.execute(
+        """SELECT e.article_id FROM embeddings e WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM narrative_checked c
+           WHERE c.article_id = e.article_id AND c.model_id = e.model_id) ORDER BY e.article_id""", [model_id])]
+    blobs, owner = [], []
+    pos = {aid: i for i, aid in enumerate(new_ids)}
+    for i in range(0, len(new_ids), 500):
+        chunk = new_ids[i:i + 500]
+        for aid, blob in db.execute(f"SELECT article_id, vector FROM passages WHERE model_id = ? AND article_id IN "
+                                    f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [model_id, *chunk]):
+            blobs.append(blob)
+            owner.append(pos[aid])
+    scores: list[dict[int, float]] = [dict() for _ in new_ids]
+    if rows and blobs:
+        dim = len(blobs[0]) // 4
+        scores = assign_to_narratives(stack((r["residual_centroid"] for r in rows), dim), from_blob(rows[0]["context"]),
+                                      stack(blobs, dim), np.asarray(owner), len(new_ids))
+    with db.conn:
+        members = [{"narrative_id": rows[k]["id"], "article_id": aid, "run_id": run_id, "score": float(score),
+                    "method": ASSIGN_METHOD, "model_id": model_id}
+                   for aid, doc_scores in zip(new_ids, scores) for k, score in sorted(doc_scores.items())]
+        db["narrative_memberships"].insert_all(members, replace=True)
+        db["narrative_checked"].insert_all(({"article_id": aid, "model_id": model_id, "run_id": run_id}
+                                            for aid in new_ids), replace=True)
+        touched = sorted({m["narrative_id"] for m in members})
+        if touched:
+            db.execute(f"UPDATE narratives SET updated_run = ? WHERE id IN ({','.join('?' * len(touched))})",
+                       [run_id, *touched])
+            _refresh_counts(db, run_id)
+    result.assigned = len(members)
+    result.articles = len(new_ids)
+    result.active = len(rows)
     return result
 
 

@@ -174,8 +174,13 @@ def m009_narratives(db: sqlite_utils.Database):
     db["narratives"].create(
         {"id": int, "label": str, "keywords": str, "headline": str, "status": str, "article_count": int,
          "outlet_count": int, "event_count": int, "first_seen_at": str, "last_seen_at": str, "centroid": bytes,
-         "model_id": str, "created_run": int, "updated_run": int},
+         "residual_centroid": bytes, "context": bytes, "model_id": str, "created_run": int, "updated_run": int},
         pk="id",
+    )
+    # which articles the narrative stage has looked at (discovery or incremental assignment)
+    db["narrative_checked"].create(
+        {"article_id": int, "model_id": str, "run_id": int}, pk=("article_id", "model_id"),
+        foreign_keys=[("article_id", "articles", "id")],
     )
     db["narrative_memberships"].create(
         {"narrative_id": int, "article_id": int, "run_id": int, "score": float, "method": str, "model_id": str},

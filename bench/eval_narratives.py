@@ -1,0 +1,237 @@
+"""Narrative discovery benchmark: demo per-narrative F1 (gold events and none), SemEval BCubed with
+baselines, timing on 1k/10k synthetic-from-real articles. `python -m bench.eval_narratives [--json OUT]`."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.shared_data import shared_data_dir, unpacked
+from clustering.narratives import DocInfo
+from clustering.passages import split_passages
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def demo_docs(with_events: bool = True) -> tuple[list[DocInfo], dict[str, set[str]], dict]:
+    """(docs, gold narrative id -> article ids, ground truth) of the demo web, text as served."""
+    from demo.model import LINK_RE, READMORE_RE, load_content
+
+    content = load_content()
+    gt = json.loads((REPO / "demo" / "ground_truth.json").read_text("utf-8"))
+    by_id = content.by_id
+    docs = []
+    for a in sorted(content.articles, key=lambda a: (a.published, a.id)):
+        paras = []
+        for p in a.paragraphs:
+            m = READMORE_RE.match(p)
+            paras.append(f"Read more: {by_id[m.group(1)].title}" if m else LINK_RE.sub(r"\2", p))
+        docs.append(DocInfo(a.id, a.title, "\n\n".join(paras), a.outlet, a.event if with_events else None,
+                            a.published_at))
+    gold: dict[str, set[str]] = {n["id"]: set(n["articles"]) for n in gt["narratives"]}
+    return docs, gold, gt
+
+
+def semeval_docs(lang: str = "EN") -> tuple[list[DocInfo], list[str]] | None:
+    """(docs, first gold narrative per doc) of SemEval-2025 Task 10 training data, or None if absent."""
+    base = shared_data_dir()
+    if base is None:
+        return None
+    archive = base / "semeval2025-task10-train" / "semeval2025t10-train.tar.gz"
+    if not archive.exists():
+        return None
+    root = unpacked(archive) / "semeval2025t10" / "training_data" / lang
+    docs, labels = [], []
+    for line in (root / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        fname, narr = parts[0], parts[1].split(";")[0].strip()
+        raw = (root / "raw-documents" / fname).read_text("utf-8")
+        title, _, body = raw.partition("\n")
+        docs.append(DocInfo(fname, title.strip(), body.strip(), None, None, None))
+        labels.append(narr)
+    order = sorted(range(len(docs)), key=lambda i: docs[i].article_id)
+    return [docs[i] for i in order], [labels[i] for i in order]
+
+
+def passages_of(docs: list[DocInfo]) -> tuple[list[str], np.ndarray]:
+    texts, index = [], []
+    for i, d in enumerate(docs):
+        for p in split_passages(d.title, d.text):
+            texts.append(p)
+            index.append(i)
+    return texts, np.asarray(index, dtype=np.int64)
+
+
+def embed_passages(docs: list[DocInfo]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    from bench.embedding_cache import cached_embed
+
+    texts, index = passages_of(docs)
+    return cached_embed(texts), index, texts
+
+
+# ---------------------------------------------------------------------------------------------
+def bcubed(pred: list, gold: list) -> tuple[float, float, float]:
+    """BCubed precision, recall, F1 of a flat clustering `pred` against labels `gold`."""
+    from collections import Counter
+
+    pc, gc = Counter(pred), Counter(gold)
+    both = Counter(zip(pred, gold))
+    n = len(pred)
+    p = sum(both[(a, b)] / pc[a] for a, b in zip(pred, gold)) / n
+    r = sum(both[(a, b)] / gc[b] for a, b in zip(pred, gold)) / n
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def flat_labels(docs: list[DocInfo], clusters) -> list[str]:
+    """Each doc's best-scoring narrative; docs in none are singletons."""
+    best: dict[str, tuple[float, int]] = {}
+    for k, c in enumerate(clusters):
+        for a, s in c.members.items():
+            if a not in best or s > best[a][0]:
+                best[a] = (s, k)
+    return [f"n{best[d.article_id][1]}" if d.article_id in best else f"s:{d.article_id}" for d in docs]
+
+
+def demo_scores(params=None, with_events: bool = True) -> dict:
+    from clustering.narratives import discover_narratives
+
+    docs, gold, _ = demo_docs(with_events)
+    vecs, index, _ = embed_passages(docs)
+    t0 = time.perf_counter()
+    clusters = discover_narratives(docs, vecs, index, params)
+    elapsed = time.perf_counter() - t0
+    rows = {}
+    for nid, members in sorted(gold.items()):
+        best = (0.0, 0.0, 0.0, None)
+        for k, c in enumerate(clusters):
+            found = set(c.members)
+            tp = len(found & members)
+            if tp:
+                p, r = tp / len(found), tp / len(members)
+                f = 2 * p * r / (p + r)
+                if f > best[2]:
+                    best = (p, r, f, k)
+        rows[nid] = {"precision": round(best[0], 4), "recall": round(best[1], 4), "f1": round(best[2], 4),
+                     "cluster": best[3], "headline": clusters[best[3]].headline if best[3] is not None else None,
+                     "keywords": clusters[best[3]].keywords if best[3] is not None else None}
+    return {"narratives": rows, "min_f1": min(r["f1"] for r in rows.values()), "clusters": len(clusters),
+            "seconds": round(elapsed, 3)}
+
+
+def semeval_scores(params=None, subset: list[int] | None = None) -> dict | None:
+    from clustering.narratives import discover_narratives
+
+    loaded = semeval_docs()
+    if loaded is None:
+        return None
+    docs, labels = loaded
+    if subset is not None:
+        docs, labels = [docs[i] for i in subset], [labels[i] for i in subset]
+    vecs, index, _ = embed_passages(docs)
+    t0 = time.perf_counter()
+    clusters = discover_narratives(docs, vecs, index, params)
+    elapsed = time.perf_counter() - t0
+    p, r, f = bcubed(flat_labels(docs, clusters), labels)
+    return {"docs": len(docs), "clusters": len(clusters), "bcubed_p": round(p, 4), "bcubed_r": round(r, 4),
+            "bcubed_f1": round(f, 4), "seconds": round(elapsed, 3)}
+
+
+def semeval_baselines() -> dict | None:
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    loaded = semeval_docs()
+    if loaded is None:
+        return None
+    docs, labels = loaded
+    vecs, index, _ = embed_passages(docs)
+    dv = np.zeros((len(docs), vecs.shape[1]))
+    np.add.at(dv, index, vecs)
+    dv /= np.linalg.norm(dv, axis=1, keepdims=True)
+    k = len(set(labels))
+    out = {}
+    for name, pred in [("all_in_one", [0] * len(docs)), ("singletons", list(range(len(docs)))),
+                       (f"kmeans_k{k}", KMeans(k, n_init=10, random_state=0).fit_predict(dv).tolist()),
+                       (f"agglomerative_k{k}", AgglomerativeClustering(k, metric="cosine", linkage="average")
+                        .fit_predict(dv).tolist())]:
+        p, r, f = bcubed(pred, labels)
+        out[name] = {"bcubed_p": round(p, 4), "bcubed_r": round(r, 4), "bcubed_f1": round(f, 4)}
+    return out
+
+
+def synthetic_timing(n_articles: int) -> dict | None:
+    """Cost of discover_narratives on n_articles made from real SemEval passages: the 399 EN
+    documents repeated with new ids (each copy's vectors nudged deterministically so copies are
+    not exact duplicates)."""
+    from clustering.narratives import discover_narratives
+
+    loaded = semeval_docs()
+    if loaded is None:
+        return None
+    base, _ = loaded
+    vecs, index, _ = embed_passages(base)
+    reps = -(-n_articles // len(base))
+    docs, pv, pdi = [], [], []
+    dim = vecs.shape[1]
+    for r in range(reps):
+        nudge = np.cos(np.arange(dim, dtype=np.float32) * (r + 1)) * 0.05 * (r > 0)
+        for j, d in enumerate(base):
+            if len(docs) >= n_articles:
+                break
+            docs.append(DocInfo(f"{d.article_id}#{r}", d.title, d.text, None, None, None))
+        take = index < (len(docs) - r * len(base))
+        pv.append(vecs[take] + nudge)
+        pdi.append(index[take] + r * len(base))
+    pv = np.concatenate(pv).astype(np.float32)
+    pdi = np.concatenate(pdi)
+    t0 = time.perf_counter()
+    clusters = discover_narratives(docs, pv, pdi)
+    return {"articles": len(docs), "passages": int(len(pv)), "clusters": len(clusters),
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", help="write all numbers to this file")
+    ap.add_argument("--no-timing", action="store_true")
+    args = ap.parse_args(argv)
+    report: dict = {}
+    for key, with_events in (("demo_gold_events", True), ("demo_no_events", False)):
+        res = demo_scores(None, with_events)
+        report[key] = res
+        print(f"\nDemo narratives ({'gold event ids' if with_events else 'event ids = None'}): "
+              f"{res['clusters']} clusters, {res['seconds']} s")
+        print(f"{'gold':5s} {'P':>6s} {'R':>6s} {'F1':>6s}  headline / keywords")
+        for nid, r in res["narratives"].items():
+            print(f"{nid:5s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f}  {r['headline']}")
+            print(f"{'':27s} {', '.join(r['keywords'] or [])}")
+        print(f"min F1 {res['min_f1']:.4f}")
+    se = semeval_scores()
+    if se is None:
+        print("\nSemEval: ../shared/data/semeval2025-task10-train absent, skipped")
+    else:
+        report["semeval"] = se
+        report["semeval_baselines"] = semeval_baselines()
+        print(f"\nSemEval-2025 T10 EN ({se['docs']} docs, first gold narrative, 'Other' a class): BCubed")
+        print(f"{'method':24s} {'P':>6s} {'R':>6s} {'F1':>6s}")
+        print(f"{'discover_narratives':24s} {se['bcubed_p']:6.3f} {se['bcubed_r']:6.3f} {se['bcubed_f1']:6.3f}"
+              f"  ({se['clusters']} clusters, {se['seconds']} s)")
+        for name, b in report["semeval_baselines"].items():
+            print(f"{name:24s} {b['bcubed_p']:6.3f} {b['bcubed_r']:6.3f} {b['bcubed_f1']:6.3f}")
+        if not args.no_timing:
+            report["timing"] = [synthetic_timing(n) for n in (1000, 10000)]
+            for t in report["timing"]:
+                print(f"timing: {t['articles']} articles, {t['passages']} passages -> {t['clusters']} clusters "
+                      f"in {t['seconds']} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""Narrative discovery (clustering/narratives.py, clustering/labels.py) on the demo web's ground
+truth with the real embedding model (vectors from the benchmark's disk cache)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clustering.labels import keywords, representative_headline
+from clustering.narratives import DocInfo, assign_to_narratives, discover_narratives
+
+GATES = json.loads((Path(__file__).resolve().parent.parent / "bench" / "quality_gates.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def demo():
+    pytest.importorskip("sentence_transformers")
+    from bench.eval_narratives import demo_docs, embed_passages
+    from clustering.errors import ModelNotAvailableError
+
+    docs, gold, gt = demo_docs(True)
+    try:
+        vecs, index, _ = embed_passages(docs)
+    except ModelNotAvailableError as exc:
+        pytest.skip(f"embedding model not available: {exc}")
+    return docs, gold, gt, vecs, index
+
+
+@pytest.fixture(scope="module")
+def clusters(demo):
+    docs, _, _, vecs, index = demo
+    return discover_narratives(docs, vecs, index)
+
+
+def _best_f1(clusters, members):
+    best = 0.0
+    for c in clusters:
+        tp = len(set(c.members) & members)
+        if tp:
+            best = max(best, 2 * tp / (len(c.members) + len(members)))
+    return best
+
+
+def test_deterministic(demo, clusters):
+    docs, _, _, vecs, index = demo
+    again = discover_narratives(docs, vecs.copy(), index.copy())
+    assert [c.members for c in again] == [c.members for c in clusters]
+    assert [c.keywords for c in again] == [c.keywords for c in clusters]
+    assert [c.headline for c in again] == [c.headline for c in clusters]
+
+
+def test_demo_gate_recorded(demo, clusters):
+    _, gold, _, _, _ = demo
+    worst = min(_best_f1(clusters, m) for m in gold.values())
+    assert worst >= GATES["demo_narrative_min_f1"] - 0.005
+
+
+@pytest.mark.xfail(reason="issue #3 target (every demo narrative F1 >= 0.8) not reached yet: neutral "
+                          "coverage of the same events is still pulled in; see the module docstring",
+                   strict=True)
+def test_demo_every_narrative_f1_08(demo, clusters):
+    _, gold, _, _, _ = demo
+    assert all(_best_f1(clusters, m) >= 0.8 for m in gold.values())
+
+
+@pytest.mark.xfail(reason="neutral/debunk coverage of E01-E03 is not yet separated from N1 carriers", strict=True)
+def test_neutral_distractors_excluded_for_n1(demo, clusters):
+    _, gold, gt, _, _ = demo
+    n1 = gold["N1"]
+    best = max(clusters, key=lambda c: len(set(c.members) & n1))
+    distractors = {a["id"] for a in gt["articles"] if a["is_distractor"] and a["event"] in ("E01", "E02", "E03")}
+    assert len(set(best.members) & distractors) <= 1
+
+
+def test_labels_sane(clusters):
+    assert clusters
+    for c in clusters:
+        assert c.keywords and len(c.keywords) <= 8
+        assert all(k == k.lower() and not k.isdigit() for k in c.keywords)
+        assert c.headline
+        assert all(0.0 <= s <= 1.0 for s in c.members.values())
+        assert abs(float(np.linalg.norm(c.centroid)) - 1.0) < 1e-3
+
+
+def test_vaccine_narrative_labelled(demo, clusters):
+    _, gold, _, _, _ = demo
+    best = max(clusters, key=lambda c: len(set(c.members) & gold["N2"]))
+    assert {"vaccine", "malaria", "fertility", "depopulation"} & set(best.keywords)
+
+
+def test_keywords_ctfidf():
+    texts = ["Vaccines cause depopulation in Africa, a vaccine plot", "The vaccine plot to depopulate Africa",
+             "Football final won by the home side", "Gas prices rise in Europe as storage falls"]
+    kw = keywords(texts[:2], texts, k=3)
+    assert kw and "the" not in kw and all(("vaccine" in k or "africa" in k or "plot" in k) for k in kw)
+    assert keywords([], texts) == []
+
+
+def test_representative_headline():
+    v = np.eye(3, dtype=np.float32)
+    assert representative_headline(["a", "b", "c"], v, np.array([0, 1, 0], dtype=np.float32)) == "b"
+    assert representative_headline(["x", "y", "y"]) == "y"
+
+
+def test_assign_to_narratives(demo, clusters):
+    docs, _, _, vecs, index = demo
+    rc = np.stack([c.residual_centroid for c in clusters])
+    out = assign_to_narratives(rc, clusters[0].context, vecs, index, len(docs))
+    assert len(out) == len(docs)
+    k0 = set(clusters[0].members)
+    hits = sum(1 for d, a in zip(docs, out) if d.article_id in k0 and 0 in a)
+    assert hits >= 0.7 * len(k0)
+
+
+def test_empty_and_tiny_inputs():
+    assert discover_narratives([], np.zeros((0, 4), np.float32), np.zeros(0, np.int64)) == []
+    docs = [DocInfo("a", "t", "x"), DocInfo("b", "u", "y")]
+    v = np.eye(4, dtype=np.float32)[:2]
+    assert discover_narratives(docs, v, np.array([0, 1])) == []

