@@ -10,22 +10,29 @@ against it, passage by passage, and matched when the score reaches the narrative
     for m in match_article(profiles, vectors, passages): # scores >= each profile's threshold
         ...                                              # m.watch_id, m.score, m.passage_index
 
-Scoring (all vectorised with numpy; ~0.1 ms per article for 20 watches, plus embedding):
-- query vectors of a profile: the name, the description (each embedded on its own) and, when
-  examples are given, one *prototype*: the mean of the example articles' passage centroids, minus
-  EXAMPLE_CONTRAST x the background centroid (Rocchio), re-normalised;
-- passage score = max over the query vectors of cosine(passage, query); prototype similarities
-  are mixed with the name/description ones (PROTOTYPE_WEIGHT);
-- raw article score = mean of the TOP_K best passage scores (a narrative lives in a few sentences);
-- calibrated score = (raw - mu) / sigma, mu and sigma measured by `calibrate` over background
-  articles (any recent unlabelled articles: most do not carry the narrative). Calibration makes
-  one threshold mean the same thing for every narrative ("sigma above the typical article");
-  uncalibrated profiles (mu=0, sigma=1) score raw cosines and use DEFAULT_RAW_THRESHOLD;
+Scoring (numpy; ~0.1 ms per article for 20 watches, plus embedding the passages):
+- *text* query vectors: the name and the description, each embedded on its own; the text part of
+  an article = mean of its TOP_K best passage scores, a passage's score being its best cosine to
+  a text query (a narrative lives in a few sentences);
+- *prototype* vectors (when examples are given): from each example article the
+  PROTOTYPE_PASSAGES passages most similar to the text queries (the claim-bearing ones, not the
+  event background around them); the prototype part = mean of the TOP_K best passage scores, a
+  passage's score being its best cosine to a prototype (nearest neighbour);
+- calibrated score: each part is z-scored over background articles by `calibrate` (any recent
+  unlabelled articles: most do not carry the narrative), the parts are summed (prototype part x
+  PROTOTYPE_WEIGHT) and the sum is z-scored again over the same background, so one threshold
+  means the same thing for every narrative, with or without examples ("sigma above the typical
+  article"). A watch with examples keeps its name/description part, so adding examples never
+  throws the zero-shot evidence away;
+- uncalibrated profiles (mu=0, sigma=1) score the raw mean of the parts' cosines and use
+  DEFAULT_RAW_THRESHOLD;
 - keywords: +KEYWORD_BOOST (calibrated units; x RAW_KEYWORD_BOOST_SCALE when raw) when any keyword
   occurs (case-insensitive, whole word) in the article's passages.
 
-Defaults were chosen by cross-validation on SemEval-2025 Task 10 (English) and checked on the
-demo web; see bench/eval_watch.py and docs in the bench output.
+Defaults (TOP_K, PROTOTYPE_PASSAGES, PROTOTYPE_WEIGHT, DEFAULT_THRESHOLD) were chosen by 5-fold
+cross-validation on SemEval-2025 Task 10 (English); the demo web is only a check, never tuned on.
+See bench/eval_watch.py. What this cannot do: all-MiniLM-L6-v2 similarity sees topic more than
+stance, so neutral reports and debunks of the narrative's own events score close to it.
 """
 from __future__ import annotations
 
@@ -41,13 +48,14 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 TOP_K = 3
-PROTOTYPE_WEIGHT = 0.5
-EXAMPLE_CONTRAST = 0.5
+PROTOTYPE_PASSAGES = 3          # claim-bearing passages kept per example article
+PROTOTYPE_WEIGHT = 2.0          # weight of the (calibrated) prototype part against the text part
 KEYWORD_BOOST = 0.5
 RAW_KEYWORD_BOOST_SCALE = 0.05
-DEFAULT_THRESHOLD = 1.25        # calibrated profiles (z units above the background mean)
+DEFAULT_THRESHOLD = 1.3         # calibrated profiles (z units above the background mean)
 DEFAULT_RAW_THRESHOLD = 0.50    # uncalibrated profiles (raw cosine)
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
+PARTS = ("text", "prototype")
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -69,7 +77,8 @@ class Profile:
     """The stored form of a watched narrative: what scoring needs, nothing else.
 
     vectors: (m, dim) float32 query vectors; kinds[i] in {"name", "description", "prototype"}.
-    mu/sigma: calibration (0/1 = uncalibrated). Serialise with to_json()/from_json().
+    part_mu/part_sigma: calibration of the text and prototype parts; mu/sigma: of their sum
+    (all 0/1 = uncalibrated). Serialise with to_json()/from_json() (version-1 JSON still loads).
     """
 
     watch_id: str | int
@@ -82,10 +91,16 @@ class Profile:
     sigma: float = 1.0
     top_k: int = TOP_K
     version: int = PROFILE_VERSION
+    part_mu: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    part_sigma: list[float] = field(default_factory=lambda: [1.0, 1.0])
 
     @property
     def calibrated(self) -> bool:
         return not (self.mu == 0.0 and self.sigma == 1.0)
+
+    @property
+    def has_prototypes(self) -> bool:
+        return "prototype" in self.kinds
 
     @property
     def effective_threshold(self) -> float:
@@ -100,14 +115,21 @@ class Profile:
             "dim": int(v.shape[1]) if v.ndim == 2 else 0, "vectors_b64": base64.b64encode(v.tobytes()).decode(),
             "kinds": self.kinds, "keywords": self.keywords, "threshold": self.threshold,
             "mu": self.mu, "sigma": self.sigma, "top_k": self.top_k,
+            "part_mu": list(self.part_mu), "part_sigma": list(self.part_sigma),
         })
 
     @classmethod
     def from_json(cls, data: str) -> "Profile":
         d = json.loads(data)
         vec = np.frombuffer(base64.b64decode(d["vectors_b64"]), dtype=np.float32).reshape(-1, d["dim"]).copy()
-        return cls(d["watch_id"], d["model_id"], vec, list(d["kinds"]), list(d["keywords"]), d["threshold"],
-                   float(d["mu"]), float(d["sigma"]), int(d["top_k"]), int(d["version"]))
+        p = cls(d["watch_id"], d["model_id"], vec, list(d["kinds"]), list(d["keywords"]), d["threshold"],
+                float(d["mu"]), float(d["sigma"]), int(d["top_k"]), int(d["version"]),
+                [float(x) for x in d.get("part_mu", [0.0, 0.0])], [float(x) for x in d.get("part_sigma", [1.0, 1.0])])
+        if p.version < 2 and p.calibrated:
+            # version 1 calibrated a different score: start uncalibrated, `calibrate` again
+            logger.warning("watch %s: profile version %d, re-calibrate it", p.watch_id, p.version)
+            p.mu, p.sigma = 0.0, 1.0
+        return p
 
 
 @dataclass
@@ -126,12 +148,14 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 
 def build_profile(watch: WatchedNarrative, embed: Embed, *, model_id: str = "",
                   background_centroid: np.ndarray | None = None,
-                  passages: Callable[[str, str], list[str]] | None = None) -> Profile:
-    """Embed the watch's name, description and examples into query vectors.
+                  passages: Callable[[str, str], list[str]] | None = None,
+                  prototype_passages: int = PROTOTYPE_PASSAGES) -> Profile:
+    """Embed the watch's name and description, and pick its examples' claim-bearing passages.
 
-    `embed(texts) -> (n, dim)` L2-normalised (e.g. `load_embedder().embed`). `background_centroid`
-    (mean passage vector of background articles) sharpens the example prototype; without it the
-    prototype is the plain example centroid.
+    `embed(texts) -> (n, dim)` L2-normalised (e.g. `load_embedder().embed`). Each example
+    (title, text) gives its `prototype_passages` passages most similar to the name/description.
+    `background_centroid` is accepted for compatibility and no longer used (calibration against
+    the background does that job).
     """
     if passages is None:
         from clustering.passages import split_passages as passages  # noqa: N811
@@ -139,19 +163,17 @@ def build_profile(watch: WatchedNarrative, embed: Embed, *, model_id: str = "",
     if watch.description and watch.description.strip():
         texts.append(watch.description.strip())
         kinds.append("description")
-    vecs = [np.asarray(embed(texts), dtype=np.float32)]
-    if watch.examples:
-        cents = []
-        for title, text in watch.examples:
-            p = passages(title, text)
-            if p:
-                cents.append(_normalize(np.asarray(embed(p), dtype=np.float32).mean(0)))
-        if cents:
-            proto = np.mean(cents, 0)
-            if background_centroid is not None:
-                proto = proto - EXAMPLE_CONTRAST * np.asarray(background_centroid, dtype=np.float32)
-            vecs.append(_normalize(proto)[None, :])
-            kinds.append("prototype")
+    text_vecs = np.asarray(embed(texts), dtype=np.float32)
+    vecs = [text_vecs]
+    for title, text in watch.examples or []:
+        p = passages(title, text)
+        if not p:
+            continue
+        pv = np.asarray(embed(p), dtype=np.float32)
+        rel = (pv @ text_vecs.T).max(1)
+        keep = np.sort(np.argsort(-rel, kind="stable")[:max(1, prototype_passages)])
+        vecs.append(pv[keep])
+        kinds.extend(["prototype"] * len(keep))
     return Profile(watch.id, model_id, np.vstack(vecs).astype(np.float32), kinds,
                    [k for k in (watch.keywords or []) if k.strip()], watch.threshold)
 
@@ -167,37 +189,60 @@ def _keyword_hit(keywords: list[str], passages_text: Sequence[str]) -> int:
     return -1
 
 
-def raw_scores(profiles: Sequence[Profile], passage_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(raw score per profile, best passage index per profile) for one article."""
+def part_scores(profiles: Sequence[Profile], passage_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(raw (text, prototype) part scores per profile: (n, 2), NaN where a profile has no
+    prototypes; best passage index per profile) for one article."""
     pv = np.asarray(passage_vectors, dtype=np.float32)
     n = len(profiles)
+    parts = np.full((n, 2), np.nan)
+    best = np.zeros(n, dtype=int)
     if pv.ndim != 2 or len(pv) == 0 or n == 0:
-        return np.full(n, -1.0), np.zeros(n, dtype=int)
+        parts[:, 0] = -1.0
+        return parts, best
     allq = np.vstack([p.vectors for p in profiles])
     sims = pv @ allq.T  # (passages, all query vectors)
-    scores, best = np.empty(n), np.empty(n, dtype=int)
     col = 0
     for i, p in enumerate(profiles):
         s = sims[:, col:col + len(p.kinds)]
         col += len(p.kinds)
         is_proto = np.array([k == "prototype" for k in p.kinds])
-        text_part = s[:, ~is_proto].max(1)
-        ps = text_part if not is_proto.any() else (
-            (1 - PROTOTYPE_WEIGHT) * text_part + PROTOTYPE_WEIGHT * s[:, is_proto].max(1))
-        k = min(p.top_k, len(ps))
-        order = np.argsort(-ps, kind="stable")
-        scores[i] = float(ps[order[:k]].mean())
-        best[i] = int(order[0])
-    return scores, best
+        k = min(p.top_k, len(pv))
+        combined = None
+        for j, mask in enumerate((~is_proto, is_proto)):
+            if not mask.any():
+                continue
+            ps = s[:, mask].max(1)
+            parts[i, j] = float(np.sort(ps)[::-1][:k].mean())
+            z = (ps - p.part_mu[j]) / p.part_sigma[j]
+            combined = z if combined is None else combined + PROTOTYPE_WEIGHT * z
+        best[i] = int(np.argmax(combined))
+    return parts, best
+
+
+def _combine(p: Profile, parts: np.ndarray) -> float:
+    """One profile's article score from its raw parts: calibrated z, or the raw mean."""
+    has_proto = not np.isnan(parts[1])
+    if not p.calibrated:
+        return float(np.nanmean(parts)) if has_proto else float(parts[0])
+    z = (parts[0] - p.part_mu[0]) / p.part_sigma[0]
+    if has_proto:
+        z += PROTOTYPE_WEIGHT * (parts[1] - p.part_mu[1]) / p.part_sigma[1]
+    return float((z - p.mu) / p.sigma)
+
+
+def raw_scores(profiles: Sequence[Profile], passage_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(uncalibrated score per profile, best passage index per profile) for one article."""
+    parts, best = part_scores(profiles, passage_vectors)
+    return np.array([float(np.nanmean(r)) if not np.isnan(r[1]) else float(r[0]) for r in parts]), best
 
 
 def score_article(profiles: Sequence[Profile], passage_vectors: np.ndarray,
                   passages_text: Sequence[str] = ()) -> list[Match]:
     """Score one article (its passages' vectors and texts) against every profile."""
-    raw, best = raw_scores(profiles, passage_vectors)
+    parts, best = part_scores(profiles, passage_vectors)
     out = []
     for i, p in enumerate(profiles):
-        score = (raw[i] - p.mu) / p.sigma
+        score = _combine(p, parts[i]) if len(passage_vectors) else -10.0
         hit = _keyword_hit(p.keywords, passages_text)
         if hit >= 0:
             score += KEYWORD_BOOST if p.calibrated else KEYWORD_BOOST * RAW_KEYWORD_BOOST_SCALE
@@ -213,15 +258,17 @@ def match_article(profiles: Sequence[Profile], passage_vectors: np.ndarray,
 
 
 def background_centroid(background: Sequence[np.ndarray]) -> np.ndarray:
-    """Mean of the background articles' passage centroids (for build_profile)."""
+    """Mean of the background articles' passage centroids (kept for callers of build_profile)."""
     return _normalize(np.mean([_normalize(np.asarray(v).mean(0)) for v in background if len(v)], 0))
 
 
 def calibrate(profiles: Sequence[Profile], background: Sequence[np.ndarray], *, min_articles: int = 20) -> list[Profile]:
-    """Set each profile's mu/sigma from raw scores over background articles (passage-vector arrays).
+    """Set each profile's calibration from its parts' scores over background articles
+    (passage-vector arrays): z-score each part, then z-score their weighted sum.
 
-    Use a few hundred recent articles of the crawl (unlabelled; a narrative is rare among them).
-    Returns the same profiles, updated in place; with fewer than `min_articles` they stay raw.
+    Use a few hundred recent articles of the crawl (unlabelled; a narrative is rare among them;
+    the articles being scored may be among them). Returns the same profiles, updated in place;
+    with fewer than `min_articles` they stay as they were.
     """
     background = [v for v in background if len(v)]
     if len(background) < min_articles:
@@ -229,9 +276,19 @@ def calibrate(profiles: Sequence[Profile], background: Sequence[np.ndarray], *, 
                        min_articles, len(background))
         return list(profiles)
     for p in profiles:
-        p.mu, p.sigma = 0.0, 1.0
-    raw = np.array([raw_scores(profiles, v)[0] for v in background])  # (articles, profiles)
+        p.mu, p.sigma, p.part_mu, p.part_sigma = 0.0, 1.0, [0.0, 0.0], [1.0, 1.0]
+    parts = np.array([part_scores(profiles, v)[0] for v in background])  # (articles, profiles, 2)
     for i, p in enumerate(profiles):
-        p.mu = float(raw[:, i].mean())
-        p.sigma = float(max(raw[:, i].std(), 1e-6))
+        z = np.zeros(len(background))
+        for j in range(2):
+            col = parts[:, i, j]
+            if np.isnan(col).any():
+                continue
+            p.part_mu[j] = float(col.mean())
+            p.part_sigma[j] = float(max(col.std(), 1e-6))
+            z += (PROTOTYPE_WEIGHT if j else 1.0) * (col - p.part_mu[j]) / p.part_sigma[j]
+        p.mu = float(z.mean())
+        p.sigma = float(max(z.std(), 1e-6))
+        if p.mu == 0.0 and p.sigma == 1.0:  # keep `calibrated` true
+            p.mu = 1e-12
     return list(profiles)

@@ -156,3 +156,14 @@ def iter_pages_to_extract(
                    "body": decompress_html(html), "final_url": final_url, "content_type": content_type,
                    "hints": json.loads(hints) if hints else {}}
         last = rows[-1][0]
+
+
+def insert_articles(db: sqlite_utils.Database, rows: list[dict]) -> list[int]:
+    """Insert many new articles in the caller's transaction; return their ids in order."""
+    ids = []
+    for row in rows:
+        row = dict(row)
+        row.setdefault("extracted_at", utcnow())
+        row.setdefault("word_count", len((row.get("text") or "").split()))
+        ids.append(db["articles"].insert(row).last_pk)
+    return ids

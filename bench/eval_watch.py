@@ -1,0 +1,315 @@
+"""Watched-narrative matching quality (clustering/watch.py).
+
+    python -m bench.eval_watch [--json OUT] [--no-timing] [--max-passages N]
+
+SemEval-2025 Task 10 training split, English only (399 docs, 21 narrative labels; "Other" = no
+narrative, so any label predicted for such a doc is a false positive). Micro-F1 over the labels:
+- zero_shot: one watch per label built from its name only, rewritten automatically
+  ("URW: X" -> "Russia-Ukraine war: X", "CC: X" -> "Climate change: X");
+- few_shot: name + 3 example articles per label (1 where a label has < 4 docs), picked with
+  EXAMPLE_SEED; every example doc is removed from scoring;
+- zero_shot_on_few_shot_docs: zero-shot scored on the few-shot docs, the fair comparison for
+  few_shot (the example docs removed from it are narrative-rich, so the rest is harder).
+Held-out numbers: 5-fold CV (FOLD_SEED); profiles are calibrated on the scored docs, unlabelled
+(what `calibrate` does with the stream in deployment); top-k, prototype passages, prototype weight
+and threshold are chosen on the training folds, the held-out fold is scored. "Shipped defaults":
+the module defaults through calibrate + score_article (in-sample on SemEval: the defaults were
+chosen by this CV). The other SemEval languages are not used: the default model is English-only.
+Demo web (demo/ground_truth.json, never tuned on): each narrative watched from its label +
+description, without and with 2 planted example articles (fixed rule, see demo_examples; they are
+not scored), calibrated on all demo articles, shipped defaults; precision/recall.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.embedding_cache import cached_embed
+from bench.shared_data import shared_data_dir, unpacked
+from clustering import watch as W
+from clustering.passages import split_passages
+
+FOLDS = 5
+FOLD_SEED = 0
+EXAMPLE_SEED = 13
+TOPK_GRID = (1, 3, 5)
+PROTOTYPE_PASSAGES_GRID = (3, 6)
+WEIGHT_GRID = (0.5, 1.0, 2.0)
+MAX_PASSAGES = 24
+DOMAINS = {"URW": "Russia-Ukraine war", "CC": "Climate change"}
+
+
+@dataclass
+class Doc:
+    id: str
+    title: str
+    text: str
+    labels: list[str]
+
+
+def semeval_en_dir() -> Path | None:
+    data = shared_data_dir()
+    archive = data / "semeval2025-task10-train" / "semeval2025t10-train.tar.gz" if data else None
+    if archive is None or not archive.is_file():
+        return None
+    return unpacked(archive) / "semeval2025t10" / "training_data" / "EN"
+
+
+def load_semeval_en(en: Path) -> list[Doc]:
+    docs = []
+    for line in (en / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
+        if not line.strip():
+            continue
+        fname, narr = line.split("\t")[:2]
+        labels = sorted({x.strip() for x in narr.split(";") if x.strip() and x.strip() != "Other"})
+        title, _, body = (en / "raw-documents" / fname).read_text("utf-8").partition("\n")
+        docs.append(Doc(fname, title.strip(), body.strip(), labels))
+    return docs
+
+
+def label_to_name(label: str) -> str:
+    dom, _, rest = label.partition(": ")
+    return f"{DOMAINS.get(dom, dom)}: {rest}" if rest else label
+
+
+def micro_f1(y: np.ndarray, yh: np.ndarray) -> tuple[float, float, float]:
+    tp, fp, fn = int((y & yh).sum()), int((~y & yh).sum()), int((y & ~yh).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), p, r
+
+
+def embed_passages(docs: list[Doc], max_passages: int = MAX_PASSAGES) -> list[np.ndarray]:
+    passages = [split_passages(d.title, d.text, max_passages=max_passages) for d in docs]
+    flat = [p for ps in passages for p in ps]
+    vecs = cached_embed(flat)
+    out, i = [], 0
+    for ps in passages:
+        out.append(vecs[i:i + len(ps)])
+        i += len(ps)
+    return out
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(0)) / np.maximum(x.std(0), 1e-6)
+
+
+def _parts(profiles, pvs, top_k) -> np.ndarray:
+    """(docs, profiles, 2) raw part scores (text, prototype)."""
+    for p in profiles:
+        p.top_k = top_k
+    return np.array([W.part_scores(profiles, v)[0] for v in pvs])
+
+
+def _calibrated(parts: np.ndarray, weight: float) -> np.ndarray:
+    """What W.calibrate + W.score_article compute, calibrated on the scored docs themselves
+    (unlabelled, transductive), for any prototype weight."""
+    z = _z(parts[..., 0])
+    if not np.isnan(parts[..., 1]).any():
+        z = z + weight * _z(parts[..., 1])
+    return _z(z)
+
+
+def _best_threshold(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    cands = np.round(np.arange(0.0, 4.0, 0.05), 2)
+    f = [micro_f1(y, z >= t)[0] for t in cands]
+    i = int(np.argmax(f))
+    return float(cands[i]), f[i]
+
+
+def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool) -> dict:
+    """Held-out 5-fold CV micro-F1: top-k, prototype passages and weight, and the threshold are
+    chosen on the training folds only; also the micro-F1 of the shipped defaults (in-sample)."""
+    candidates = {}
+    for m in (PROTOTYPE_PASSAGES_GRID if few_shot else (W.PROTOTYPE_PASSAGES,)):
+        profiles = make_profiles(m)
+        for k in TOPK_GRID:
+            parts = _parts(profiles, pvs, k)
+            for w in (WEIGHT_GRID if few_shot else (W.PROTOTYPE_WEIGHT,)):
+                candidates[(k, m, w)] = _calibrated(parts, w)
+    rng = np.random.default_rng(FOLD_SEED)
+    idx = rng.permutation(len(y))
+    yh = np.zeros_like(y)
+    chosen = []
+    for fold in np.array_split(idx, FOLDS):
+        train = np.setdiff1d(idx, fold)
+        best = None
+        for key, z in candidates.items():
+            t, f = _best_threshold(z[train], y[train])
+            if best is None or f > best[0]:
+                best = (f, key, t)
+        _, key, t = best
+        chosen.append({"top_k": key[0], "prototype_passages": key[1], "prototype_weight": key[2], "threshold": t})
+        yh[fold] = candidates[key][fold] >= t
+    cv_f1, cv_p, cv_r = micro_f1(y, yh)
+    # shipped defaults, through the real code path (calibrate on the scored docs, unlabelled)
+    profiles = make_profiles(W.PROTOTYPE_PASSAGES)
+    for p in profiles:
+        p.top_k = W.TOP_K
+    W.calibrate(profiles, pvs)
+    pred = np.array([[m.matched for m in W.score_article(profiles, v)] for v in pvs])
+    d_f1, d_p, d_r = micro_f1(y, pred)
+    return {"cv_micro_f1": round(cv_f1, 4), "cv_precision": round(cv_p, 4), "cv_recall": round(cv_r, 4),
+            "cv_chosen": chosen, "default_micro_f1": round(d_f1, 4), "default_precision": round(d_p, 4),
+            "default_recall": round(d_r, 4), "cv_predictions": yh}
+
+
+def per_label_f1(labels, y, yh) -> dict:
+    return {l: round(micro_f1(y[:, j], yh[:, j])[0], 3) for j, l in enumerate(labels)}
+
+
+def pick_examples(docs: list[Doc], labels: list[str]) -> dict[str, list[int]]:
+    rng = random.Random(EXAMPLE_SEED)
+    out = {}
+    for l in labels:
+        pos = [i for i, d in enumerate(docs) if l in d.labels]
+        out[l] = rng.sample(pos, 3 if len(pos) >= 4 else 1)
+    return out
+
+
+def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES) -> dict:
+    docs = load_semeval_en(en)
+    labels = sorted({l for d in docs for l in d.labels})
+    y = np.array([[l in d.labels for l in labels] for d in docs])
+    pvs = embed_passages(docs, max_passages)
+    embed = cached_embed
+    split = lambda t, x: split_passages(t, x, max_passages=max_passages)  # noqa: E731
+
+    def zero_shot(_m):
+        return [W.build_profile(W.WatchedNarrative(l, label_to_name(l)), embed) for l in labels]
+
+    examples = pick_examples(docs, labels)
+    ex_docs = sorted({i for v in examples.values() for i in v})
+    rest = [i for i in range(len(docs)) if i not in set(ex_docs)]
+
+    def few_shot(m):
+        return [W.build_profile(W.WatchedNarrative(l, label_to_name(l), examples=[
+            (docs[i].title, docs[i].text) for i in examples[l]]), embed, passages=split, prototype_passages=m)
+            for l in labels]
+
+    zs = evaluate_setting(zero_shot, pvs, y, few_shot=False)
+    zs_rest = evaluate_setting(zero_shot, [pvs[i] for i in rest], y[rest], few_shot=False)
+    fs = evaluate_setting(few_shot, [pvs[i] for i in rest], y[rest], few_shot=True)
+
+    out = {"docs": len(docs), "labels": len(labels), "docs_without_narrative": int((~y.any(1)).sum()),
+           "example_docs": len(ex_docs), "few_shot_scored_docs": len(rest), "max_passages": max_passages}
+    for name, res, yy in (("zero_shot", zs, y), ("zero_shot_on_few_shot_docs", zs_rest, y[rest]),
+                          ("few_shot", fs, y[rest])):
+        out[name] = {k: v for k, v in res.items() if k != "cv_predictions"}
+        out[name]["per_label_cv_f1"] = per_label_f1(labels, yy, res["cv_predictions"])
+    return out
+
+
+def demo_examples(narrative: dict, articles) -> list[str]:
+    """The examples an analyst would give, fixed by rule (not tuned): the narrative's first
+    planted article and the first planted article of another event."""
+    event = {a.id: a.event for a in articles}
+    planted = list(narrative["articles"])
+    other = [a for a in planted if event[a] != event[planted[0]]]
+    return [planted[0]] + other[:1]
+
+
+def evaluate_demo(with_examples: bool = True) -> dict:
+    """Each demo narrative watched from its label + description (+ 2 planted examples, which are
+    then not scored), calibrated on all demo articles (unlabelled), shipped defaults."""
+    from demo.model import load_content
+
+    content = load_content()
+    truth = {n["id"]: n for n in json.loads((Path(__file__).resolve().parent.parent / "demo" / "ground_truth.json")
+                                            .read_text("utf-8"))["narratives"]}
+    arts = [Doc(a.id, a.title, "\n\n".join(a.paragraphs), list(a.narratives)) for a in content.articles]
+    by_id = {a.id: a for a in arts}
+    pvs = embed_passages(arts)
+    texts = [split_passages(a.title, a.text) for a in arts]
+    results = {}
+    for n in content.narratives:
+        ex = demo_examples(truth[n["id"]], content.articles) if with_examples else []
+        profile = W.build_profile(W.WatchedNarrative(n["id"], n["label"], n.get("description", ""), examples=[
+            (by_id[e].title, by_id[e].text) for e in ex]), cached_embed)
+        W.calibrate([profile], pvs)
+        scored = [i for i, a in enumerate(arts) if a.id not in ex]
+        gold = np.array([n["id"] in arts[i].labels for i in scored])
+        pred = np.array([W.score_article([profile], pvs[i], texts[i])[0].matched for i in scored])
+        tp = int((gold & pred).sum())
+        results[n["id"]] = {
+            "label": n["label"], "examples": ex, "gold": int(gold.sum()), "predicted": int(pred.sum()),
+            "precision": round(tp / pred.sum(), 3) if pred.sum() else 0.0,
+            "recall": round(tp / gold.sum(), 3) if gold.sum() else 0.0,
+            "false_positives": [arts[i].id for i, g, p in zip(scored, gold, pred) if p and not g],
+            "missed": [arts[i].id for i, g, p in zip(scored, gold, pred) if g and not p],
+        }
+    return results
+
+
+def measure_timing(docs: list[Doc], max_passages: int = MAX_PASSAGES, n: int = 40) -> dict:
+    from clustering.embedders import load_embedder
+
+    emb = load_embedder()
+    sample = docs[:n]
+    emb.embed(["warm up"] * 4)
+    t0 = time.process_time()
+    passages = [split_passages(d.title, d.text, max_passages=max_passages) for d in sample]
+    t1 = time.process_time()
+    vecs = [emb.embed(p) for p in passages]
+    t2 = time.process_time()
+    profiles = [W.build_profile(W.WatchedNarrative(str(i), f"narrative {i}"), emb.embed) for i in range(20)]
+    t3 = time.process_time()
+    for v, p in zip(vecs, passages):
+        W.score_article(profiles, v, p)
+    t4 = time.process_time()
+    for d in sample:
+        emb.embed([d.title + "\n" + d.text])
+    t5 = time.process_time()
+    return {"articles": n, "precision": emb.precision, "mean_passages": round(float(np.mean([len(p) for p in passages])), 1),
+            "split_cpu_ms_per_article": round(1000 * (t1 - t0) / n, 2),
+            "embed_cpu_ms_per_article": round(1000 * (t2 - t1) / n, 1),
+            "score_20_watches_cpu_ms_per_article": round(1000 * (t4 - t3) / n, 3),
+            "whole_body_embed_cpu_ms_per_article (reference)": round(1000 * (t5 - t4) / n, 1),
+            "note": "process CPU time summed over all threads"}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", help="write the results as JSON here")
+    ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--max-passages", type=int, default=MAX_PASSAGES, help="passages per article (SemEval)")
+    args = ap.parse_args(argv)
+    out: dict = {}
+    en = semeval_en_dir()
+    if en is None:
+        print("SemEval data absent: ../shared/data/semeval2025-task10-train (set NARRATIVES_SHARED_DATA)")
+    else:
+        out["semeval_en"] = evaluate_semeval(en, args.max_passages)
+        s = out["semeval_en"]
+        print(f"SemEval EN, max_passages={args.max_passages}")
+        for name in ("zero_shot", "zero_shot_on_few_shot_docs", "few_shot"):
+            r = s[name]
+            print(f"{name:26s} held-out CV micro-F1 {r['cv_micro_f1']:.4f} (P {r['cv_precision']:.3f} R {r['cv_recall']:.3f})"
+                  f"  shipped defaults (in-sample) {r['default_micro_f1']:.4f} (P {r['default_precision']:.3f} R {r['default_recall']:.3f})")
+            print(f"          per-fold choices: {r['cv_chosen']}")
+            if name != "zero_shot_on_few_shot_docs":
+                for l, f in sorted(r["per_label_cv_f1"].items(), key=lambda kv: -kv[1]):
+                    print(f"            {f:.3f}  {l}")
+    for ex in (False, True):
+        key = "demo_with_examples" if ex else "demo_name_description"
+        out[key] = evaluate_demo(with_examples=ex)
+        for nid, r in out[key].items():
+            print(f"{key} {nid} {r['label']!r} examples {r['examples']}: P {r['precision']:.3f} R {r['recall']:.3f} "
+                  f"(gold {r['gold']}, predicted {r['predicted']}) FP {r['false_positives']} missed {r['missed']}")
+    if en is not None and not args.no_timing:
+        out["timing"] = measure_timing(load_semeval_en(en), args.max_passages)
+        print("timing", json.dumps(out["timing"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

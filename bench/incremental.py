@@ -1,0 +1,98 @@
+"""Incremental `process` cost: 1,000 new articles into databases of 10k and 100k articles.
+
+The databases are built from real-derived text and vectors (bench.synth) with the project's
+store functions; vectors are inserted with the articles, so the measured `process` runs do no
+embedding (the issue asks for the cost with embedding excluded). Each database is processed
+once (events, narrative discovery), then 1,000 newer articles are added and `process` is timed.
+
+    python -m bench.incremental [--sizes 10000 100000] [--json OUT]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.synth import pool_vectors, real_pool, synthetic_rows
+from clustering.embedders import load_embedder
+from clustering.pipeline import process
+from clustering.vectors import to_blob
+from crawler.extraction import content_hash
+from db import open_db
+from db.migrations import utcnow
+from db.store import ensure_outlet, insert_articles
+
+NEW = 1000
+
+
+def add_articles(db, rows, model_id: str, dim: int) -> None:
+    now = utcnow()
+    batch = []
+    for row, vec, passages in rows:
+        batch.append((row, vec, passages))
+        if len(batch) == 2000:
+            _flush(db, batch, model_id, dim, now)
+            batch = []
+    if batch:
+        _flush(db, batch, model_id, dim, now)
+
+
+def _flush(db, batch, model_id, dim, now):
+    with db.conn:
+        for row, _, _ in batch:
+            ensure_outlet(db, row["outlet"], row["url"].split("/a/")[0] + "/")
+        ids = insert_articles(db, [dict(row, content_hash=content_hash(row["text"]), fetched_at=now,
+                                        canonical_url=row["url"], date_source="import", extractor="synthetic")
+                                   for row, _, _ in batch])
+        db["embeddings"].insert_all(
+            ({"article_id": aid, "model_id": model_id, "content_hash": content_hash(row["text"]), "dim": dim,
+              "vector": to_blob(vec), "created_at": now} for aid, (row, vec, _) in zip(ids, batch)), batch_size=1000)
+        db["passages"].insert_all(
+            ({"article_id": aid, "model_id": model_id, "idx": i, "text": text, "vector": to_blob(v)}
+             for aid, (_, _, ps) in zip(ids, batch) for i, (text, v) in enumerate(ps)), batch_size=2000)
+
+
+def measure(size: int, workdir: Path, pool, docs, passages) -> dict:
+    embedder = load_embedder()
+    db = open_db(workdir / f"inc-{size}.db")
+    rows = list(synthetic_rows(size + NEW, pool, docs, passages))
+    t0 = time.perf_counter()
+    add_articles(db, rows[:size], embedder.model_id, docs.shape[1])
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    process(db, embedder)
+    first = time.perf_counter() - t0
+    add_articles(db, rows[size:], embedder.model_id, docs.shape[1])
+    t0 = time.perf_counter()
+    result = process(db, embedder)
+    inc = time.perf_counter() - t0
+    assert result.embed.embedded == 0
+    return {"size": size, "build_s": round(build, 1), "first_process_s": round(first, 1),
+            "process_1000_new_s": round(inc, 2), "summary": result.summary()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    pool = real_pool()
+    docs, passages = pool_vectors(pool)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            r = measure(size, Path(tmp), pool, docs, passages)
+            print(json.dumps(r), flush=True)
+            out.append(r)
+    if len(out) >= 2:
+        print(f"ratio {out[-1]['size']}/{out[0]['size']}: {out[-1]['process_1000_new_s'] / out[0]['process_1000_new_s']:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
