@@ -43,9 +43,9 @@ class EmbedResult:
         return f"embedded {self.embedded} articles ({self.passages} passages); skipped: {skipped}"
 
 
-def skip_reason(row: dict, languages: set[str] | None) -> str | None:
-    if len((row["text"] or "").split()) < MIN_WORDS:
-        return f"too short (< {MIN_WORDS} words)"
+def skip_reason(row: dict, languages: set[str] | None, min_words: int = MIN_WORDS) -> str | None:
+    if len((row["text"] or "").split()) < min_words:
+        return f"too short (< {min_words} words)"
     lang = (row["language"] or "").lower()[:2]
     if languages is not None and lang and lang not in languages:
         return f"language '{lang}' not covered by the model"
@@ -69,7 +69,7 @@ def pending_articles(db: sqlite_utils.Database, model_id: str, limit: int) -> li
 
 def embed_articles(
     db: sqlite_utils.Database, embedder, *, batch: int = 64, languages: set[str] | None | str = "model",
-    progress: Callable[[EmbedResult], None] | None = None,
+    min_words: int = MIN_WORDS, progress: Callable[[EmbedResult], None] | None = None,
 ) -> EmbedResult:
     model_id = embedder.model_id
     if languages == "model":
@@ -82,7 +82,7 @@ def embed_articles(
         now = utcnow()
         todo, skips = [], []
         for row in rows:
-            reason = skip_reason(row, languages)
+            reason = skip_reason(row, languages, min_words)
             if reason:
                 skips.append({"article_id": row["id"], "model_id": model_id, "content_hash": row["content_hash"],
                               "reason": reason, "created_at": now})

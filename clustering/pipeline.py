@@ -1,4 +1,5 @@
-"""`narratives process`: embed -> events -> narratives -> watched narratives, incrementally.
+"""`narratives process`: embed -> events -> narratives -> watched narratives -> text reuse -> spread,
+incrementally.
 
 Safe to re-run (cron): every stage only picks up what is new, and a run with nothing new
 records nothing.
@@ -10,9 +11,11 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from clustering.embed import EmbedResult, embed_articles
+from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
 from clustering.event_stage import EventStageResult, assign_new_events
 from clustering.narrative_stage import NarrativeStageResult, narratives_stale, update_narratives
+from clustering.reuse import ReuseResult, find_reuse
+from clustering.spread_stage import SpreadResult, update_spread
 from clustering.watch_stage import WatchResult, match_watches
 from db.runs import finish_run, start_run
 
@@ -26,6 +29,8 @@ class ProcessResult:
     events: EventStageResult = field(default_factory=EventStageResult)
     narratives: NarrativeStageResult = field(default_factory=NarrativeStageResult)
     watch: WatchResult = field(default_factory=WatchResult)
+    reuse: ReuseResult = field(default_factory=ReuseResult)
+    spread: SpreadResult = field(default_factory=SpreadResult)
 
     def summary(self) -> str:
         if self.run_id is None:
@@ -33,7 +38,8 @@ class ProcessResult:
         n = self.narratives
         return (f"run {self.run_id}: {self.embed.summary()}; {self.events.assigned} articles into events "
                 f"({self.events.new_events} new events); narratives: {n.summary()}; "
-                f"watched narratives: {self.watch.scored} scores, {self.watch.matched} matches")
+                f"watched narratives: {self.watch.scored} scores, {self.watch.matched} matches; "
+                f"text reuse: {self.reuse.pairs} pairs; spread: {self.spread.edges} edges over {self.spread.subjects} subjects")
 
 
 def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
@@ -44,21 +50,25 @@ def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
                  AND s.content_hash IS a.content_hash))
            OR EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = :m AND NOT EXISTS
                  (SELECT 1 FROM event_memberships em WHERE em.article_id = e.article_id))
+           OR EXISTS (SELECT 1 FROM articles a WHERE NOT EXISTS (SELECT 1 FROM reuse_checked c WHERE c.article_id = a.id))
            OR EXISTS (SELECT 1 FROM watched_narratives w WHERE w.model_id = :m AND EXISTS
                  (SELECT 1 FROM embeddings e WHERE e.model_id = :m AND NOT EXISTS
                    (SELECT 1 FROM watch_matches x WHERE x.watch_id = w.id AND x.article_id = e.article_id)))""",
         {"m": model_id}).fetchone()[0])
 
 
-def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False) -> ProcessResult:
+def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False,
+            min_words: int = MIN_WORDS) -> ProcessResult:
     result = ProcessResult()
     if not rediscover and not _has_work(db, embedder.model_id) and not narratives_stale(db, embedder.model_id):
         return result
     result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision})
-    result.embed = embed_articles(db, embedder, progress=progress)
+    result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
     result.events = assign_new_events(db, embedder.model_id, run_id)
     result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover)
     result.watch = match_watches(db, embedder, run_id)
+    result.reuse = find_reuse(db)
+    result.spread = update_spread(db, run_id)
     finish_run(db, run_id, {"embedded": result.embed.embedded, "skipped": result.embed.skipped,
                             "events_assigned": result.events.assigned, "new_events": result.events.new_events,
                             "narratives": result.narratives.summary(), "watch_scores": result.watch.scored})

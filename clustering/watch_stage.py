@@ -111,8 +111,14 @@ def save_watch(db: sqlite_utils.Database, embedder, *, name: str, description: s
             watch_id = db["watched_narratives"].insert(dict(row, created_at=now)).last_pk
     profile = _build(db, embedder, db["watched_narratives"].get(watch_id))
     with db.conn:
-        db["watched_narratives"].update(watch_id, {"profile": profile.to_json().encode()})
+        _store_profile(db, watch_id, profile)
     return watch_id
+
+
+def _store_profile(db: sqlite_utils.Database, watch_id: int, profile: Profile) -> None:
+    # effective_threshold is kept beside the profile so SQL (views, Datasette) can filter matches
+    db["watched_narratives"].update(watch_id, {"profile": profile.to_json().encode(),
+                                               "effective_threshold": profile.effective_threshold})
 
 
 def set_threshold(db: sqlite_utils.Database, name_or_id, threshold: float | None) -> dict:
@@ -122,7 +128,7 @@ def set_threshold(db: sqlite_utils.Database, name_or_id, threshold: float | None
         if row["profile"]:
             profile = Profile.from_json(row["profile"].decode())
             profile.threshold = threshold
-            db["watched_narratives"].update(row["id"], {"profile": profile.to_json().encode()})
+            _store_profile(db, row["id"], profile)
     return find_watch(db, row["id"])
 
 
@@ -147,7 +153,7 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
             profile = _build(db, embedder, row)
             profile.threshold = row["threshold"]
             with db.conn:
-                db["watched_narratives"].update(row["id"], {"profile": profile.to_json().encode()})
+                _store_profile(db, row["id"], profile)
                 db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
             result.recalibrated += 1
         while True:

@@ -241,7 +241,8 @@ def import_(db, file):
     Example:
         narratives import news.db corpus.jsonl
 
-    Fields: url, outlet, text (required); title, published_at, language, author, html.
+    Fields: url, outlet, text (required); title, published_at, language, author, html;
+    labels (a list of strings kept as metadata in `article_labels`, never as text).
     Invalid lines are reported with their line number and skipped; the others are stored
     (exit code 1 when any line was rejected).
     """
@@ -357,10 +358,18 @@ def embedder_or_exit(model):
         fail(str(exc), EXIT_USAGE)
 
 
+min_words_option = click.option(
+    "--min-words", type=click.IntRange(1), default=20, show_default=True,
+    help="Articles with fewer words are skipped (lower it for corpora of short claims or headlines)",
+)
+
+
 @cli.command()
 @db_argument
 @model_option
-def embed(db, model):
+@min_words_option
+@click.option("--retry-skipped", is_flag=True, help="Reconsider articles skipped before (e.g. after lowering --min-words)")
+def embed(db, model, min_words, retry_skipped):
     """Embed articles not yet embedded with the model (skips unchanged ones).
 
     \b
@@ -371,28 +380,33 @@ def embed(db, model):
 
     handle = database(db)
     embedder = embedder_or_exit(model)
+    if retry_skipped:
+        with handle.conn:
+            handle.execute("DELETE FROM embed_skips WHERE model_id = ?", [embedder.model_id])
 
     def progress(r):
         click.echo(f"  {r.embedded} embedded, {sum(r.skipped.values())} skipped", err=True)
 
-    result = embed_articles(handle, embedder, progress=progress)
+    result = embed_articles(handle, embedder, progress=progress, min_words=min_words)
     click.echo(f"{result.summary()} [{embedder.model_id}, {embedder.precision}]")
 
 
 @cli.command()
 @db_argument
 @model_option
+@min_words_option
 @click.option("--rediscover", is_flag=True, help="Run narrative discovery even when no article is new")
-def process(db, model, rediscover):
+def process(db, model, min_words, rediscover):
     """Embed, cluster events and narratives, match watched narratives (incremental).
 
     \b
     Example (cron-friendly, safe to re-run):
         narratives process news.db
 
-    Only new articles are embedded and assigned to events; narratives are re-discovered when
-    articles were added and keep their ids; every article is scored against every watched
-    narrative once. A run with nothing new changes nothing.
+    Only new articles are embedded and assigned to events and to the existing narratives;
+    narratives are re-discovered when the corpus grew by half (or with --rediscover) and keep
+    their ids; every article is scored against every watched narrative once. A run with
+    nothing new changes nothing.
     """
     from clustering.pipeline import process as run_process
 
@@ -402,7 +416,7 @@ def process(db, model, rediscover):
     def progress(r):
         click.echo(f"  embedded {r.embedded} articles", err=True)
 
-    result = run_process(handle, embedder, progress=progress, rediscover=rediscover)
+    result = run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)
     click.echo(result.summary())
 
 
@@ -527,6 +541,97 @@ def watch_remove(db, watch):
     except UnknownNarrativeError as exc:
         fail(str(exc), EXIT_USAGE)
     click.echo(f"removed {watch}")
+
+
+kind_option = click.option(
+    "--kind", type=click.Choice(["narrative", "event", "watch"]), default="narrative", show_default=True,
+    help="What ID names: a narrative, an event or a watched narrative",
+)
+
+
+@cli.command()
+@db_argument
+@click.argument("subject_id", metavar="ID", type=int)
+@kind_option
+@click.option("--by", type=click.Choice(["day", "week"]), default="day", show_default=True)
+@output_options
+def timeline(db, subject_id, kind, by, fmt):
+    """Articles per day (or week) and outlet for one narrative.
+
+    \b
+    Example:
+        narratives timeline news.db 3 --by week --csv
+    """
+    from db.spread import UnknownSubject, timeline as run_timeline
+
+    try:
+        rows = run_timeline(database(db), kind, subject_id, by=by)
+    except UnknownSubject as exc:
+        fail(str(exc), EXIT_USAGE)
+    if fmt == "table":
+        totals: dict[str, int] = {}
+        for r in rows:
+            totals[r["bucket"]] = totals.get(r["bucket"], 0) + r["articles"]
+        peak = max(totals.values(), default=1)
+        for bucket, n in totals.items():
+            outlets = ", ".join(f"{r['outlet']} {r['articles']}" for r in rows if r["bucket"] == bucket)
+            click.echo(f"{bucket}  {'#' * max(1, round(30 * n / peak)):<30} {n:>4}  {outlets}")
+        click.echo(f"{sum(totals.values())} articles in {len(totals)} {by}s")
+        return
+    emit(rows, fmt)
+
+
+@cli.command("spread")
+@db_argument
+@click.argument("subject_id", metavar="ID", type=int)
+@kind_option
+@click.option("--json", "as_json", is_flag=True, help="Output JSON")
+def spread_cmd(db, subject_id, kind, as_json):
+    """How one narrative spread: origin, adopters in order with lags, edges with evidence, bursts.
+
+    \b
+    Example:
+        narratives spread news.db 3
+        narratives spread news.db 12 --kind event --json
+    """
+    from db.spread import UnknownSubject, spread as run_spread
+
+    try:
+        data = run_spread(database(db), kind, subject_id)
+    except UnknownSubject as exc:
+        fail(str(exc), EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    subject = data["subject"]
+    click.echo(f"{kind} {subject['id']}: {subject['name']}")
+    click.echo(f"origin: {', '.join(data['origin']) or '(no articles)'}"
+               + ("  (tie)" if len(data["origin"]) > 1 else ""))
+    click.echo("\nadopters (time = publication time when known, else first fetch):")
+    emit(data["adopters"], "table", ["adoption_rank", "outlet", "first_seen_at", "time_source", "lag_hours", "articles",
+                                     "first_title"])
+    click.echo("\nedges (copy = shared text, citation = link or 'Source:' mention, follow = adoption after the origin):")
+    rows = [dict(e, evidence="; ".join(
+        f"{x.get('reuse', x.get('how', ''))} {x.get('containment', '')}".strip() for x in e["evidence"][:3]))
+        for e in data["edges"]]
+    emit(rows, "table", ["edge_kind", "from_outlet", "to_outlet", "weight", "lag_hours", "evidence"])
+    click.echo("\nbursts (active periods):")
+    emit(data["bursts"], "table")
+
+
+@cli.command()
+@db_argument
+@output_options
+def influence(db, fmt):
+    """Which outlets originate narratives, which amplify, who is copied and cited.
+
+    \b
+    Example:
+        narratives influence news.db --csv
+    """
+    from db.spread import influence as run_influence
+
+    emit(run_influence(database(db)), fmt)
 
 
 @cli.command("list")

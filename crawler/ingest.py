@@ -44,6 +44,9 @@ def parse_line(line: str, lineno: int) -> dict:
     for key in OPTIONAL:
         if obj.get(key) is not None and not isinstance(obj[key], str):
             raise ImportFileError(f"line {lineno}: field {key!r} must be a string")
+    labels = obj.get("labels")
+    if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) and x.strip() for x in labels)):
+        raise ImportFileError(f"line {lineno}: field 'labels' must be a list of non-empty strings")
     parts = urlsplit(obj["url"])
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ImportFileError(f"line {lineno}: field 'url' must be an absolute http(s) URL (got {obj['url']!r})")
@@ -100,6 +103,12 @@ def import_jsonl(db: sqlite_utils.Database, path: str | Path, *, batch: int = 10
                     "published_at": obj["published_at"], "published_date": obj["published_date"], "date_source": "import" if obj["published_at"] else None,
                     "fetched_at": now, "content_hash": content_hash(text), "extractor": "import",
                 })
+                if obj.get("labels") is not None:
+                    article_id = db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()[0]
+                    db.execute("DELETE FROM article_labels WHERE article_id = ?", [article_id])
+                    db["article_labels"].insert_all(
+                        {"article_id": article_id, "label": label.strip(), "source": "import"}
+                        for label in dict.fromkeys(obj["labels"]))
                 if existed:
                     result.updated += 1
                 else:

@@ -211,6 +211,84 @@ def m010_watched_narratives(db: sqlite_utils.Database):
     db["watch_matches"].create_index(["article_id"])
 
 
+@migration
+def m011_article_labels(db: sqlite_utils.Database):
+    # labels that came with an imported corpus (e.g. EUvsDisinfo keywords): metadata, never text
+    db["article_labels"].create(
+        {"article_id": int, "label": str, "source": str}, pk=("article_id", "label"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_labels"].create_index(["label"])
+
+
+@migration
+def m012_reuse_and_spread(db: sqlite_utils.Database):
+    db["reuse_checked"].create({"article_id": int}, pk="article_id")
+    db["reuse_buckets"].create({"band": int, "key": int, "article_id": int})
+    db["reuse_buckets"].create_index(["band", "key"])
+    db["text_reuse"].create(
+        {"article_id": int, "source_article_id": int, "containment": float, "jaccard": float, "kind": str},
+        pk=("article_id", "source_article_id"),
+        foreign_keys=[("article_id", "articles", "id"), ("source_article_id", "articles", "id")],
+    )
+    db["text_reuse"].create_index(["source_article_id"])
+    db["watched_narratives"].add_column("effective_threshold", float)
+    db["spread_edges"].create(
+        {"kind": str, "subject_id": int, "from_outlet": str, "to_outlet": str, "edge_kind": str, "lag_hours": float,
+         "weight": int, "evidence": str, "run_id": int},
+    )
+    db["spread_edges"].create_index(["kind", "subject_id"])
+    db["narrative_bursts"].create(
+        {"kind": str, "subject_id": int, "burst": int, "start_day": str, "end_day": str, "articles": int, "run_id": int},
+        pk=("kind", "subject_id", "burst"),
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS watch_matches_watch_score ON watch_matches (watch_id, score)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_outlet ON articles (outlet)")
+    db.execute("""CREATE VIEW article_times AS
+        SELECT id AS article_id, outlet, coalesce(published_at, fetched_at) AS time,
+               CASE WHEN published_at IS NOT NULL THEN 'published (' || coalesce(date_source, '?') || ')'
+                    ELSE 'first fetch' END AS time_source
+        FROM articles""")
+    db.execute("""CREATE VIEW subject_members AS
+        SELECT 'narrative' AS kind, m.narrative_id AS subject_id, m.article_id, m.score
+          FROM narrative_memberships m JOIN narratives n ON n.id = m.narrative_id WHERE n.status = 'active'
+        UNION ALL
+        SELECT 'event', event_id, article_id, score FROM event_memberships
+        UNION ALL
+        SELECT 'watch', m.watch_id, m.article_id, m.score
+          FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id WHERE m.score >= w.effective_threshold""")
+    db.execute("""CREATE VIEW timeline_daily AS
+        SELECT s.kind, s.subject_id, substr(t.time, 1, 10) AS day, t.outlet, count(*) AS articles
+        FROM subject_members s JOIN article_times t ON t.article_id = s.article_id
+        GROUP BY s.kind, s.subject_id, day, t.outlet""")
+    db.execute("""CREATE VIEW spread_outlets AS
+        WITH member_times AS (
+          SELECT s.kind, s.subject_id, t.article_id, t.outlet, t.time, t.time_source,
+                 row_number() OVER (PARTITION BY s.kind, s.subject_id, t.outlet ORDER BY t.time, t.article_id) AS nth,
+                 count(*) OVER (PARTITION BY s.kind, s.subject_id, t.outlet) AS articles
+          FROM subject_members s JOIN article_times t ON t.article_id = s.article_id),
+        firsts AS (SELECT * FROM member_times WHERE nth = 1)
+        SELECT kind, subject_id, outlet, article_id AS first_article_id, time AS first_seen_at, time_source, articles,
+               round((julianday(time) - julianday(min(time) OVER (PARTITION BY kind, subject_id))) * 24, 2) AS lag_hours,
+               dense_rank() OVER (PARTITION BY kind, subject_id ORDER BY time) AS adoption_rank,
+               time = min(time) OVER (PARTITION BY kind, subject_id) AS is_origin
+        FROM firsts""")
+    db.execute("""CREATE VIEW outlet_influence AS
+        WITH adoption AS (SELECT * FROM spread_outlets WHERE kind = 'narrative')
+        SELECT o.name AS outlet,
+          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND a.is_origin) AS originated,
+          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin) AS adopted,
+          (SELECT round(avg(a.lag_hours), 1) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin)
+            AS mean_lag_hours,
+          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.article_id WHERE x.outlet = o.name)
+            AS copies_made,
+          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.source_article_id WHERE x.outlet = o.name)
+            AS copied_by_others,
+          (SELECT count(*) FROM citations c JOIN articles x ON x.id = c.article_id
+            WHERE c.target_outlet = o.name AND x.outlet != o.name) AS cited_by_others
+        FROM outlets o""")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

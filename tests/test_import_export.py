@@ -14,7 +14,7 @@ def write_jsonl(path, rows):
 
 GOOD = [
     {"url": "https://a.example/1", "outlet": "alpha", "title": "One", "text": "First article text.",
-     "published_at": "2026-03-01T10:00:00+01:00", "language": "en"},
+     "published_at": "2026-03-01T10:00:00+01:00", "language": "en", "labels": ["West", "NATO"]},
     {"url": "https://b.example/2", "outlet": "beta", "title": "Two", "text": "Second article text.",
      "html": "<html><body><article><p>Second article text.</p></article></body></html>"},
 ]
@@ -29,6 +29,7 @@ def test_import_stores_articles_outlets_and_optional_html(tmp_path):
     assert rows["https://a.example/1"]["date_source"] == "import"
     assert rows["https://b.example/2"]["page_id"] is not None
     assert {r["name"]: r["home"] for r in db["outlets"].rows} == {"alpha": "https://a.example/", "beta": "https://b.example/"}
+    assert sorted(r["label"] for r in db["article_labels"].rows) == ["NATO", "West"]
     # re-import updates, never duplicates
     result = import_jsonl(db, write_jsonl(tmp_path / "in.jsonl", GOOD))
     assert (result.imported, result.updated) == (0, 2)
@@ -49,6 +50,8 @@ def test_bad_lines_are_rejected_with_line_numbers_and_the_rest_stored(tmp_path):
     assert "field 'url' must be an absolute http(s) URL" in reasons[3]
     assert "field 'text' is required" in reasons[4]
     assert "field 'published_at'" in reasons[5]
+    bad = import_jsonl(db, write_jsonl(tmp_path / "bad.jsonl", [dict(GOOD[0], labels="West")]))
+    assert "field 'labels' must be a list" in bad.rejected[0][1]
 
 
 def test_cli_import_export_roundtrip(tmp_path, cli):

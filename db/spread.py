@@ -1,0 +1,106 @@
+"""How a narrative (or event, or watched narrative) spread: timeline, origin, adopters, edges, bursts.
+
+These functions are what `narratives timeline/spread/influence` print. They query the indexed
+membership tables directly (one subject at a time), so they stay fast on large databases; the
+views of the same names (`timeline_daily`, `spread_outlets`, `outlet_influence`) serve Datasette.
+
+The time of an article is its publication time when known (with the source of that date), else
+its first fetch; which one was used is returned as `time_source`. Ties for first-seen are ties:
+every outlet at the earliest time is an origin, and equal times share an adoption rank.
+"""
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+KINDS = ("narrative", "event", "watch")
+
+
+class UnknownSubject(LookupError):
+    """No narrative, event or watched narrative with that id."""
+
+
+def member_sql(kind: str) -> str:
+    """SQL selecting `article_id` of one subject's members; one parameter (the subject id)."""
+    if kind == "narrative":
+        return "SELECT article_id FROM narrative_memberships WHERE narrative_id = ?"
+    if kind == "event":
+        return "SELECT article_id FROM event_memberships WHERE event_id = ?"
+    if kind == "watch":
+        return ("SELECT m.article_id FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
+                "WHERE m.watch_id = ? AND m.score >= w.effective_threshold")
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+
+
+def subject_info(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict:
+    table, cols = {"narrative": ("narratives", "id, label AS name, status"),
+                   "event": ("events", "id, title AS name, 'active' AS status"),
+                   "watch": ("watched_narratives", "id, name, 'watched' AS status")}[kind]
+    rows = list(db.query(f"SELECT {cols} FROM {table} WHERE id = ?", [subject_id]))
+    if not rows:
+        raise UnknownSubject(f"no {kind} with id {subject_id}")
+    return dict(rows[0], kind=kind)
+
+
+def timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str = "day") -> list[dict]:
+    """Articles per time bucket (day or ISO week starting Monday) and outlet."""
+    subject_info(db, kind, subject_id)
+    if by == "day":
+        bucket = "substr(coalesce(a.published_at, a.fetched_at), 1, 10)"
+    elif by == "week":
+        bucket = ("date(substr(coalesce(a.published_at, a.fetched_at), 1, 10), "
+                  "'-' || ((strftime('%w', substr(coalesce(a.published_at, a.fetched_at), 1, 10)) + 6) % 7) || ' days')")
+    else:
+        raise ValueError("by must be 'day' or 'week'")
+    return list(db.query(
+        f"""SELECT {bucket} AS bucket, a.outlet, count(*) AS articles
+            FROM articles a WHERE a.id IN ({member_sql(kind)})
+            GROUP BY bucket, a.outlet ORDER BY bucket, a.outlet""", [subject_id]))
+
+
+def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
+    """One row per outlet in adoption order: first article, first-seen time and its source, lag, rank."""
+    rows = list(db.query(
+        f"""WITH m AS (
+              SELECT a.id, a.outlet, a.title, a.url, coalesce(a.published_at, a.fetched_at) AS time,
+                     CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
+                          ELSE 'first fetch' END AS time_source,
+                     row_number() OVER (PARTITION BY a.outlet ORDER BY coalesce(a.published_at, a.fetched_at), a.id) AS nth,
+                     count(*) OVER (PARTITION BY a.outlet) AS articles
+              FROM articles a WHERE a.id IN ({member_sql(kind)}))
+            SELECT outlet, time AS first_seen_at, time_source, articles, id AS first_article_id,
+                   title AS first_title, url AS first_url,
+                   round((julianday(time) - julianday(min(time) OVER ())) * 24, 2) AS lag_hours,
+                   dense_rank() OVER (ORDER BY time) AS adoption_rank
+            FROM m WHERE nth = 1 ORDER BY time, outlet""", [subject_id]))
+    for r in rows:
+        r["is_origin"] = r["adoption_rank"] == 1
+    return rows
+
+
+def edges(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
+    rows = list(db.query("""SELECT from_outlet, to_outlet, edge_kind, lag_hours, weight, evidence FROM spread_edges
+                            WHERE kind = ? AND subject_id = ? ORDER BY edge_kind, from_outlet, to_outlet""",
+                         [kind, subject_id]))
+    for r in rows:
+        r["evidence"] = json.loads(r["evidence"] or "[]")
+    return rows
+
+
+def bursts(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
+    return list(db.query("""SELECT burst, start_day, end_day, articles FROM narrative_bursts
+                            WHERE kind = ? AND subject_id = ? ORDER BY burst""", [kind, subject_id]))
+
+
+def spread(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict:
+    info = subject_info(db, kind, subject_id)
+    order = adopters(db, kind, subject_id)
+    return {"subject": info, "origin": [r["outlet"] for r in order if r["is_origin"]],
+            "adopters": order, "edges": edges(db, kind, subject_id), "bursts": bursts(db, kind, subject_id)}
+
+
+def influence(db: sqlite_utils.Database) -> list[dict]:
+    """Per outlet across narratives: how often it originates, how often it adopts, copies, citations."""
+    return list(db.query("""SELECT * FROM outlet_influence
+                            ORDER BY originated DESC, copied_by_others DESC, cited_by_others DESC, outlet"""))
