@@ -1,0 +1,142 @@
+"""Spread: text reuse, edges, origins with ties, lags, bursts, timelines (CLI and functions)."""
+import json
+import shutil
+import sqlite3
+from urllib.parse import urlsplit
+
+import pytest
+
+from clustering.reuse import containment, shingles
+from clustering.spread_stage import update_spread
+from db import open_db
+from db.spread import adopters, bursts, spread, timeline
+from demo.server import start_demo_web
+from tests.conftest import run_cli
+
+N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("spread")
+    db = tmp / "demo.db"
+    with start_demo_web() as web:
+        web.write_outlets_toml(tmp / "outlets.toml")
+        assert run_cli("outlets", "import", db, tmp / "outlets.toml").returncode == 0
+        assert run_cli("crawl", db, "-s", "AUTOTHROTTLE_START_DELAY=0.05").returncode == 0
+        gt = web.ground_truth
+    assert run_cli("process", db).returncode == 0
+    r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION)
+    assert r.returncode == 0, r.stderr
+    assert run_cli("process", db, "--rediscover").returncode == 0
+    return db, gt
+
+
+def gt_ids(db, gt):
+    by_path = {(a["outlet"], a["path"].rstrip("/")): a["id"] for a in gt["articles"]}
+    conn = sqlite3.connect(db)
+    out = {aid: by_path[(outlet, urlsplit(url).path.rstrip("/"))]
+           for aid, outlet, url in conn.execute("SELECT id, outlet, url FROM articles")}
+    conn.close()
+    return out
+
+
+def test_every_planted_copy_found_and_no_reuse_between_outlets_that_never_shared_text(demo_db):
+    db, gt = demo_db
+    ids = gt_ids(db, gt)
+    conn = sqlite3.connect(db)
+    found = {(ids[src], ids[copy]): kind for copy, src, kind in
+             conn.execute("SELECT article_id, source_article_id, kind FROM text_reuse")}
+    planted = {(a["copied_from"], a["id"]) for a in gt["articles"] if a["copied_from"]}
+    assert set(found) == planted
+    assert set(found.values()) == {"verbatim"}
+
+
+def test_copy_edges_of_the_ground_truth_appear_in_spread_edges(demo_db):
+    db, gt = demo_db
+    conn = sqlite3.connect(db)
+    edges = {(f, t) for f, t in conn.execute("SELECT from_outlet, to_outlet FROM spread_edges WHERE edge_kind = 'copy'")}
+    planted = {(e["from_outlet"], e["to_outlet"]) for e in gt["edges"] if e["kind"] == "copy"}
+    # every planted copy edge between two outlets is carried by at least one subject (event or narrative)
+    assert planted <= edges
+
+
+def test_watched_narrative_spread_origin_and_adoption_order(demo_db):
+    db, gt = demo_db
+    handle = open_db(db)
+    result = spread(handle, "watch", 1)
+    n1 = next(n for n in gt["narratives"] if n["label"] == "West arms jihadists")
+    assert result["origin"] == [n1["origin_outlet"]]
+    order = [a["outlet"] for a in result["adopters"] if a["outlet"] in set(n1["outlets"])]
+    assert order == [a["outlet"] for a in n1["adoption_order"]]
+    first = result["adopters"][0]
+    assert first["lag_hours"] == 0 and first["time_source"].startswith("published")
+
+
+def test_cli_spread_timeline_influence(demo_db):
+    db, _ = demo_db
+    r = run_cli("spread", db, "1", "--kind", "watch", "--json")
+    data = json.loads(r.stdout)
+    assert data["subject"]["name"] == "West arms jihadists" and data["adopters"] and data["bursts"]
+    assert {e["edge_kind"] for e in data["edges"]} >= {"follow", "citation"}
+    r = run_cli("timeline", db, "1", "--kind", "watch", "--by", "week", "--csv")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "bucket,outlet,articles" and len(lines) > 1
+    weeks = {line.split(",")[0] for line in lines[1:]}
+    from datetime import date
+    assert all(date.fromisoformat(w).weekday() == 0 for w in weeks)  # ISO weeks start on Monday
+    r = run_cli("influence", db, "--json")
+    rows = json.loads(r.stdout)
+    assert {row["outlet"] for row in rows} == {o["name"] for o in json.loads(run_cli("outlets", "list", db, "--json").stdout)}
+    assert run_cli("spread", db, "999").returncode == 2
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """Hand-made memberships: two outlets tie for first, one relays a day later, a later comeback."""
+    db = open_db(tmp_path / "t.db")
+    for name in ("a", "b", "c"):
+        db["outlets"].insert({"name": name, "home": f"https://{name}.example/", "feeds": "[]", "sitemaps": "[]",
+                              "sections": "[]"})
+    arts = [("a", "2026-03-01T10:00:00Z", "feed"), ("b", "2026-03-01T10:00:00Z", "jsonld"),
+            ("c", None, None), ("a", "2026-04-20T09:00:00Z", "feed")]
+    for i, (outlet, published, source) in enumerate(arts, 1):
+        db["articles"].insert({"id": i, "url": f"https://{outlet}.example/{i}", "outlet": outlet, "text": "x",
+                               "published_at": published, "date_source": source, "fetched_at": "2026-03-02T10:00:00Z"})
+    db["runs"].insert({"id": 1, "stage": "test"})
+    db["narratives"].insert({"id": 7, "label": "test", "status": "active"})
+    db["narrative_memberships"].insert_all({"narrative_id": 7, "article_id": i, "run_id": 1, "score": 1.0}
+                                           for i in range(1, 5))
+    db.conn.commit()
+    return db
+
+
+def test_ties_for_first_seen_are_ties_and_fetch_time_is_the_fallback(tiny):
+    rows = adopters(tiny, "narrative", 7)
+    assert [(r["outlet"], r["adoption_rank"], r["is_origin"]) for r in rows] == [
+        ("a", 1, True), ("b", 1, True), ("c", 2, False)]
+    c = rows[2]
+    assert c["time_source"] == "first fetch" and c["lag_hours"] == 24.0
+    assert rows[1]["time_source"] == "published (jsonld)"
+    assert spread(tiny, "narrative", 7)["origin"] == ["a", "b"]
+
+
+def test_bursts_and_edges_from_tiny(tiny):
+    update_spread(tiny)
+    assert [(b["start_day"], b["end_day"], b["articles"]) for b in bursts(tiny, "narrative", 7)] == [
+        ("2026-03-01", "2026-03-02", 3), ("2026-04-20", "2026-04-20", 1)]
+    follows = {(e["from_outlet"], e["to_outlet"]) for e in spread(tiny, "narrative", 7)["edges"] if e["edge_kind"] == "follow"}
+    assert follows == {("a", "c"), ("b", "c")}
+    days = timeline(tiny, "narrative", 7)
+    assert [(d["bucket"], d["outlet"], d["articles"]) for d in days] == [
+        ("2026-03-01", "a", 1), ("2026-03-01", "b", 1), ("2026-03-02", "c", 1), ("2026-04-20", "a", 1)]
+
+
+def test_containment_tells_copies_from_paraphrase():
+    original = ("The intelligence service said on Tuesday that foreign instructors were training sixty militants "
+                "at a desert camp to attack diplomats and officials in the region next month.")
+    copy = original + " Source: Eurasia Daily Wire."
+    paraphrase = ("Sixty fighters are being prepared by foreign trainers in a desert base, the spy agency claimed, "
+                  "with diplomats and officials in the region as their targets.")
+    assert containment(shingles(copy), shingles(original)) > 0.8
+    assert containment(shingles(paraphrase), shingles(original)) < 0.2
