@@ -53,7 +53,14 @@ def skip_reason(row: dict, languages: set[str] | None, min_words: int = MIN_WORD
 
 
 def pending_articles(db: sqlite_utils.Database, model_id: str, limit: int) -> list[dict]:
-    """Articles without a current vector or skip record for this model (content hash changed counts)."""
+    """Articles without a current vector or skip record for this model (content hash changed counts).
+
+    New and changed articles come from the `pending` queue (no full scan); a model never used on
+    this database yet scans every article once."""
+    if db.execute("SELECT 1 FROM embeddings WHERE model_id = ? LIMIT 1", [model_id]).fetchone():
+        return list(db.query(
+            """SELECT a.id, a.title, a.text, a.language, a.content_hash FROM pending p JOIN articles a ON a.id = p.article_id
+               WHERE p.stage = 'embed' ORDER BY a.id LIMIT ?""", [limit]))
     return list(db.query(
         """
         SELECT a.id, a.title, a.text, a.language, a.content_hash FROM articles a
@@ -96,6 +103,10 @@ def embed_articles(
         with db.conn:
             ids = [r["id"] for r in rows]
             marks = ",".join("?" * len(ids))
+            db.execute(f"DELETE FROM pending WHERE stage = 'embed' AND article_id IN ({marks})", ids)
+            db.execute("INSERT OR IGNORE INTO pending (stage, article_id) VALUES " + ", ".join(
+                f"('{stage}', {int(r['id'])})" for r in todo for stage in ("events", "narratives", "watch")) if todo
+                else "SELECT 1")
             for table in ("embeddings", "passages", "embed_skips"):
                 db.execute(f"DELETE FROM {table} WHERE model_id = ? AND article_id IN ({marks})", [model_id, *ids])
             db["embed_skips"].insert_all(skips)

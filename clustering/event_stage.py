@@ -38,8 +38,9 @@ def _pending(db: sqlite_utils.Database, model_id: str, limit: int) -> list[dict]
         SELECT a.id, a.title, coalesce(a.published_at, a.fetched_at) AS time, e.vector AS lead,
                (SELECT p.vector FROM passages p WHERE p.article_id = a.id AND p.model_id = e.model_id AND p.idx = 0)
                  AS title_vector
-        FROM embeddings e JOIN articles a ON a.id = e.article_id
-        WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM event_memberships m WHERE m.article_id = a.id)
+        FROM pending q JOIN embeddings e ON e.article_id = q.article_id JOIN articles a ON a.id = e.article_id
+        WHERE q.stage = 'events' AND e.model_id = ?
+          AND NOT EXISTS (SELECT 1 FROM event_memberships m WHERE m.article_id = a.id)
         ORDER BY coalesce(a.published_at, a.fetched_at), a.id LIMIT ?
         """, [model_id, limit]))
 
@@ -59,6 +60,9 @@ def _load_state(db, model_id: str, since_ts: float, dim: int, params: EventParam
 def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, params: EventParams = DEFAULT_PARAMS,
                       batch: int = 5000) -> EventStageResult:
     result = EventStageResult()
+    with db.conn:  # queued articles already in an event (re-embedded after a change) keep it
+        db.execute("""DELETE FROM pending WHERE stage = 'events' AND article_id IN
+                      (SELECT article_id FROM event_memberships)""")
     while True:
         rows = _pending(db, model_id, batch)
         if not rows:
@@ -84,6 +88,8 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             db["event_memberships"].insert_all(
                 ({"article_id": a.article_id, "event_id": a.event_id, "run_id": run_id, "score": round(a.score, 5),
                   "method": METHOD, "model_id": model_id} for a in assignments), replace=True)
+            db.execute(f"DELETE FROM pending WHERE stage = 'events' AND article_id IN ({','.join('?' * len(rows))})",
+                       [r["id"] for r in rows])
             db.execute("""UPDATE events SET outlet_count = (SELECT count(DISTINCT a.outlet) FROM event_memberships m
                           JOIN articles a ON a.id = m.article_id WHERE m.event_id = events.id) WHERE updated_run = ?""",
                        [run_id])

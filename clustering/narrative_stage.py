@@ -48,9 +48,7 @@ class NarrativeStageResult:
 
 
 def _unchecked(db, model_id: str) -> int:
-    return db.execute("""SELECT count(*) FROM embeddings e WHERE e.model_id = ? AND NOT EXISTS
-                         (SELECT 1 FROM narrative_checked c WHERE c.article_id = e.article_id AND c.model_id = e.model_id)""",
-                      [model_id]).fetchone()[0]
+    return db.execute("SELECT count(*) FROM pending WHERE stage = 'narratives'").fetchone()[0]
 
 
 def _last_discovery_size(db, model_id: str) -> int | None:
@@ -125,9 +123,7 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             if item.kind != "continued":
                 db["narrative_lineage"].insert({"run_id": stage_run, "kind": item.kind, "from_id": item.from_id,
                                                 "to_id": item.to_id, "overlap": item.overlap})
-        db.execute("DELETE FROM narrative_checked WHERE model_id = ?", [model_id])
-        db.execute("INSERT INTO narrative_checked (article_id, model_id, run_id) "
-                   "SELECT article_id, model_id, ? FROM embeddings WHERE model_id = ?", [stage_run, model_id])
+        db.execute("DELETE FROM pending WHERE stage = 'narratives'")
         _refresh_counts(db, stage_run)
         db["runs"].update(stage_run, {"finished_at": db.execute("SELECT strftime('%Y-%m-%dT%H:%M:%SZ','now')").fetchone()[0],
                                       "stats": json.dumps({"articles": n_articles, "narratives": len(clusters),
@@ -159,8 +155,8 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
     rows = list(db.query("SELECT id, residual_centroid, context FROM narratives WHERE status = 'active' "
                          "AND model_id = ? AND residual_centroid IS NOT NULL ORDER BY id", [model_id]))
     new_ids = [r[0] for r in db.execute(
-        """SELECT e.article_id FROM embeddings e WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM narrative_checked c
-           WHERE c.article_id = e.article_id AND c.model_id = e.model_id) ORDER BY e.article_id""", [model_id])]
+        """SELECT p.article_id FROM pending p JOIN embeddings e ON e.article_id = p.article_id AND e.model_id = ?
+           WHERE p.stage = 'narratives' ORDER BY p.article_id""", [model_id])]
     blobs, owner = [], []
     pos = {aid: i for i, aid in enumerate(new_ids)}
     for i in range(0, len(new_ids), 500):
@@ -179,8 +175,7 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
                     "method": ASSIGN_METHOD, "model_id": model_id}
                    for aid, doc_scores in zip(new_ids, scores) for k, score in sorted(doc_scores.items())]
         db["narrative_memberships"].insert_all(members, replace=True)
-        db["narrative_checked"].insert_all(({"article_id": aid, "model_id": model_id, "run_id": run_id}
-                                            for aid in new_ids), replace=True)
+        db.execute("DELETE FROM pending WHERE stage = 'narratives'")
         touched = sorted({m["narrative_id"] for m in members})
         if touched:
             db.execute(f"UPDATE narratives SET updated_run = ? WHERE id IN ({','.join('?' * len(touched))})",

@@ -43,17 +43,11 @@ class ProcessResult:
 
 
 def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
+    """Anything queued, a model not yet used on these articles, or a watched narrative to re-score."""
     return bool(db.execute(
-        """SELECT EXISTS (SELECT 1 FROM articles a WHERE NOT EXISTS (SELECT 1 FROM embeddings e
-                 WHERE e.article_id = a.id AND e.model_id = :m AND e.content_hash IS a.content_hash)
-             AND NOT EXISTS (SELECT 1 FROM embed_skips s WHERE s.article_id = a.id AND s.model_id = :m
-                 AND s.content_hash IS a.content_hash))
-           OR EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = :m AND NOT EXISTS
-                 (SELECT 1 FROM event_memberships em WHERE em.article_id = e.article_id))
-           OR EXISTS (SELECT 1 FROM articles a WHERE NOT EXISTS (SELECT 1 FROM reuse_checked c WHERE c.article_id = a.id))
-           OR EXISTS (SELECT 1 FROM watched_narratives w WHERE w.model_id = :m AND EXISTS
-                 (SELECT 1 FROM embeddings e WHERE e.model_id = :m AND NOT EXISTS
-                   (SELECT 1 FROM watch_matches x WHERE x.watch_id = w.id AND x.article_id = e.article_id)))""",
+        """SELECT EXISTS (SELECT 1 FROM pending)
+           OR (EXISTS (SELECT 1 FROM articles) AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
+           OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)""",
         {"m": model_id}).fetchone()[0])
 
 

@@ -65,8 +65,8 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
     result = ReuseResult()
     while True:
         rows = list(db.query(
-            """SELECT a.id, a.outlet, a.text, coalesce(a.published_at, a.fetched_at) AS time FROM articles a
-               WHERE NOT EXISTS (SELECT 1 FROM reuse_checked c WHERE c.article_id = a.id)
+            """SELECT a.id, a.outlet, a.text, coalesce(a.published_at, a.fetched_at) AS time
+               FROM pending p JOIN articles a ON a.id = p.article_id WHERE p.stage = 'reuse'
                ORDER BY coalesce(a.published_at, a.fetched_at), a.id LIMIT ?""", [batch]))
         if not rows:
             return result
@@ -98,8 +98,15 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
                               "kind": "verbatim" if share >= VERBATIM else "partial"})
             buckets.extend({"band": band, "key": key, "article_id": r["id"]} for band, key in enumerate(keys))
         with db.conn:
+            marks = ",".join("?" * len(rows))
+            ids = [r["id"] for r in rows]
+            # a re-extracted article is compared again: drop what its old text produced
+            db.execute(f"DELETE FROM reuse_buckets WHERE article_id IN ({marks})", ids)
+            db.execute(f"DELETE FROM text_reuse WHERE article_id IN ({marks})", ids)
             db["text_reuse"].insert_all(pairs, replace=True)
             db["reuse_buckets"].insert_all(buckets)
             db["reuse_checked"].insert_all(({"article_id": r["id"]} for r in rows), replace=True)
+            db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({','.join('?' * len(rows))})",
+                       [r["id"] for r in rows])
         result.articles += len(rows)
         result.pairs += len(pairs)

@@ -86,11 +86,12 @@ def subject_bursts(db: sqlite_utils.Database, kind: str, subject_id: int) -> lis
     return out
 
 
-def update_spread(db: sqlite_utils.Database, run_id: int | None = None) -> SpreadResult:
-    """Recompute edges and bursts of every narrative and watched narrative, and of the events
-    changed by this run (all multi-outlet events when run_id is None)."""
+def update_spread(db: sqlite_utils.Database, run_id: int | None = None,
+                  subjects: list[tuple[str, int]] | None = None) -> SpreadResult:
+    """Recompute edges and bursts of the given subjects, or of every narrative and watched
+    narrative and the events changed by this run (all multi-outlet events when run_id is None)."""
     result = SpreadResult()
-    for kind, sid in _subjects(db, run_id):
+    for kind, sid in (subjects if subjects is not None else _subjects(db, run_id)):
         edge_rows = subject_edges(db, kind, sid)
         burst_rows = subject_bursts(db, kind, sid)
         with db.conn:

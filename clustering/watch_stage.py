@@ -102,6 +102,7 @@ def save_watch(db: sqlite_utils.Database, embedder, *, name: str, description: s
     row = {"name": name, "description": description, "keywords": json.dumps(list(keywords)),
            "examples": json.dumps(list(examples)), "threshold": threshold, "model_id": embedder.model_id,
            "updated_at": now}
+    row["rescore"] = 1  # every stored article gets scored against it on the next match run
     with db.conn:
         if existing:
             watch_id = existing[0]
@@ -136,14 +137,34 @@ def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
     row = find_watch(db, name_or_id)
     with db.conn:
         db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
+        db.execute("DELETE FROM spread_edges WHERE kind = 'watch' AND subject_id = ?", [row["id"]])
+        db.execute("DELETE FROM narrative_bursts WHERE kind = 'watch' AND subject_id = ?", [row["id"]])
         db.execute("DELETE FROM watched_narratives WHERE id = ?", [row["id"]])
 
 
+def _score(db, profile: Profile, watch_id: int, ids: list[int], model_id: str, run_id, result: WatchResult) -> None:
+    found = passages_of(db, model_id, ids)
+    out = []
+    for aid in ids:
+        if aid not in found:
+            continue
+        texts, vecs = found[aid]
+        (m,) = score_article([profile], vecs, texts)
+        out.append({"watch_id": watch_id, "article_id": aid, "score": round(m.score, 5),
+                    "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id})
+        result.matched += m.matched
+    with db.conn:
+        db["watch_matches"].insert_all(out, replace=True)
+    result.scored += len(out)
+
+
 def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None, *, batch: int = 500) -> WatchResult:
-    """Score every article not yet scored against each watched narrative of this model."""
+    """Score queued new articles against every watched narrative of this model, and every stored
+    article against a watched narrative that is new, redefined or freshly calibrated."""
     result = WatchResult()
     model_id = embedder.model_id
     rows = list(db.query("SELECT * FROM watched_narratives WHERE model_id = ? ORDER BY id", [model_id]))
+    profiles = {}
     for row in rows:
         profile = Profile.from_json(row["profile"].decode()) if row["profile"] else None
         if profile is None or (not profile.calibrated and
@@ -154,27 +175,32 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
             profile.threshold = row["threshold"]
             with db.conn:
                 _store_profile(db, row["id"], profile)
+                db.execute("UPDATE watched_narratives SET rescore = 1 WHERE id = ?", [row["id"]])
                 db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
             result.recalibrated += 1
-        while True:
-            ids = [r[0] for r in db.execute(
-                """SELECT DISTINCT p.article_id FROM passages p WHERE p.model_id = ? AND NOT EXISTS
-                   (SELECT 1 FROM watch_matches m WHERE m.watch_id = ? AND m.article_id = p.article_id)
-                   ORDER BY p.article_id LIMIT ?""", [model_id, row["id"], batch])]
-            if not ids:
-                break
-            found = passages_of(db, model_id, ids)
-            out = []
-            for aid in ids:
-                texts, vecs = found[aid]
-                (m,) = score_article([profile], vecs, texts)
-                out.append({"watch_id": row["id"], "article_id": aid, "score": round(m.score, 5),
-                            "passage": texts[m.passage_index] if texts else None, "run_id": run_id,
-                            "model_id": model_id})
-                result.matched += m.matched
+            row["rescore"] = 1
+        profiles[row["id"]] = profile
+        if row["rescore"]:
+            last = 0
+            while True:
+                ids = [r[0] for r in db.execute(
+                    "SELECT article_id FROM embeddings WHERE model_id = ? AND article_id > ? ORDER BY article_id LIMIT ?",
+                    [model_id, last, batch])]
+                if not ids:
+                    break
+                _score(db, profile, row["id"], ids, model_id, run_id, result)
+                last = ids[-1]
             with db.conn:
-                db["watch_matches"].insert_all(out, replace=True)
-            result.scored += len(out)
+                db.execute("UPDATE watched_narratives SET rescore = 0 WHERE id = ?", [row["id"]])
+    while True:
+        ids = [r[0] for r in db.execute("SELECT article_id FROM pending WHERE stage = 'watch' ORDER BY article_id LIMIT ?",
+                                        [batch])]
+        if not ids:
+            break
+        for watch_id, profile in profiles.items():
+            _score(db, profile, watch_id, ids, model_id, run_id, result)
+        with db.conn:
+            db.execute(f"DELETE FROM pending WHERE stage = 'watch' AND article_id IN ({','.join('?' * len(ids))})", ids)
     return result
 
 

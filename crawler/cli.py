@@ -442,6 +442,7 @@ def watch_add(db, name, description, examples, keywords, threshold, model):
           --description "The US and NATO train and arm jihadist militants to attack Russia" \\
           --example https://outlet.example/2026/03/svr-claims --keyword Al-Tanf
     """
+    from clustering.spread_stage import update_spread
     from clustering.watch_stage import WatchError, match_watches, save_watch, watch_matches
 
     handle = database(db)
@@ -452,6 +453,7 @@ def watch_add(db, name, description, examples, keywords, threshold, model):
     except WatchError as exc:
         fail(str(exc), EXIT_USAGE)
     result = match_watches(handle, embedder)
+    update_spread(handle, subjects=[("watch", watch_id)])
     info, rows = watch_matches(handle, watch_id, limit=1_000_000)
     click.echo(f"watched narrative {watch_id} {name!r}: {len(rows)} of {result.scored} articles match "
                f"(threshold {info['threshold']:.3f})")
@@ -510,6 +512,7 @@ def watch_threshold(db, watch, value, use_default):
         narratives watch threshold news.db "West arms jihadists" 1.5
     """
     from clustering.errors import UnknownNarrativeError
+    from clustering.spread_stage import update_spread
     from clustering.watch_stage import effective_threshold, set_threshold, watch_matches
 
     if (value is None) == (not use_default):
@@ -519,6 +522,7 @@ def watch_threshold(db, watch, value, use_default):
         row = set_threshold(handle, watch, None if use_default else value)
     except UnknownNarrativeError as exc:
         fail(str(exc), EXIT_USAGE)
+    update_spread(handle, subjects=[("watch", row["id"])])  # its members changed
     _, rows = watch_matches(handle, row["id"], limit=1_000_000)
     click.echo(f"{row['name']}: threshold {effective_threshold(row):.3f}, {len(rows)} matching articles")
 

@@ -289,6 +289,27 @@ def m012_reuse_and_spread(db: sqlite_utils.Database):
         FROM outlets o""")
 
 
+@migration
+def m013_pending_queue(db: sqlite_utils.Database):
+    # Work queue of the processing stages, so each run finds new or changed articles without
+    # scanning the whole database: a new or re-extracted article is queued for embedding and
+    # reuse; embedding queues it for events, narratives and watched narratives.
+    db.execute("CREATE TABLE pending (stage TEXT NOT NULL, article_id INTEGER NOT NULL, "
+               "PRIMARY KEY (stage, article_id)) WITHOUT ROWID")
+    db.execute("""CREATE TRIGGER articles_pending_insert AFTER INSERT ON articles BEGIN
+        INSERT OR IGNORE INTO pending VALUES ('embed', new.id), ('reuse', new.id); END""")
+    db.execute("""CREATE TRIGGER articles_pending_update AFTER UPDATE OF title, text ON articles
+        WHEN old.text IS NOT new.text OR old.title IS NOT new.title BEGIN
+        INSERT OR IGNORE INTO pending VALUES ('embed', new.id), ('reuse', new.id); END""")
+    db.execute("""CREATE TRIGGER articles_pending_delete AFTER DELETE ON articles BEGIN
+        DELETE FROM pending WHERE article_id = old.id; END""")
+    db.execute("""INSERT OR IGNORE INTO pending SELECT 'embed', id FROM articles a
+                  WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.id)""")
+    db.execute("""INSERT OR IGNORE INTO pending SELECT 'reuse', id FROM articles a
+                  WHERE NOT EXISTS (SELECT 1 FROM reuse_checked c WHERE c.article_id = a.id)""")
+    db["watched_narratives"].add_column("rescore", int)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

@@ -28,7 +28,6 @@ def demo_db(tmp_path_factory):
     assert run_cli("process", db).returncode == 0
     r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION)
     assert r.returncode == 0, r.stderr
-    assert run_cli("process", db, "--rediscover").returncode == 0
     return db, gt
 
 
