@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     narratives("watch", "add", db, "West arms jihadists", "--description",
                "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies.")
     narratives("watch", "show", db, "West arms jihadists", "--limit", "10")
+    narratives("spread", db, "1", "--kind", "watch")
     rel = os.path.relpath(db, Path.cwd())
     print(f"""
 The demo database is {rel}. Browse it:
@@ -60,7 +61,8 @@ The demo database is {rel}. Browse it:
   .venv/bin/narratives list {rel}                     narratives; `narratives show {rel} ID` for one
   .venv/bin/narratives events {rel}                   events (same story)
   .venv/bin/narratives search {rel} "sanctions hurt Europe"   semantic search
-  .venv/bin/datasette {rel}                           browse the tables at http://127.0.0.1:8001/
+  .venv/bin/narratives spread {rel} 1                 how narrative 1 spread: origin, adopters, edges, bursts
+  .venv/bin/narratives serve {rel}                    Datasette with charts: http://127.0.0.1:8001/demo/-/narratives
 """)
     return 0
 

@@ -1,0 +1,369 @@
+"""Datasette plugin of narrative-tracker: metadata, saved queries and narrative pages.
+
+Installed with the package (entry point `[project.entry-points.datasette] narratives`), so both
+`narratives serve DB` and a plain `datasette DB` load it. It applies only to databases that have
+the narrative-tracker tables; other databases served beside them are left alone.
+
+Hooks:
+  get_metadata       titles, descriptions, units and facets from db/metadata.yml (`database:`)
+  canned_queries     the saved queries of db/metadata.yml (`queries:`) whose tables and views exist
+  register_routes    /DB/-/narratives (index), /DB/-/narrative/ID, /DB/-/event/ID, /DB/-/watch/ID
+                     (timeline chart, spread graph, articles) and the bundled assets under
+                     /-/narratives-static/ (no CDN: everything the pages load is served from here)
+  render_cell        a `page` column holding "narrative/ID" (saved queries) links to that page
+  database_actions, table_actions   links to the narrative pages
+
+The pages read the spread views (`subject_members`, `timeline_daily`, `spread_outlets`,
+`spread_edges`, `narrative_bursts`); a database that predates them gets a page that says so.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+import sqlite3
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+from datasette import Response, hookimpl
+from datasette.utils.asgi import asgi_static
+from markupsafe import Markup, escape
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+METADATA_PATH = HERE / "metadata.yml"
+STATIC_PREFIX = "/-/narratives-static/"
+
+KINDS = ("narrative", "event", "watch")
+KIND_LABELS = {"narrative": "Narrative", "event": "Event", "watch": "Watched narrative"}
+REQUIRED_TABLES = {"articles", "narratives", "outlets"}
+SPREAD_OBJECTS = ("subject_members", "timeline_daily", "spread_outlets", "spread_edges")
+# bucket by week when a subject's articles span more days than this (else by day)
+WEEKLY_AFTER_DAYS = 180
+ARTICLE_LIMIT = 1000
+PAGE_TIME_LIMIT_MS = 20_000
+# colours of outlets, in order of first appearance (Tableau 10, readable on white)
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+           "#9c755f", "#7f7f7f"]
+
+
+# -- metadata ----------------------------------------------------------------------------------
+
+_metadata_cache: dict | None = None
+
+
+def project_metadata() -> dict:
+    """db/metadata.yml as a dict (read once)."""
+    global _metadata_cache
+    if _metadata_cache is None:
+        _metadata_cache = yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
+    return _metadata_cache
+
+
+_ours_lock = threading.Lock()
+_ours_cache: dict[tuple, bool] = {}
+
+
+def is_narratives_database(db) -> bool:
+    """True when the Datasette database *db* has the narrative-tracker tables (cached per file)."""
+    if db is None or getattr(db, "is_memory", False) or not getattr(db, "path", None):
+        return False
+    key = (db.name, str(db.path))
+    with _ours_lock:
+        if key in _ours_cache:
+            return _ours_cache[key]
+    mode = "mode=ro" if getattr(db, "is_mutable", True) else "immutable=1"
+    try:
+        conn = sqlite3.connect(f"file:{db.path}?{mode}", uri=True)
+        try:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        logger.debug("cannot inspect %s: %s", db.path, exc)
+        names = set()
+    ours = REQUIRED_TABLES <= names
+    with _ours_lock:
+        _ours_cache[key] = ours
+    return ours
+
+
+def narratives_databases(datasette) -> list[str]:
+    return [name for name, db in list(datasette.databases.items()) if is_narratives_database(db)]
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    names = narratives_databases(datasette)
+    if not names:
+        return {}
+    meta = project_metadata()
+    out = {"title": meta["title"], "description_html": meta["description_html"], "databases": {}}
+    for name in names:
+        db_meta = copy.deepcopy(meta["database"])
+        db_meta["description_html"] = db_meta["description_html"].replace(
+            "{database_url}", datasette.urls.database(name))
+        out["databases"][name] = db_meta
+    return out
+
+
+# -- saved queries -----------------------------------------------------------------------------
+
+@hookimpl
+def canned_queries(datasette, database, actor):
+    async def inner():
+        db = datasette.databases.get(database)
+        if not is_narratives_database(db):
+            return {}
+        present = set(await db.table_names()) | set(await db.view_names())
+        queries = {}
+        for name, query in project_metadata()["queries"].items():
+            if set(query.get("requires", [])) <= present:
+                queries[name] = {k: v for k, v in query.items() if k != "requires"}
+        return queries
+
+    return inner
+
+
+PAGE_CELL = re.compile(r"^(narrative|event|watch)/(\d+)$")
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if column != "page" or not isinstance(value, str):
+        return None
+    m = PAGE_CELL.match(value)
+    if not m or not is_narratives_database(datasette.databases.get(database)):
+        return None
+    href = subject_url(datasette, database, m.group(1), int(m.group(2)))
+    return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+
+
+# -- links -------------------------------------------------------------------------------------
+
+def index_url(datasette, database: str) -> str:
+    return datasette.urls.database(database) + "/-/narratives"
+
+
+def subject_url(datasette, database: str, kind: str, subject_id: int) -> str:
+    return f"{datasette.urls.database(database)}/-/{kind}/{subject_id}"
+
+
+@hookimpl
+def database_actions(datasette, actor, database, request):
+    if is_narratives_database(datasette.databases.get(database)):
+        return [{"href": index_url(datasette, database), "label": "Narrative pages: timelines and spread graphs"}]
+
+
+@hookimpl
+def table_actions(datasette, actor, database, table, request):
+    if table in ("narratives", "events", "watched_narratives", "spread_outlets", "spread_edges", "timeline_daily") \
+            and is_narratives_database(datasette.databases.get(database)):
+        return [{"href": index_url(datasette, database), "label": "Narrative pages: timelines and spread graphs"}]
+
+
+# -- templates and static files ----------------------------------------------------------------
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    # The plugin is a module inside the `db` package, so Datasette does not find templates/ and
+    # static/ by itself: add the templates to the loader (after Datasette's own and --template-dir).
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    if not getattr(env, "_narratives_templates", False):
+        env.loader = ChoiceLoader([env.loader, FileSystemLoader(str(TEMPLATES_DIR))])
+        env._narratives_templates = True
+
+
+@hookimpl
+def register_routes(datasette):
+    return [
+        (r"^/-/narratives-static/(?P<path>.+)$", asgi_static(STATIC_DIR)),
+        (r"^/(?P<database>[^/]+)/-/narratives$", index_page),
+        (r"^/(?P<database>[^/]+)/-/(?P<kind>narrative|event|watch)/(?P<subject_id>\d+)$", subject_page),
+    ]
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+class PageError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+async def error_page(datasette, request, exc: PageError) -> Response:
+    # rendered here, not raised to Datasette, whose handler prints a full traceback for every 404
+    html = await datasette.render_template("error.html", {"ok": False, "error": str(exc), "status": exc.status,
+                                                          "title": None}, request=request)
+    return Response.html(html, status=exc.status)
+
+
+def page(view):
+    async def inner(datasette, request):
+        try:
+            return await view(datasette, request)
+        except PageError as exc:
+            return await error_page(datasette, request, exc)
+
+    inner.__name__ = view.__name__
+    return inner
+
+
+async def check_access(datasette, request, database: str):
+    db = datasette.databases.get(database)
+    if db is None or not is_narratives_database(db):
+        raise PageError(404, f"no narrative-tracker database named {database!r}")
+    if not await datasette.permission_allowed(request.actor, "view-instance", default=True) or \
+            not await datasette.permission_allowed(request.actor, "view-database", database, default=True):
+        raise PageError(403, "you may not view this database")
+    return db
+
+
+async def rows(db, sql: str, params=()) -> list[dict]:
+    result = await db.execute(sql, list(params), custom_time_limit=PAGE_TIME_LIMIT_MS)
+    return [dict(r) for r in result.rows]
+
+
+async def missing_objects(db) -> list[str]:
+    present = set(await db.table_names()) | set(await db.view_names())
+    return [name for name in SPREAD_OBJECTS if name not in present]
+
+
+@page
+async def index_page(datasette, request):
+    database = request.url_vars["database"]
+    db = await check_access(datasette, request, database)
+    narratives = await rows(db, """
+        SELECT id, label, headline, status, article_count, outlet_count, event_count, first_seen_at, last_seen_at
+        FROM narratives ORDER BY status = 'active' DESC, article_count DESC, id""")
+    watches = await rows(db, "SELECT id, name, description FROM watched_narratives ORDER BY id") \
+        if "watched_narratives" in await db.table_names() else []
+    events = await rows(db, """
+        SELECT id, title, article_count, outlet_count, first_at, last_at FROM events
+        WHERE article_count >= 2 ORDER BY article_count DESC, first_at, id LIMIT 100""") \
+        if "events" in await db.table_names() else []
+    missing = await missing_objects(db)
+    return Response.html(await datasette.render_template("narratives_index.html", {
+        "database": database, "database_url": datasette.urls.database(database),
+        "narratives": narratives, "watches": watches, "events": events, "missing": missing,
+        "static": STATIC_PREFIX, "subject_url": lambda kind, i: subject_url(datasette, database, kind, i),
+        "queries_url": datasette.urls.database(database),
+    }, request=request))
+
+
+def week_start(day: str) -> str:
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=d.weekday())).isoformat()
+
+
+def bucket_timeline(timeline: list[dict], bucket: str) -> list[dict]:
+    """timeline_daily rows -> one entry per bucket with articles, in time order; outlets within a bucket."""
+    out: dict[str, dict] = {}
+    for r in timeline:
+        key = r["day"] if bucket == "day" else week_start(r["day"])
+        b = out.setdefault(key, {"start": key, "articles": 0, "outlets": {}})
+        b["articles"] += r["articles"]
+        b["outlets"][r["outlet"]] = b["outlets"].get(r["outlet"], 0) + r["articles"]
+    return [out[k] for k in sorted(out)]
+
+
+def choose_bucket(timeline: list[dict], requested: str | None) -> str:
+    if requested in ("day", "week"):
+        return requested
+    days = [r["day"] for r in timeline if r["day"]]
+    if not days:
+        return "day"
+    span = (date.fromisoformat(max(days)) - date.fromisoformat(min(days))).days
+    return "week" if span > WEEKLY_AFTER_DAYS else "day"
+
+
+def subject_summary(kind: str, row: dict) -> dict:
+    """The fields the page header shows, whatever the subject's table is."""
+    row = {k: v for k, v in row.items() if not isinstance(v, bytes)}
+    keywords = row.get("keywords")
+    try:
+        keywords = json.loads(keywords) if isinstance(keywords, str) else keywords
+    except ValueError:
+        keywords = [keywords]
+    if kind == "narrative":
+        title, subtitle = row.get("label"), row.get("headline")
+    elif kind == "event":
+        title, subtitle = row.get("title"), None
+    else:
+        title, subtitle = row.get("name"), row.get("description")
+    return {"title": title or f"{kind} {row.get('id')}", "subtitle": subtitle, "keywords": keywords or [],
+            "status": row.get("status"), "row": row}
+
+
+@page
+async def subject_page(datasette, request):
+    database = request.url_vars["database"]
+    kind = request.url_vars["kind"]
+    subject_id = int(request.url_vars["subject_id"])
+    db = await check_access(datasette, request, database)
+    table = {"narrative": "narratives", "event": "events", "watch": "watched_narratives"}[kind]
+    if table not in await db.table_names():
+        raise PageError(404, f"this database has no {table} table")
+    found = await rows(db, f"SELECT * FROM [{table}] WHERE id = ?", [subject_id])
+    if not found:
+        raise PageError(404, f"no {KIND_LABELS[kind].lower()} with id {subject_id}")
+    subject = subject_summary(kind, found[0])
+    missing = await missing_objects(db)
+    context = {
+        "database": database, "database_url": datasette.urls.database(database),
+        "index_url": index_url(datasette, database), "kind": kind, "kind_label": KIND_LABELS[kind],
+        "subject_id": subject_id, "subject": subject, "missing": missing, "static": STATIC_PREFIX,
+        "table": table, "articles": [], "article_total": 0, "article_limit": ARTICLE_LIMIT, "data": None,
+        "outlets": [],
+    }
+    if not missing:
+        params = [kind, subject_id]
+        timeline = await rows(db, """SELECT day, outlet, articles FROM timeline_daily
+                                     WHERE kind = ? AND subject_id = ? ORDER BY day, outlet""", params)
+        nodes = await rows(db, """SELECT outlet, first_article_id, first_seen_at, time_source, articles, lag_hours,
+                                         adoption_rank, is_origin
+                                  FROM spread_outlets WHERE kind = ? AND subject_id = ?
+                                  ORDER BY adoption_rank, outlet""", params)
+        edges = await rows(db, """SELECT from_outlet, to_outlet, edge_kind, lag_hours, weight, evidence
+                                  FROM spread_edges WHERE kind = ? AND subject_id = ?
+                                  ORDER BY edge_kind, from_outlet, to_outlet""", params)
+        bursts = []
+        if "narrative_bursts" in set(await db.table_names()) | set(await db.view_names()):
+            bursts = await rows(db, """SELECT burst, start_day, end_day, articles FROM narrative_bursts
+                                       WHERE kind = ? AND subject_id = ? ORDER BY start_day""", params)
+        span = (await rows(db, """SELECT count(*) AS n, min(coalesce(a.published_at, a.fetched_at)) AS first,
+                                         max(coalesce(a.published_at, a.fetched_at)) AS last
+                                  FROM subject_members s JOIN articles a ON a.id = s.article_id
+                                  WHERE s.kind = ? AND s.subject_id = ?""", params))[0]
+        total = span["n"]
+        articles = await rows(db, f"""
+            SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
+                   CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
+                   END AS time_source, a.title, a.url, round(s.score, 3) AS score
+            FROM subject_members s JOIN articles a ON a.id = s.article_id
+            WHERE s.kind = ? AND s.subject_id = ?
+            ORDER BY time, a.id LIMIT {ARTICLE_LIMIT}""", params)
+        bucket = choose_bucket(timeline, request.args.get("bucket"))
+        # outlets in order of first appearance; outlets without a spread row (should not happen) last
+        order = [n["outlet"] for n in nodes]
+        order += sorted({r["outlet"] for r in timeline} - set(order))
+        colors = {o: PALETTE[i % len(PALETTE)] for i, o in enumerate(order)}
+        context.update({
+            "articles": articles, "article_total": total, "span": span,
+            "outlets": [{"name": o, "color": colors[o]} for o in order], "colors": colors,
+            "data": {
+                "kind": kind, "id": subject_id, "title": subject["title"], "bucket": bucket,
+                "buckets": bucket_timeline(timeline, bucket), "bursts": bursts,
+                "outlets": [{"name": o, "color": colors[o]} for o in order],
+                "nodes": nodes, "edges": edges,
+                "article_url": datasette.urls.table(database, "articles"),
+            },
+        })
+    return Response.html(await datasette.render_template("narratives_subject.html", context, request=request))
