@@ -74,6 +74,19 @@ def pending_articles(db: sqlite_utils.Database, model_id: str, limit: int) -> li
     ))
 
 
+def _forward_already_embedded(db: sqlite_utils.Database, model_id: str) -> None:
+    """Queued articles whose current text already has a vector (stored with their vectors, or
+    re-queued without a change) skip embedding and go straight to the next stages."""
+    done = """SELECT p.article_id FROM pending p JOIN articles a ON a.id = p.article_id
+              JOIN embeddings e ON e.article_id = a.id AND e.model_id = ? AND e.content_hash IS a.content_hash
+              WHERE p.stage = 'embed'"""
+    with db.conn:
+        for stage in ("events", "narratives", "watch"):
+            db.execute(f"INSERT OR IGNORE INTO pending (stage, article_id) SELECT '{stage}', article_id FROM ({done})",
+                       [model_id])
+        db.execute(f"DELETE FROM pending WHERE stage = 'embed' AND article_id IN ({done})", [model_id])
+
+
 def embed_articles(
     db: sqlite_utils.Database, embedder, *, batch: int = 64, languages: set[str] | None | str = "model",
     min_words: int = MIN_WORDS, progress: Callable[[EmbedResult], None] | None = None,
@@ -82,6 +95,7 @@ def embed_articles(
     if languages == "model":
         languages = MODEL_LANGUAGES.get(model_id)
     result = EmbedResult()
+    _forward_already_embedded(db, model_id)
     while True:
         rows = pending_articles(db, model_id, batch)
         if not rows:
