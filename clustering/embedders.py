@@ -124,7 +124,15 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode(list(texts), self.precision == "bf16")
+        texts = list(texts)
+        # syndicated copies (one story on many outlets) and titles repeated as passage 0 recur
+        # within a batch: encode each distinct text once
+        unique = list(dict.fromkeys(texts))
+        vecs = self._encode(unique, self.precision == "bf16")
+        if len(unique) == len(texts):
+            return vecs
+        index = {t: i for i, t in enumerate(unique)}
+        return vecs[[index[t] for t in texts]]
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])

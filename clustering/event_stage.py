@@ -8,7 +8,7 @@ where this one stopped.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -26,6 +26,7 @@ METHOD = "online-time-decay"
 class EventStageResult:
     assigned: int = 0
     new_events: int = 0
+    touched: set[int] = field(default_factory=set)
 
 
 def iso(ts: float) -> str:
@@ -94,4 +95,5 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
                           JOIN articles a ON a.id = m.article_id WHERE m.event_id = events.id) WHERE updated_run = ?""",
                        [run_id])
         result.assigned += len(assignments)
+        result.touched.update(a.event_id for a in assignments)
         result.new_events += len(new_ids)

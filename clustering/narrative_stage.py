@@ -37,6 +37,7 @@ class NarrativeStageResult:
     active: int = 0
     lineage: dict[str, int] = field(default_factory=dict)
     assigned: int | None = None  # set by incremental assignment: memberships added
+    touched: list[int] = field(default_factory=list)  # narratives whose members changed
 
     def summary(self) -> str:
         if self.assigned is not None:
@@ -131,6 +132,7 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     result.discovered = True
     result.articles = n_articles
     result.active = len(clusters)
+    result.touched = sorted(ids)
     return result
 
 
@@ -182,6 +184,7 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
                        [run_id, *touched])
             _refresh_counts(db, run_id)
     result.assigned = len(members)
+    result.touched = touched
     result.articles = len(new_ids)
     result.active = len(rows)
     return result

@@ -62,7 +62,11 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover)
     result.watch = match_watches(db, embedder, run_id)
     result.reuse = find_reuse(db)
-    result.spread = update_spread(db, run_id)
+    # only what changed in this run (new members, hence new copies, citations and adopters):
+    # the cost stays flat as the database grows
+    touched = ([("narrative", i) for i in result.narratives.touched] + [("watch", i) for i in sorted(result.watch.touched)]
+               + [("event", i) for i in sorted(result.events.touched)])
+    result.spread = update_spread(db, run_id, subjects=sorted(set(touched)) if not rediscover else None)
     finish_run(db, run_id, {"embedded": result.embed.embedded, "skipped": result.embed.skipped,
                             "events_assigned": result.events.assigned, "new_events": result.events.new_events,
                             "narratives": result.narratives.summary(), "watch_scores": result.watch.scored})

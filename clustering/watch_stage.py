@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sqlite_utils
@@ -34,6 +34,7 @@ class WatchResult:
     scored: int = 0
     matched: int = 0
     recalibrated: int = 0
+    touched: set = field(default_factory=set)  # watched narratives with new matches
 
 
 def passages_of(db: sqlite_utils.Database, model_id: str, article_ids: list[int]) -> dict[int, tuple[list[str], np.ndarray]]:
@@ -153,6 +154,8 @@ def _score(db, profile: Profile, watch_id: int, ids: list[int], model_id: str, r
         out.append({"watch_id": watch_id, "article_id": aid, "score": round(m.score, 5),
                     "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id})
         result.matched += m.matched
+        if m.matched:
+            result.touched.add(watch_id)
     with db.conn:
         db["watch_matches"].insert_all(out, replace=True)
     result.scored += len(out)

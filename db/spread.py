@@ -60,20 +60,24 @@ def timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str =
 
 
 def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
-    """One row per outlet in adoption order: first article, first-seen time and its source, lag, rank."""
+    """One row per outlet in adoption order: first article, first-seen time and its source, lag, rank.
+
+    One GROUP BY over the members' (outlet, time) rows; title, url and date source are read for
+    each outlet's first article only. The bare `a.id` comes from the row holding min(time)
+    (SQLite's documented min()/max() bare-column rule); members are visited in id order and
+    min() keeps the first row reaching the minimum, so ties within an outlet go to the smallest id.
+    """
     rows = list(db.query(
-        f"""WITH m AS (
-              SELECT a.id, a.outlet, a.title, a.url, coalesce(a.published_at, a.fetched_at) AS time,
-                     CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
-                          ELSE 'first fetch' END AS time_source,
-                     row_number() OVER (PARTITION BY a.outlet ORDER BY coalesce(a.published_at, a.fetched_at), a.id) AS nth,
-                     count(*) OVER (PARTITION BY a.outlet) AS articles
-              FROM articles a WHERE a.id IN ({member_sql(kind)}))
-            SELECT outlet, time AS first_seen_at, time_source, articles, id AS first_article_id,
-                   title AS first_title, url AS first_url,
-                   round((julianday(time) - julianday(min(time) OVER ())) * 24, 2) AS lag_hours,
-                   dense_rank() OVER (ORDER BY time) AS adoption_rank
-            FROM m WHERE nth = 1 ORDER BY time, outlet""", [subject_id]))
+        f"""WITH f AS (
+              SELECT a.outlet, min(coalesce(a.published_at, a.fetched_at)) AS time, a.id AS id, count(*) AS articles
+              FROM articles a WHERE a.id IN ({member_sql(kind)}) GROUP BY a.outlet)
+            SELECT f.outlet, f.time AS first_seen_at,
+                   CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
+                        ELSE 'first fetch' END AS time_source,
+                   f.articles, f.id AS first_article_id, a.title AS first_title, a.url AS first_url,
+                   round((julianday(f.time) - julianday(min(f.time) OVER ())) * 24, 2) AS lag_hours,
+                   dense_rank() OVER (ORDER BY f.time) AS adoption_rank
+            FROM f JOIN articles a ON a.id = f.id ORDER BY f.time, f.outlet""", [subject_id]))
     for r in rows:
         r["is_origin"] = r["adoption_rank"] == 1
     return rows
