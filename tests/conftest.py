@@ -20,3 +20,34 @@ def run_cli(*args, cwd=None, timeout=180, env=None):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def _crawl_demo(tmp) -> tuple:
+    from demo.server import start_demo_web
+
+    db = tmp / "demo.db"
+    with start_demo_web() as web:
+        web.write_outlets_toml(tmp / "outlets.toml")
+        r = run_cli("outlets", "import", db, tmp / "outlets.toml")
+        assert r.returncode == 0, r.stderr
+        r = run_cli("crawl", db, "-s", "AUTOTHROTTLE_START_DELAY=0.05")
+        assert r.returncode == 0, r.stderr
+        return db, web.ground_truth
+
+
+@pytest.fixture(scope="session")
+def demo_crawled(tmp_path_factory):
+    """(path, ground truth) of the demo web crawled once per session; copy it before writing."""
+    return _crawl_demo(tmp_path_factory.mktemp("demo-crawled"))
+
+
+@pytest.fixture(scope="session")
+def demo_processed(tmp_path_factory, demo_crawled):
+    """(path, ground truth) of the crawled demo web after `narratives process`; copy it before writing."""
+    import shutil
+
+    db = tmp_path_factory.mktemp("demo-processed") / "demo.db"
+    shutil.copy(demo_crawled[0], db)
+    r = run_cli("process", db, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return db, demo_crawled[1]

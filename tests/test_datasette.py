@@ -23,7 +23,6 @@ from lxml import html as lxml_html
 
 from crawler.serve import ServeError, build_datasette, free_port, serve
 from db import open_db
-from demo.server import start_demo_web
 from tests.conftest import REPO, run_cli
 
 CHROMIUM_PACKAGE = "chromium"
@@ -48,53 +47,14 @@ def page_data(text: str) -> dict:
     return json.loads(m.group(1))
 
 
-def ensure_spread_objects(path: Path) -> list[str]:
-    """Stand-ins for spread views/tables this checkout does not have yet (test fixtures only)."""
+def ensure_spread_objects(path: Path) -> None:
+    """The pages read the real spread views and tables created by the migrations."""
     conn = sqlite3.connect(path)
     present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    made = []
-    stand_ins = {
-        "subject_members": """CREATE VIEW subject_members AS
-            SELECT 'narrative' AS kind, narrative_id AS subject_id, article_id, score FROM narrative_memberships
-            UNION ALL SELECT 'event', event_id, article_id, score FROM event_memberships
-            UNION ALL SELECT 'watch', m.watch_id, m.article_id, m.score FROM watch_matches m
-              JOIN watched_narratives w ON w.id = m.watch_id WHERE m.score >= w.threshold""",
-        "timeline_daily": """CREATE VIEW timeline_daily AS
-            SELECT s.kind, s.subject_id, substr(coalesce(a.published_at, a.fetched_at), 1, 10) AS day, a.outlet,
-                   count(*) AS articles
-            FROM subject_members s JOIN articles a ON a.id = s.article_id GROUP BY 1, 2, 3, 4""",
-        "spread_outlets": """CREATE VIEW spread_outlets AS
-            WITH t AS (SELECT s.kind, s.subject_id, a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
-                              row_number() OVER (PARTITION BY s.kind, s.subject_id, a.outlet
-                                                 ORDER BY coalesce(a.published_at, a.fetched_at), a.id) AS nth,
-                              count(*) OVER (PARTITION BY s.kind, s.subject_id, a.outlet) AS articles
-                       FROM subject_members s JOIN articles a ON a.id = s.article_id)
-            SELECT kind, subject_id, outlet, id AS first_article_id, time AS first_seen_at, 'stand-in' AS time_source,
-                   articles,
-                   round((julianday(time) - julianday(min(time) OVER (PARTITION BY kind, subject_id))) * 24, 2)
-                     AS lag_hours,
-                   dense_rank() OVER (PARTITION BY kind, subject_id ORDER BY time) AS adoption_rank,
-                   time = min(time) OVER (PARTITION BY kind, subject_id) AS is_origin
-            FROM t WHERE nth = 1""",
-        "spread_edges": """CREATE TABLE spread_edges (kind TEXT, subject_id INTEGER, from_outlet TEXT,
-            to_outlet TEXT, edge_kind TEXT, lag_hours REAL, weight INTEGER, evidence TEXT)""",
-        "outlet_influence": """CREATE VIEW outlet_influence AS
-            SELECT o.name AS outlet,
-                   (SELECT count(*) FROM spread_outlets s WHERE s.kind = 'narrative' AND s.outlet = o.name
-                      AND s.is_origin) AS originated,
-                   (SELECT count(*) FROM spread_outlets s WHERE s.kind = 'narrative' AND s.outlet = o.name
-                      AND NOT s.is_origin) AS adopted
-            FROM outlets o""",
-        "narrative_bursts": """CREATE TABLE narrative_bursts (kind TEXT, subject_id INTEGER, burst INTEGER,
-            start_day TEXT, end_day TEXT, articles INTEGER)""",
-    }
-    for name in SPREAD_OBJECTS:
-        if name not in present:
-            conn.execute(stand_ins[name])
-            made.append(name)
-    conn.commit()
     conn.close()
-    return made
+    missing = {"subject_members", "timeline_daily", "spread_outlets", "outlet_influence", "spread_edges",
+               "narrative_bursts"} - present
+    assert not missing, f"spread objects missing from the schema: {sorted(missing)}"
 
 
 def expected_buckets(conn, kind: str, subject_id: int, bucket: str) -> int:
@@ -143,8 +103,7 @@ def small_db(tmp_path_factory):
                                         "method": "test", "model_id": "m"})
     db["watched_narratives"].insert({"id": 1, "name": "West arms jihadists", "description": "The West arms them",
                                      "threshold": 0.5, "model_id": "m"})
-    if "effective_threshold" in db["watched_narratives"].columns_dict:
-        db.execute("UPDATE watched_narratives SET effective_threshold = 0.5")
+    db.execute("UPDATE watched_narratives SET effective_threshold = 0.5")
     for aid, _, _ in articles:
         db["watch_matches"].insert({"watch_id": 1, "article_id": aid, "score": 0.4 + 0.05 * aid, "passage": "p",
                                     "run_id": 1, "model_id": "m"})
@@ -273,16 +232,9 @@ def test_plain_datasette_loads_the_plugin(small_db):
 # -- the demo pipeline database and a real browser ----------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("datasette-demo")
-    db = tmp / "demo.db"
-    with start_demo_web() as web:
-        web.write_outlets_toml(tmp / "outlets.toml")
-        assert run_cli("outlets", "import", db, tmp / "outlets.toml").returncode == 0
-        r = run_cli("crawl", db, "-s", "AUTOTHROTTLE_START_DELAY=0.05")
-        assert r.returncode == 0, r.stderr
-    r = run_cli("process", db, timeout=600)
-    assert r.returncode == 0, r.stderr
+def demo_db(tmp_path_factory, demo_processed):
+    db = tmp_path_factory.mktemp("datasette-demo") / "demo.db"
+    shutil.copy(demo_processed[0], db)
     ensure_spread_objects(db)
     return db
 

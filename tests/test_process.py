@@ -5,22 +5,14 @@ import sqlite3
 
 import pytest
 
-from demo.server import start_demo_web
 from tests.conftest import run_cli
 
 N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
 
 
 @pytest.fixture(scope="module")
-def crawled_db(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("process")
-    db = tmp / "crawled.db"
-    with start_demo_web() as web:
-        web.write_outlets_toml(tmp / "outlets.toml")
-        assert run_cli("outlets", "import", db, tmp / "outlets.toml").returncode == 0
-        r = run_cli("crawl", db, "-s", "AUTOTHROTTLE_START_DELAY=0.05")
-        assert r.returncode == 0, r.stderr
-    return db
+def crawled_db(demo_crawled):
+    return demo_crawled[0]
 
 
 def snapshot(db):
@@ -96,10 +88,9 @@ def test_narrative_ids_stable_when_a_quarter_more_articles_arrive(crawled_db, tm
         assert kept >= 0.9, f"narrative {nid} kept only {kept:.0%} of its articles under its id"
 
 
-def test_watch_commands_and_threshold(crawled_db, tmp_path):
+def test_watch_commands_and_threshold(demo_processed, tmp_path):
     db = tmp_path / "w.db"
-    shutil.copy(crawled_db, db)
-    assert run_cli("process", db).returncode == 0
+    shutil.copy(demo_processed[0], db)
     r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION, "--keyword", "jihadists")
     assert r.returncode == 0, r.stderr
     assert "watched narrative 1 'West arms jihadists'" in r.stdout

@@ -10,22 +10,16 @@ from clustering.reuse import containment, shingles
 from clustering.spread_stage import update_spread
 from db import open_db
 from db.spread import adopters, bursts, spread, timeline
-from demo.server import start_demo_web
 from tests.conftest import run_cli
 
 N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("spread")
-    db = tmp / "demo.db"
-    with start_demo_web() as web:
-        web.write_outlets_toml(tmp / "outlets.toml")
-        assert run_cli("outlets", "import", db, tmp / "outlets.toml").returncode == 0
-        assert run_cli("crawl", db, "-s", "AUTOTHROTTLE_START_DELAY=0.05").returncode == 0
-        gt = web.ground_truth
-    assert run_cli("process", db).returncode == 0
+def demo_db(tmp_path_factory, demo_processed):
+    db = tmp_path_factory.mktemp("spread") / "demo.db"
+    shutil.copy(demo_processed[0], db)
+    gt = demo_processed[1]
     r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION)
     assert r.returncode == 0, r.stderr
     return db, gt
