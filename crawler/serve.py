@@ -25,6 +25,7 @@ import webbrowser
 from pathlib import Path
 
 from crawler.exceptions import NarrativesError
+from db.connection import schema_names
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,7 @@ def check_database(db_path: str | Path) -> Path:
         raise ServeError(f"database {path} does not exist (create it with `narratives outlets import {path} "
                          "OUTLETS.toml` or `narratives import`)")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        finally:
-            conn.close()
+        names = schema_names(path)
     except sqlite3.Error as exc:
         raise ServeError(f"cannot read database {path}: {exc}") from exc
     if "articles" not in names and "_migrations" not in names:

@@ -33,3 +33,15 @@ def open_db(path: str | Path, *, create: bool = True, readonly: bool = False) ->
     db.execute("PRAGMA foreign_keys = ON")
     migrate(db)
     return db
+
+
+def schema_names(path: str | Path, *, immutable: bool = False) -> set[str]:
+    """Names of the tables and views in the database file, read without writing anything
+    (sqlite3.Error when it is not a readable SQLite file)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?{'immutable=1' if immutable else 'mode=ro'}", uri=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    finally:
+        conn.close()

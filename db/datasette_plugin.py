@@ -32,6 +32,8 @@ from datasette import Response, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
+from db.connection import schema_names
+
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
@@ -78,13 +80,8 @@ def is_narratives_database(db) -> bool:
     with _ours_lock:
         if key in _ours_cache:
             return _ours_cache[key]
-    mode = "mode=ro" if getattr(db, "is_mutable", True) else "immutable=1"
     try:
-        conn = sqlite3.connect(f"file:{db.path}?{mode}", uri=True)
-        try:
-            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-        finally:
-            conn.close()
+        names = schema_names(db.path, immutable=not getattr(db, "is_mutable", True))
     except sqlite3.Error as exc:
         logger.debug("cannot inspect %s: %s", db.path, exc)
         names = set()
