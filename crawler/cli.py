@@ -74,7 +74,10 @@ def cli(ctx, verbose):
     Quick start:
         narratives outlets import news.db outlets.toml
         narratives crawl news.db
-        narratives articles news.db
+        narratives process news.db
+        narratives list news.db
+        narratives spread news.db 1
+        narratives serve news.db
     """
     configure_logging(verbose)
     ctx.obj = {"verbose": verbose}
