@@ -25,6 +25,10 @@ PERMUTATIONS = 64
 BANDS, ROWS = 16, 4
 MIN_CONTAINMENT = 0.2
 VERBATIM = 0.6
+# A story syndicated to hundreds of outlets puts hundreds of articles in one bucket; comparing
+# with the most recent MAX_CANDIDATES keeps the cost per article bounded (the copy chain is still
+# found: each copy links to a recent copy of the same text).
+MAX_CANDIDATES = 64
 _PRIME = (1 << 61) - 1
 _rng = np.random.default_rng(20260301)  # fixed: signatures must be comparable across runs
 _A = _rng.integers(1, _PRIME, PERMUTATIONS, dtype=np.uint64)
@@ -80,9 +84,13 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
                     "SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ?", [band, key]))
             # buckets written earlier in this batch are not in the table yet
             cands.update(b["article_id"] for b in buckets if b["key"] == keys[b["band"]])
-            for cand in sorted(cands):
-                c = db.execute("SELECT outlet, text, coalesce(published_at, fetched_at) FROM articles WHERE id = ?",
-                               [cand]).fetchone()
+            cands.discard(r["id"])
+            chosen = sorted(cands, reverse=True)[:MAX_CANDIDATES]
+            texts = {row[0]: row[1:] for row in db.execute(
+                f"SELECT id, outlet, text, coalesce(published_at, fetched_at) FROM articles "
+                f"WHERE id IN ({','.join('?' * len(chosen))})", chosen)} if chosen else {}
+            for cand in sorted(chosen):
+                c = texts.get(cand)
                 if c is None or c[0] == r["outlet"]:
                     continue
                 other = shingles(c[1])
