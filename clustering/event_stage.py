@@ -62,8 +62,8 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
                       batch: int = 5000) -> EventStageResult:
     result = EventStageResult()
     with db.conn:  # queued articles already in an event (re-embedded after a change) keep it
-        db.execute("""DELETE FROM pending WHERE stage = 'events' AND article_id IN
-                      (SELECT article_id FROM event_memberships)""")
+        db.execute("""DELETE FROM pending WHERE stage = 'events' AND EXISTS
+                      (SELECT 1 FROM event_memberships m WHERE m.article_id = pending.article_id)""")
     while True:
         rows = _pending(db, model_id, batch)
         if not rows:

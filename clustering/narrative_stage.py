@@ -48,10 +48,6 @@ class NarrativeStageResult:
         return f"{self.active} active over {self.articles} articles ({changes})"
 
 
-def _unchecked(db, model_id: str) -> int:
-    return db.execute("SELECT count(*) FROM pending WHERE stage = 'narratives'").fetchone()[0]
-
-
 def _last_discovery_size(db, model_id: str) -> int | None:
     row = db.execute("SELECT stats FROM runs WHERE stage = 'narratives' AND finished_at IS NOT NULL "
                      "AND json_extract(params, '$.model_id') = ? ORDER BY id DESC LIMIT 1", [model_id]).fetchone()
@@ -81,7 +77,7 @@ def load_corpus(db: sqlite_utils.Database, model_id: str):
 
 def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
     """True when embedded articles have not been looked at by the narrative stage."""
-    return _unchecked(db, model_id) > 0
+    return db.execute("SELECT EXISTS (SELECT 1 FROM pending WHERE stage = 'narratives')").fetchone()[0] == 1
 
 
 def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, force: bool = False) -> NarrativeStageResult:

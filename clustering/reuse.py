@@ -113,8 +113,6 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             db.execute(f"DELETE FROM text_reuse WHERE article_id IN ({marks})", ids)
             db["text_reuse"].insert_all(pairs, replace=True)
             db["reuse_buckets"].insert_all(buckets)
-            db["reuse_checked"].insert_all(({"article_id": r["id"]} for r in rows), replace=True)
-            db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({','.join('?' * len(rows))})",
-                       [r["id"] for r in rows])
+            db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({marks})", ids)
         result.articles += len(rows)
         result.pairs += len(pairs)

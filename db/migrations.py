@@ -177,11 +177,6 @@ def m009_narratives(db: sqlite_utils.Database):
          "residual_centroid": bytes, "context": bytes, "model_id": str, "created_run": int, "updated_run": int},
         pk="id",
     )
-    # which articles the narrative stage has looked at (discovery or incremental assignment)
-    db["narrative_checked"].create(
-        {"article_id": int, "model_id": str, "run_id": int}, pk=("article_id", "model_id"),
-        foreign_keys=[("article_id", "articles", "id")],
-    )
     db["narrative_memberships"].create(
         {"narrative_id": int, "article_id": int, "run_id": int, "score": float, "method": str, "model_id": str},
         pk=("narrative_id", "article_id"),
@@ -223,7 +218,6 @@ def m011_article_labels(db: sqlite_utils.Database):
 
 @migration
 def m012_reuse_and_spread(db: sqlite_utils.Database):
-    db["reuse_checked"].create({"article_id": int}, pk="article_id")
     db["reuse_buckets"].create({"band": int, "key": int, "article_id": int})
     db["reuse_buckets"].create_index(["band", "key"])
     db["text_reuse"].create(
@@ -305,8 +299,8 @@ def m013_pending_queue(db: sqlite_utils.Database):
         DELETE FROM pending WHERE article_id = old.id; END""")
     db.execute("""INSERT OR IGNORE INTO pending SELECT 'embed', id FROM articles a
                   WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.id)""")
-    db.execute("""INSERT OR IGNORE INTO pending SELECT 'reuse', id FROM articles a
-                  WHERE NOT EXISTS (SELECT 1 FROM reuse_checked c WHERE c.article_id = a.id)""")
+    # the reuse stage replaces an article's earlier pairs and buckets, so checking all again is safe
+    db.execute("INSERT OR IGNORE INTO pending SELECT 'reuse', id FROM articles")
     db["watched_narratives"].add_column("rescore", int)
 
 
