@@ -44,28 +44,6 @@ START = np.datetime64("2023-01-01T00:00:00", "s")
 
 # -- candidate fixes, measured with --variants (benchmark database only, undone afterwards) ----------
 
-def _adopters_grouped(db, kind: str, subject_id: int) -> list[dict]:
-    """adopters() with one GROUP BY over the narrow (id, outlet, time) member rows instead of window
-    functions sorting every member row with its title and url; title/url/date_source are then read for
-    the first article of each outlet only. The bare columns of min() come from the row holding the
-    minimum (SQLite documents this); members are visited in id order and min() keeps the first row
-    reaching the minimum, so ties within an outlet resolve to the smallest id as before."""
-    rows = list(db.query(
-        f"""WITH f AS (
-              SELECT a.outlet, min(coalesce(a.published_at, a.fetched_at)) AS time, a.id AS id, count(*) AS articles
-              FROM articles a WHERE a.id IN ({member_sql(kind)}) GROUP BY a.outlet)
-            SELECT f.outlet, f.time AS first_seen_at,
-                   CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
-                        ELSE 'first fetch' END AS time_source,
-                   f.articles, f.id AS first_article_id, a.title AS first_title, a.url AS first_url,
-                   round((julianday(f.time) - julianday(min(f.time) OVER ())) * 24, 2) AS lag_hours,
-                   dense_rank() OVER (ORDER BY f.time) AS adoption_rank
-            FROM f JOIN articles a ON a.id = f.id ORDER BY f.time, f.outlet""", [subject_id]))
-    for r in rows:
-        r["is_origin"] = r["adoption_rank"] == 1
-    return rows
-
-
 TIMELINE_TABLE = "bench_subject_timeline"
 
 
@@ -108,7 +86,7 @@ VARIANTS = {
                                        "(id, outlet, published_at, fetched_at, date_source)"),
         "undo": lambda db: db.execute("DROP INDEX IF EXISTS bench_articles_time"),
         "patch": {}},
-    "adopters_group_by": {"apply": None, "undo": None, "patch": {"adopters": _adopters_grouped}},
+    # (the GROUP BY rewrite of adopters() measured here earlier now ships in db/spread.py)
     "timeline_materialized": {"apply": _materialize_timeline, "undo": _undo_timeline,
                               "patch": {"timeline": _timeline_materialized}},
 }
