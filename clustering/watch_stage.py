@@ -35,6 +35,7 @@ class WatchResult:
     matched: int = 0
     recalibrated: int = 0
     touched: set = field(default_factory=set)  # watched narratives with new matches
+    rescored: set = field(default_factory=set)  # watched narratives whose every match was scored again
 
 
 def passages_of(db: sqlite_utils.Database, model_id: str, article_ids: list[int]) -> dict[int, tuple[list[str], np.ndarray]]:
@@ -184,6 +185,7 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
             row["rescore"] = 1
         profiles[row["id"]] = profile
         if row["rescore"]:
+            result.rescored.add(row["id"])
             last = 0
             while True:
                 ids = [r[0] for r in db.execute(

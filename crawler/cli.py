@@ -456,7 +456,7 @@ def watch_add(db, name, description, examples, keywords, threshold, model):
     except WatchError as exc:
         fail(str(exc), EXIT_USAGE)
     result = match_watches(handle, embedder)
-    update_spread(handle, subjects=[("watch", watch_id)])
+    update_spread(handle, subjects=[("watch", watch_id)], recompute={("watch", watch_id)})
     info, rows = watch_matches(handle, watch_id, limit=1_000_000)
     click.echo(f"watched narrative {watch_id} {name!r}: {len(rows)} of {result.scored} articles match "
                f"(threshold {info['threshold']:.3f})")
@@ -525,7 +525,8 @@ def watch_threshold(db, watch, value, use_default):
         row = set_threshold(handle, watch, None if use_default else value)
     except UnknownNarrativeError as exc:
         fail(str(exc), EXIT_USAGE)
-    update_spread(handle, subjects=[("watch", row["id"])])  # its members changed
+    # its members changed: some may have left
+    update_spread(handle, subjects=[("watch", row["id"])], recompute={("watch", row["id"])})
     _, rows = watch_matches(handle, row["id"], limit=1_000_000)
     click.echo(f"{row['name']}: threshold {effective_threshold(row):.3f}, {len(rows)} matching articles")
 
