@@ -680,8 +680,9 @@ def report(db, subject_id, kind, html_file, by):
         fail(str(exc), EXIT_USAGE)
     except ReportError as exc:
         fail(str(exc), EXIT_FAILURE)
+    buckets = len(data["chart"]["buckets"])
     click.echo(f"wrote {html_file}: {kind} {subject_id}, {data['article_total']} articles, "
-               f"{len(data['adopters'])} outlets, {len(data['chart']['buckets'])} {data['bucket']}s")
+               f"{len(data['adopters'])} outlets, {buckets} {data['bucket']}{'' if buckets == 1 else 's'}")
 
 
 @cli.command()

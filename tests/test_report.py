@@ -16,7 +16,8 @@ from lxml import html as lxml_html
 from db import open_db
 from db.spread import adopters, timeline
 from tests.conftest import REPO, run_cli
-from tests.test_datasette import chromium, chromium_binary, count_class  # noqa: F401 (chromium_binary: a fixture)
+from db.report import render_report, report_data
+from tests.test_datasette import chromium, chromium_binary, count_class, small_db  # noqa: F401 (fixtures)
 
 # closes the JSON <script> block if inlined raw, then opens a script of its own and breaks attributes
 HOSTILE_TITLE = """</script><script>document.title='pwned'</script><img src=x onerror="alert(1)"> "q" & 'a' <!--"""
@@ -115,6 +116,25 @@ def test_report_kinds_buckets_and_errors(report_db, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["event.html", "weekly.html"]
     r = run_cli("report", "--help")
     assert r.returncode == 0 and "Example:" in r.stdout and "--html" in r.stdout
+
+
+def test_report_shows_ties_as_ties_and_renders_an_empty_subject(small_db, tmp_path):  # noqa: F811
+    db = tmp_path / "small.db"
+    shutil.copy(small_db, db)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE articles SET published_at = '2026-01-05T08:00:00Z' WHERE id = 2")  # same time as article 1
+    conn.execute("INSERT INTO watched_narratives (id, name, description, threshold, model_id, effective_threshold) "
+                 "VALUES (2, 'nothing yet', 'no article matches', 0.99, 'm', 0.99)")
+    conn.commit()
+    conn.close()
+    handle = open_db(db)
+    data = report_data(handle, "narrative", 1)
+    assert [o["outlet"] for o in data["origin"]] == ["alpha-news", "beta-times"]
+    origin = lxml_html.fromstring(render_report(data)).xpath("//p[@id='origin']")[0].text_content()
+    assert "a tie between 2 outlets" in origin and "alpha-news" in origin and "beta-times" in origin
+    empty = report_data(handle, "watch", 2)
+    assert empty["article_total"] == 0 and not empty["chart"]["buckets"]
+    assert "No articles yet." in render_report(empty)
 
 
 @pytest.mark.slow
