@@ -77,6 +77,7 @@ def cli(ctx, verbose):
         narratives process news.db
         narratives list news.db
         narratives spread news.db 1
+        narratives report news.db 1 --html narrative-1.html
         narratives serve news.db
     """
     configure_logging(verbose)
@@ -628,7 +629,7 @@ def spread_cmd(db, subject_id, kind, as_json):
         narratives spread news.db 3
         narratives spread news.db 12 --kind event --json
     """
-    from db.spread import UnknownSubject, spread as run_spread
+    from db.spread import UnknownSubject, evidence_summary, spread as run_spread
 
     try:
         data = run_spread(database(db), kind, subject_id)
@@ -645,12 +646,44 @@ def spread_cmd(db, subject_id, kind, as_json):
     emit(data["adopters"], "table", ["adoption_rank", "outlet", "first_seen_at", "time_source", "lag_hours", "articles",
                                      "first_title"])
     click.echo("\nedges (copy = shared text, citation = link or 'Source:' mention, follow = adoption after the origin):")
-    rows = [dict(e, evidence="; ".join(
-        f"{x.get('reuse', x.get('how', ''))} {x.get('containment', '')}".strip() for x in e["evidence"][:3]))
-        for e in data["edges"]]
+    rows = [dict(e, evidence=evidence_summary(e)) for e in data["edges"]]
     emit(rows, "table", ["edge_kind", "from_outlet", "to_outlet", "weight", "lag_hours", "evidence"])
     click.echo("\nbursts (active periods):")
     emit(data["bursts"], "table")
+
+
+@cli.command()
+@db_argument
+@click.argument("subject_id", metavar="ID", type=int)
+@kind_option
+@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this HTML file (replaced if it exists)")
+@click.option("--by", type=click.Choice(["day", "week"]), default=None,
+              help="Timeline buckets  [default: week when the articles span over 180 days, else day]")
+def report(db, subject_id, kind, html_file, by):
+    """One narrative on one self-contained HTML page to share.
+
+    Title, keywords, headline, origin (ties shown as ties), adopters with lags, the timeline chart
+    and spread graph of `narratives serve`, edges with evidence, bursts and the article list.
+    Everything is inlined: the file opens from disk, offline, and loads nothing from the network.
+
+    \b
+    Example:
+        narratives report news.db 3 --html narrative-3.html
+        narratives report news.db 12 --kind event --by week --html event-12.html
+    """
+    from db.report import ReportError, write_report
+    from db.spread import UnknownSubject
+
+    try:
+        data = write_report(database(db), kind, subject_id, html_file, by=by, database_name=Path(db).name)
+    except UnknownSubject as exc:
+        fail(str(exc), EXIT_USAGE)
+    except ReportError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    buckets = len(data["chart"]["buckets"])
+    click.echo(f"wrote {html_file}: {kind} {subject_id}, {data['article_total']} articles, "
+               f"{len(data['adopters'])} outlets, {buckets} {data['bucket']}{'' if buckets == 1 else 's'}")
 
 
 @cli.command()
