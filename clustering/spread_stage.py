@@ -75,10 +75,10 @@ def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
         f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.containment,
                    r.kind, round((julianday(coalesce(c.published_at, c.fetched_at)) -
                                   julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
-            FROM (SELECT r.* FROM spread_new n JOIN text_reuse r ON r.article_id = n.id
+            FROM (SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.article_id = n.id
                   WHERE {is_member(kind, 'r.source_article_id')}
                   UNION ALL
-                  SELECT r.* FROM spread_new n JOIN text_reuse r ON r.source_article_id = n.id
+                  SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.source_article_id = n.id
                   WHERE r.article_id NOT IN (SELECT id FROM spread_new) AND {is_member(kind, 'r.article_id')}) r
             JOIN articles c ON c.id = r.article_id JOIN articles s ON s.id = r.source_article_id
             ORDER BY r.source_article_id, r.article_id""", {"sid": sid}):
@@ -87,7 +87,7 @@ def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
                    "containment": r["containment"]})
     for r in db.query(
         """SELECT c.target_outlet, a.outlet, a.id, c.kind, c.text, c.target_url
-           FROM spread_new n JOIN citations c ON c.article_id = n.id JOIN articles a ON a.id = c.article_id
+           FROM spread_new n CROSS JOIN citations c ON c.article_id = n.id JOIN articles a ON a.id = c.article_id
            WHERE c.target_outlet IS NOT NULL AND c.target_outlet != a.outlet ORDER BY a.id, c.id"""):
         edges.add(r["target_outlet"], r["outlet"], "citation", None,
                   {"citing_article": r["id"], "how": r["kind"], "text": r["text"], "url": r["target_url"]})
@@ -114,14 +114,14 @@ def _count_new_members(db, kind: str, sid: int) -> bool:
     appearance changed (a new outlet, or an earlier article), i.e. the follow edges must change."""
     db.execute(f"""INSERT INTO subject_days (kind, subject_id, day, outlet, articles)
                    SELECT ?, ?, substr({_TIME}, 1, 10) AS day, a.outlet, count(*) FROM spread_new n
-                   JOIN articles a ON a.id = n.id GROUP BY day, a.outlet
+                   CROSS JOIN articles a ON a.id = n.id GROUP BY day, a.outlet
                    ON CONFLICT (kind, subject_id, day, outlet) DO UPDATE SET articles = articles + excluded.articles""",
                [kind, sid])
     # min() picks the bare id from the row holding the minimum; ties go to the smallest id (ordered scan)
     db.execute(f"""INSERT INTO subject_outlets (kind, subject_id, outlet, first_seen_at, first_article_id, articles)
                    SELECT ?, ?, outlet, time, id, n FROM (
                      SELECT a.outlet, min({_TIME}) AS time, a.id AS id, count(*) AS n FROM spread_new s
-                     JOIN articles a ON a.id = s.id GROUP BY a.outlet) WHERE true
+                     CROSS JOIN articles a ON a.id = s.id GROUP BY a.outlet) WHERE true
                    ON CONFLICT (kind, subject_id, outlet) DO UPDATE SET
                      articles = articles + excluded.articles,
                      first_article_id = CASE WHEN excluded.first_seen_at < first_seen_at
@@ -129,7 +129,7 @@ def _count_new_members(db, kind: str, sid: int) -> bool:
                        THEN excluded.first_article_id ELSE first_article_id END,
                      first_seen_at = min(first_seen_at, excluded.first_seen_at)""", [kind, sid])
     firsts_changed = db.execute(
-        f"""SELECT EXISTS (SELECT 1 FROM spread_new n JOIN articles a ON a.id = n.id
+        f"""SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
             JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
             WHERE o.first_article_id = a.id)""", [kind, sid]).fetchone()[0]
     db.execute("INSERT OR IGNORE INTO spread_members (kind, subject_id, article_id) SELECT ?, ?, id FROM spread_new",
