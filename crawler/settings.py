@@ -69,4 +69,5 @@ NARRATIVES_PROGRESS_INTERVAL = 10.0  # seconds between progress lines
 NARRATIVES_LOG_SUMMARY_TABLE = True
 NARRATIVES_RETRY_AFTER_MAX = 300  # seconds; a 429/503 asking for a longer pause is not retried in this crawl
 NARRATIVES_ROBOTSTXT_MAXSIZE = 500 * 1024  # bytes of a robots.txt that are read (RFC 9309: at least 500 KiB)
+NARRATIVES_DB_MAX_SIZE = 0  # bytes the database may grow to during a crawl (SQLite max_page_count); 0 = no limit
 NARRATIVES_REQUEST_LOG = ""  # file to append every request sent ("METHOD URL" lines); empty = off  # log the per-outlet table when the crawl ends

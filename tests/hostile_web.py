@@ -530,3 +530,46 @@ def outlets_toml(web: HostileWeb) -> str:
         outlet("robots-garbage", ["rss.xml"]),
         outlet("robots-closed", ["rss.xml"]),
     ])
+
+
+def filler_text(seed: int, words: int = 2500) -> str:
+    """Text that does not compress much, so a few articles fill a small database."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = ["harbour", "council", "budget", "crane", "workers", "mayor", "audit", "steel", "contract", "storm",
+             "winter", "training", "port", "city", "firms", "opposition", "project", "public", "summer", "parts"]
+    sentences, n = [], 0
+    while n < words:
+        k = rng.randint(8, 20)
+        sentences.append(" ".join(rng.choice(vocab) + str(rng.randint(0, 999)) for _ in range(k)).capitalize() + ".")
+        n += k
+    return " ".join(sentences)
+
+
+def build_filler_web(count: int = 40, delay: float = 0.0, host: str = "127.0.0.81") -> HostileWeb:
+    """One outlet (`filler`) whose feed lists `count` long articles, each answered after `delay` s."""
+    web = HostileWeb()
+    web.add_site("filler", host)
+    web.start()
+    base = web.base_url("filler")
+
+    def article(i: int) -> Route:
+        body = _article(f"Filler story {i}", [filler_text(i)[j:j + 2000] for j in range(0, 16000, 2000)]).encode()
+
+        def route(c: Conn):
+            time.sleep(delay)
+            c.send(200, body)
+        return route
+
+    web.routes("filler", {
+        "/robots.txt": page(b"User-agent: *\nAllow: /\n", "text/plain"), "/": _no_links_home,
+        "/rss.xml": page(_rss(base, [f"story-{i}.html" for i in range(count)]), "application/rss+xml"),
+        **{f"/story-{i}.html": article(i) for i in range(count)},
+    })
+    return web
+
+
+def filler_toml(web: HostileWeb) -> str:
+    base = web.base_url("filler")
+    return f'[[outlet]]\nname = "filler"\nhome = "{base}"\nfeeds = ["{base}rss.xml"]\nlanguage = "en"\n'
