@@ -82,7 +82,7 @@ class StorePipeline:
             if not is_full_error(exc):
                 raise
             self._database_full(exc)
-            raise DropItem(f"not stored (database full): {item.get('url')}") from exc
+            raise DropItem(f"not stored (database full): {item.get('url')}", log_level="DEBUG") from exc
 
     def _database_full(self, exc: Exception) -> None:
         """Stop the crawl cleanly: the failed write was rolled back, what was stored stays, and
