@@ -336,7 +336,7 @@ def http_date(seconds_from_now: float) -> str:
 HOSTS = {
     "pages": "127.0.0.71", "streams": "127.0.0.72", "redirects": "127.0.0.73", "busy": "127.0.0.74",
     "feeds": "127.0.0.75", "robots-huge": "127.0.0.76", "robots-garbage": "127.0.0.77",
-    "robots-closed": "127.0.0.78", "canary": "127.0.0.79",
+    "robots-closed": "127.0.0.78", "canary": "127.0.0.79", "robots-declared": "127.0.0.80",
 }
 # the same host as the `redirects` outlet on another port: inside no outlet's scope either
 OTHER_PORT_SITE = "redirects-other-port"
@@ -495,6 +495,12 @@ def build_hostile_web() -> HostileWeb:
         "/": _no_links_home, "/good.html": good, "/private/secret.html": good,
         "/rss.xml": page(_rss(url["robots-huge"], ["good.html", "private/secret.html"]), "application/rss+xml"),
     })
+    web.routes("robots-declared", {  # the same, with a Content-Length of 50 MB
+        "/robots.txt": lazy_body(50 * MiB, declare_length=True, content_type="text/plain",
+                                 first=b"User-agent: *\nDisallow: /private/\n"),
+        "/": _no_links_home, "/good.html": good, "/private/secret.html": good,
+        "/rss.xml": page(_rss(url["robots-declared"], ["good.html", "private/secret.html"]), "application/rss+xml"),
+    })
     web.routes("robots-garbage", {
         "/robots.txt": page(b"\x00\xff<html><body>User-agent: * Disallow Allow: ::: \xfe\xfe" * 200, "text/plain"),
         "/": _no_links_home, "/good.html": good,
@@ -527,6 +533,7 @@ def outlets_toml(web: HostileWeb) -> str:
                ["sitemap-self.xml", "sitemap-bomb.xml", "sitemap-many.xml", "sitemap-zip-bomb.xml.gz"],
                f"max_pages = {FEED_BUDGET}"),
         outlet("robots-huge", ["rss.xml"]),
+        outlet("robots-declared", ["rss.xml"]),
         outlet("robots-garbage", ["rss.xml"]),
         outlet("robots-closed", ["rss.xml"]),
     ])

@@ -58,6 +58,7 @@ FAILURES = {
     ("feeds", "/sitemap-bomb.xml"): "malformed sitemap (1 entries recovered): …",
     ("feeds", "/sitemap-zip-bomb.xml.gz"): "malformed sitemap: gzipped sitemap larger than …",
     ("robots-huge", "/private/secret.html"): "forbidden by robots.txt",
+    ("robots-declared", "/private/secret.html"): "forbidden by robots.txt",
     ("robots-closed", "/rss.xml"): "forbidden by robots.txt",
     ("robots-closed", "/"): "forbidden by robots.txt",
 }
@@ -75,6 +76,7 @@ ARTICLES = {
     ("busy", "/unavailable.html"): "new cranes",  # 503, Retry-After: an HTTP date
     ("feeds", "/from-bomb-sitemap.html"): "new cranes",  # recovered from the sitemap with an entity bomb
     ("robots-huge", "/good.html"): "new cranes",
+    ("robots-declared", "/good.html"): "new cranes",
     ("robots-garbage", "/good.html"): "new cranes",
 }
 
@@ -164,7 +166,8 @@ def test_oversized_bodies_were_cut_off_not_downloaded(hostile):
     assert web.bytes_sent("streams", "/huge-declared.html") < 10 * MiB  # refused on its Content-Length
     for site, path in [("streams", "/huge-streamed.html"), ("streams", "/endless.html"), ("feeds", "/huge-feed.xml")]:
         assert web.bytes_sent(site, path) < 2 * 25 * MiB, (site, path)  # at most two tries, well under 50 MB each
-    assert web.bytes_sent("robots-huge", "/robots.txt") < 10 * MiB  # robots.txt read up to 500 KiB
+    for site in ("robots-huge", "robots-declared"):
+        assert web.bytes_sent(site, "/robots.txt") < 10 * MiB  # robots.txt read up to 500 KiB
 
 
 def test_redirect_loops_do_not_spin(hostile):
@@ -201,6 +204,7 @@ def test_retry_after_is_honoured(hostile):
 def test_robots_txt_huge_garbage_or_closed(hostile):
     web = hostile["web"]
     assert web.hits("robots-huge", "/private/secret.html") == []  # its first line was obeyed
+    assert web.hits("robots-declared", "/private/secret.html") == []  # even with a 50 MB Content-Length
     assert [h.path for h in web.hits("robots-closed")] == ["/robots.txt"]  # Disallow: / -> nothing else
     assert len(web.hits("robots-garbage", "/good.html")) == 1  # unreadable rules forbid nothing
 
