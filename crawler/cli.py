@@ -201,6 +201,9 @@ def crawl(ctx, db, outlet_names, settings, refresh):
     table = outlet_summary(stats)
     click.echo(format_summary(table))
     reason = stats.get("finish_reason", "unknown")
+    if reason == "database_full":
+        fail(f"crawl stopped: database {db} is full (disk full or NARRATIVES_DB_MAX_SIZE reached); what was"
+             " stored is kept, and the next crawl fetches the rest once there is room")
     if reason not in ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"):
         fail(f"crawl ended early: {reason}")
 

@@ -7,16 +7,20 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import defer, reactor
 
 from crawler.citations import OutletResolver, citation_rows
 from crawler.outlets import Outlet
 from crawler.worker import extract_page
 from db import open_db
+from db.connection import is_full_error, limit_size
 from db.store import outlet_rows, record_page, store_article
 
 logger = logging.getLogger(__name__)
+
+DATABASE_FULL = "database_full"  # the crawl's finish reason when a write found the database full
 
 
 def article_row(extracted: dict, page: dict, page_id: int) -> dict:
@@ -53,6 +57,7 @@ class StorePipeline:
         self.stats = crawler.stats
         self.db_path = crawler.settings.get("NARRATIVES_DB")
         self.workers = crawler.settings.getint("NARRATIVES_EXTRACT_WORKERS") or os.cpu_count() or 1
+        self.max_size = crawler.settings.getint("NARRATIVES_DB_MAX_SIZE", 0)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -60,6 +65,9 @@ class StorePipeline:
 
     def open_spider(self):
         self.db = open_db(self.db_path)
+        self.full = False
+        if self.max_size:
+            limit_size(self.db, self.max_size)
         self.resolver = OutletResolver(Outlet.from_row(r) for r in outlet_rows(self.db))
         self.pool = new_pool(self.workers)
 
@@ -68,6 +76,25 @@ class StorePipeline:
         self.db.close()
 
     async def process_item(self, item):
+        try:
+            return await self._store(item)
+        except Exception as exc:
+            if not is_full_error(exc):
+                raise
+            self._database_full(exc)
+            raise DropItem(f"not stored (database full): {item.get('url')}", log_level="DEBUG") from exc
+
+    def _database_full(self, exc: Exception) -> None:
+        """Stop the crawl cleanly: the failed write was rolled back, what was stored stays, and
+        the pages not stored are fetched again by the next crawl."""
+        self.stats.inc_value("narratives/database_full")
+        if self.full:
+            return
+        self.full = True
+        logger.error("database %s is full (%s): stopping the crawl", self.db_path, exc)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=DATABASE_FULL))
+
+    async def _store(self, item):
         kind = item.pop("type")
         outlet = item["outlet"]
         self.stats.inc_value(f"narratives/{outlet}/pages")

@@ -40,12 +40,18 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): an out-of-scope URL must not even cost a robots.txt fetch
     "crawler.middlewares.ScopeMiddleware": 50,
+    # after RetryMiddleware (550): 429/503 with Retry-After are retried when the server asked
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    # after RedirectMiddleware (600): a redirect back into its own chain fails with a reason
+    "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,
 }
 EXTENSIONS = {
     "crawler.progress.CrawlProgress": 500,
+    "crawler.requestlog.RequestLog": 510,
+    "crawler.robots.RobotsTxtLimit": 520,
 }
 
 # The project's own settings.
@@ -60,4 +66,8 @@ NARRATIVES_SITEMAP_DEPTH = 3  # how deep sitemap indexes may nest
 NARRATIVES_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
 NARRATIVES_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NARRATIVES_PROGRESS_INTERVAL = 10.0  # seconds between progress lines
-NARRATIVES_LOG_SUMMARY_TABLE = True  # log the per-outlet table when the crawl ends
+NARRATIVES_LOG_SUMMARY_TABLE = True
+NARRATIVES_RETRY_AFTER_MAX = 300  # seconds; a 429/503 asking for a longer pause is not retried in this crawl
+NARRATIVES_ROBOTSTXT_MAXSIZE = 500 * 1024  # bytes of a robots.txt that are read (RFC 9309: at least 500 KiB)
+NARRATIVES_DB_MAX_SIZE = 0  # bytes the database may grow to during a crawl (SQLite max_page_count); 0 = no limit
+NARRATIVES_REQUEST_LOG = ""  # file to append every request sent ("METHOD URL" lines); empty = off  # log the per-outlet table when the crawl ends
