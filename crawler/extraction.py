@@ -41,6 +41,7 @@ import trafilatura
 from trafilatura.utils import load_html
 
 from crawler import attribution, dates
+from crawler.metadata import page_metadata
 from crawler.exceptions import ExtractionError
 from crawler.urls import canonicalize_url, strip_tracking
 
@@ -221,9 +222,9 @@ def _body_links(tree, text: str, base: str) -> tuple[list[dict], dict[str, list[
     return links, by_block
 
 
-def _title(doc, tree) -> str | None:
-    if doc is not None and doc.title:
-        return doc.title.strip()
+def _title(meta, tree) -> str | None:
+    if meta.title:
+        return meta.title.strip()
     h1 = tree.find(".//h1")
     if h1 is not None and _norm(h1.text_content()):
         return _norm(h1.text_content())
@@ -252,15 +253,11 @@ def extract_article(
         raise ExtractionError("unparseable HTML")
     base = _base_url(tree, url)
 
-    # bare_extraction copies a tree it is given, so `tree` stays intact for the lookups below.
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        favor_precision=True,
-        include_comments=False,
-        date_extraction_params={"original_date": True, "extensive_search": False},
-    )
+    # metadata from the same tree, without trafilatura's per-page htmldate, categories, tags and
+    # license (crawler/metadata.py); bare_extraction copies a tree it is given, so `tree` stays
+    # intact for the lookups below.
+    meta = page_metadata(tree, url)
+    doc = trafilatura.bare_extraction(tree, url=url, favor_precision=True, include_comments=False)
     text = (doc.text or "").strip() if doc is not None else ""
     if len(text) < SHORT_TEXT_CHARS:
         second = trafilatura.bare_extraction(tree, url=url, include_comments=False)
@@ -273,7 +270,7 @@ def extract_article(
     if not text:
         raise ExtractionError("no article text found")
 
-    title = _title(doc, tree)
+    title = _title(meta, tree)
     lines = [line for line in text.split("\n") if not attribution.is_boilerplate(line)]
     if lines and title and _norm(lines[0]).lower() == _norm(title).lower():
         lines = lines[1:]  # the headline is the title field, not body text
@@ -299,8 +296,9 @@ def extract_article(
             break
     if published_at is None:
         published_at, published_date, date_source = dates.find_published(tree, url)
-        if published_at is None and doc is not None and doc.date:
-            published_at = published_date = dates.to_iso(doc.date)
+        found = meta.htmldate(tree) if published_at is None else None  # the fallback, only when needed
+        if found:
+            published_at = published_date = dates.to_iso(found)
             date_source = "htmldate" if published_at else None
 
     language, language_source = _declared_language(tree), "html"
@@ -316,9 +314,9 @@ def extract_article(
         canonical_url=_canonical(tree, url, base),
         title=title,
         text=text,
-        author=doc.author if doc is not None else None,
-        description=doc.description if doc is not None else None,
-        sitename=doc.sitename if doc is not None else None,
+        author=meta.author,
+        description=meta.description,
+        sitename=meta.sitename,
         language=language,
         language_source=language_source,
         published_at=published_at,
