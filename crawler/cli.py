@@ -149,8 +149,10 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Crawl only this outlet (repeatable)")
 @click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy or NARRATIVES_ setting")
 @click.option("--refresh", is_flag=True, help="Fetch article URLs again even when already stored")
+@click.option("--process", "then_process", is_flag=True,
+              help="Run `narratives process` alongside the crawl (embedding overlaps crawling), and once at the end")
 @click.pass_context
-def crawl(ctx, db, outlet_names, settings, refresh):
+def crawl(ctx, db, outlet_names, settings, refresh, then_process):
     """Crawl outlets: feeds, sitemaps and section pages -> pages and articles.
 
     \b
@@ -193,7 +195,12 @@ def crawl(ctx, db, outlet_names, settings, refresh):
     crawler = process.create_crawler("outlets")
     process.crawl(crawler)
     click.echo(f"crawling {len(rows)} outlet(s) into {db} ...", err=True)
+    follower = start_follower(db, ctx.obj["verbose"]) if then_process else None
     process.start()
+    if follower is not None:
+        follower.stdin.close()  # the crawl is over: one last run, then it exits
+        if follower.wait() != 0:
+            fail(f"process alongside the crawl failed (exit {follower.returncode})")
     try:
         stats = crawler.stats.get_stats()
     except RuntimeError:  # the crawl never started (the spider failed to open)
@@ -206,6 +213,26 @@ def crawl(ctx, db, outlet_names, settings, refresh):
              " stored is kept, and the next crawl fetches the rest once there is room")
     if reason not in ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"):
         fail(f"crawl ended early: {reason}")
+
+
+def start_follower(db, verbose: int):
+    """`narratives process DB --follow` as a child process (its own interpreter: torch and the
+    Twisted reactor stay apart); it runs while its stdin is open. One torch thread: the crawl's
+    extraction workers use the other cores (clustering/embedders.py)."""
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("NARRATIVES_EMBED_THREADS", "1")
+    cmd = [sys.executable, "-m", "crawler.cli", *(["-v"] * verbose), "process", str(db), "--follow"]
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env)
+
+
+def stdin_open(timeout: float) -> bool:
+    """Wait up to `timeout` s; False once stdin is closed (EOF)."""
+    import select
+
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    return not ready or bool(os.read(sys.stdin.fileno(), 4096))
 
 
 @cli.command()
@@ -403,7 +430,10 @@ def embed(db, model, min_words, retry_skipped):
 @model_option
 @min_words_option
 @click.option("--rediscover", is_flag=True, help="Run narrative discovery even when no article is new")
-def process(db, model, min_words, rediscover):
+@click.option("--follow", is_flag=True, help="Keep processing new articles while stdin is open (used by `crawl --process`)")
+@click.option("--timings", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write per-stage wall/CPU seconds and counts as JSON to this file")
+def process(db, model, min_words, rediscover, follow, timings):
     """Embed, cluster events and narratives, match watched narratives (incremental).
 
     \b
@@ -423,8 +453,35 @@ def process(db, model, min_words, rediscover):
     def progress(r):
         click.echo(f"  embedded {r.embedded} articles", err=True)
 
-    result = run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)
-    click.echo(result.summary())
+    if follow:
+        from clustering.follow import process_while
+
+        results = process_while(handle, embedder, stdin_open, rediscover=rediscover, min_words=min_words)
+    else:
+        results = [run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)]
+    for result in results:
+        if result.run_id is not None or len(results) == 1:
+            click.echo(result.summary())
+    if timings:
+        write_timings(timings, results, embedder)
+
+
+def write_timings(path: str, results: list, embedder) -> None:
+    import resource
+    import time
+
+    from clustering.follow import total_timings
+
+    skipped: dict[str, int] = {}
+    for r in results:
+        for reason, n in r.embed.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    Path(path).write_text(json.dumps({
+        "runs": sum(r.run_id is not None for r in results), "timings": total_timings(results),
+        "embedded": sum(r.embed.embedded for r in results), "passages": sum(r.embed.passages for r in results),
+        "skipped": skipped, "precision": embedder.precision, "cpu_s": time.process_time(),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
 
 
 @cli.group()

@@ -105,6 +105,8 @@ class StorePipeline:
         payload = {k: item.get(k) for k in ("url", "final_url", "body", "encoding", "hints", "language_hint")}
         result = await maybe_deferred_to_future(self._extract(payload))
         page = {k: v for k, v in item.items() if k not in ("encoding", "language_hint")}
+        if "html_z" in result:
+            page["size"], page["html_z"] = len(page.pop("body") or b""), result["html_z"]
         with self.db.conn:
             if "error" in result:
                 page["error"] = result["error"]
@@ -132,10 +134,10 @@ class StorePipeline:
             reactor.callFromThread(d.callback, result)
 
         try:
-            self.pool.submit(extract_page, payload).add_done_callback(done)
+            self.pool.submit(extract_page, payload, True).add_done_callback(done)
         except BrokenProcessPool:
             self._renew_pool()
-            self.pool.submit(extract_page, payload).add_done_callback(done)
+            self.pool.submit(extract_page, payload, True).add_done_callback(done)
         return d
 
     def _renew_pool(self):

@@ -70,9 +70,10 @@ def record_page(db: sqlite_utils.Database, page: dict) -> int:
     """Insert or replace the latest fetch of page['url']; return the page id.
 
     `page` holds url, outlet, kind, status, fetched_at and optionally etag, last_modified,
-    content_type, final_url, body (raw bytes, stored compressed), error.
+    content_type, final_url, body (raw bytes, stored compressed), html_z (body compressed already), error.
     """
     body = page.pop("body", None)
+    compressed = page.pop("html_z", None)  # compressed already (by an extraction worker, off the reactor)
     row = {
         "url": page["url"],
         "outlet": page["outlet"],
@@ -84,7 +85,7 @@ def record_page(db: sqlite_utils.Database, page: dict) -> int:
         "content_type": page.get("content_type"),
         "final_url": page.get("final_url"),
         "size": len(body) if body is not None else page.get("size"),
-        "html": compress_html(body),
+        "html": compressed if compressed is not None else compress_html(body),
         "error": page.get("error"),
         "hints": json.dumps(page["hints"]) if page.get("hints") else None,
     }
