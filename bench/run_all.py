@@ -11,6 +11,7 @@ BENCHES = [
     ["bench.eval_events"],
     ["bench.eval_narratives"],
     ["bench.eval_watch"],
+    ["bench.e2e"],
 ]
 
 

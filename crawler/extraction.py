@@ -189,6 +189,9 @@ def _body_links(tree, text: str, base: str) -> tuple[list[dict], dict[str, list[
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
+        anchor_text = _norm(a.text_content())
+        if anchor_text and anchor_text not in haystack:
+            continue  # its block's text holds the anchor's, so it cannot be in the text either (cheap test first)
         block, skip = None, False
         for anc in a.iterancestors():
             tag = anc.tag if isinstance(anc.tag, str) else ""
@@ -215,7 +218,7 @@ def _body_links(tree, text: str, base: str) -> tuple[list[dict], dict[str, list[
         absolute = urljoin(base, href)
         if urlsplit(absolute).scheme not in ("http", "https"):
             continue
-        item = {"url": strip_tracking(absolute), "text": _norm(a.text_content())}
+        item = {"url": strip_tracking(absolute), "text": anchor_text}
         by_block.setdefault(block_text, []).append(item)
         if (absolute, item["text"]) not in seen:
             seen.add((absolute, item["text"]))
