@@ -69,7 +69,7 @@ if os.environ.get("BENCH_DEDUP_EMBED") == "1":
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         unique = list(dict.fromkeys(texts))
-        vecs = self._encode(unique)
+        vecs = self._encode(unique, self.precision == "bf16")
         calls["texts"] += len(texts); calls["encoded"] += len(unique)
         if len(unique) == len(texts):
             return vecs

@@ -25,13 +25,27 @@ def queued(db: sqlite_utils.Database) -> int:
 
 
 def process_while(db: sqlite_utils.Database, embedder, crawling: Callable[[float], bool], *,
-                  min_batch: int = MIN_BATCH, poll: float = 1.0, **kwargs) -> list[ProcessResult]:
+                  min_batch: int = MIN_BATCH, poll: float = 1.0, final_threads: int | None = None,
+                  **kwargs) -> list[ProcessResult]:
     """Run `process` while `crawling(poll)` (which waits up to `poll` seconds) says the crawl
-    goes on and `min_batch` articles are queued; then once more. Returns every run's result."""
+    goes on and `min_batch` articles are queued; then once more. Once the crawl is over, the
+    embedder gets `final_threads` torch threads (the crawl's cores are free), checked after
+    every embedding batch too: a run started during the crawl takes all that is queued by its
+    end. Returns every run's result."""
+    over = False
+
+    def crawl_over(wait: float) -> bool:
+        nonlocal over
+        if not over and not crawling(wait):
+            over = True
+            if final_threads:
+                embedder.set_threads(final_threads)
+        return over
+
     results = []
-    while crawling(poll):
+    while not crawl_over(poll):
         if queued(db) >= min_batch:
-            results.append(process(db, embedder, **kwargs))
+            results.append(process(db, embedder, progress=lambda _r: crawl_over(0), **kwargs))
             logger.info("%s", results[-1].summary())
     results.append(process(db, embedder, **kwargs))
     return results

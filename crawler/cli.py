@@ -456,7 +456,9 @@ def process(db, model, min_words, rediscover, follow, timings):
     if follow:
         from clustering.follow import process_while
 
-        results = process_while(handle, embedder, stdin_open, rediscover=rediscover, min_words=min_words)
+        # the crawl's end frees its cores: the last run (usually most of the embedding) uses them all
+        results = process_while(handle, embedder, stdin_open, final_threads=os.cpu_count(),
+                                rediscover=rediscover, min_words=min_words)
     else:
         results = [run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)]
     for result in results:
