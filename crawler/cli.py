@@ -456,8 +456,10 @@ def process(db, model, min_words, rediscover, follow, timings):
     if follow:
         from clustering.follow import process_while
 
-        # the crawl's end frees its cores: the last run (usually most of the embedding) uses them all
-        results = process_while(handle, embedder, stdin_open, final_threads=os.cpu_count(),
+        # NARRATIVES_EMBED_FINAL_THREADS: torch threads once the crawl is over. Not raised by
+        # default: on the shared 2-core box a second thread cost ~4x the CPU per text (BENCHMARKS.md)
+        final = int(os.environ.get("NARRATIVES_EMBED_FINAL_THREADS") or 0) or None
+        results = process_while(handle, embedder, stdin_open, final_threads=final,
                                 rediscover=rediscover, min_words=min_words)
     else:
         results = [run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)]
