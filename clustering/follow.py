@@ -8,7 +8,6 @@ run takes everything queued by then, so the batches grow when embedding falls be
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import sqlite_utils

@@ -2,7 +2,6 @@
 
 Benchmarks are not timed tests: this only checks that every page goes through every stage and
 that the report holds each stage's CPU. Needs ../shared/data (real templates and texts)."""
-import json
 import sqlite3
 import subprocess
 import sys
@@ -51,4 +50,3 @@ def test_crawl_with_process_embeds_alongside(tmp_path):
     assert conn.execute("SELECT count(*) FROM event_memberships").fetchone()[0] == 12
     assert conn.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
     assert "articles into events" in proc.stdout
-    json.dumps(proc.stdout)  # printable summary
