@@ -15,3 +15,15 @@ class ExtractionError(NarrativesError):
 
 class ImportFileError(NarrativesError):
     """A JSONL import file is invalid; the message names the line and the field."""
+
+
+class RunLockedError(NarrativesError):
+    """Another run holds the database's run lock; the message says which process and since when."""
+
+
+class DistributedCrawlError(NarrativesError):
+    """The scale-out crawl cannot go on (Redis unreachable, no crawl published, bad Redis URL)."""
+
+
+class ScheduleError(NarrativesError):
+    """An interval or schedule argument is invalid; the message says what is expected."""

@@ -46,6 +46,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.progress.CrawlProgress": 500,
+    "crawler.runstats.RequestStats": 510,
 }
 
 # The project's own settings.
@@ -61,3 +62,12 @@ NARRATIVES_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # decompressed size limit of one 
 NARRATIVES_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NARRATIVES_PROGRESS_INTERVAL = 10.0  # seconds between progress lines
 NARRATIVES_LOG_SUMMARY_TABLE = True  # log the per-outlet table when the crawl ends
+# Revision window: a stored article published (or first fetched) within this many hours is
+# fetched once more to catch later edits; a changed text is kept as a revision (article_revisions).
+# 0 = off: stored articles are never fetched again.
+NARRATIVES_REVISIT_WINDOW_HOURS = 0.0
+NARRATIVES_CRAWL_RUN_ID = 0  # set by `narratives crawl`/`run`: the crawl_runs row the crawl reports to
+# Scale-out: a worker (`narratives worker --redis URL`) crawls through scrapy-redis (shared request
+# queue and duplicate filter) and ships extracted items to the coordinator, which alone writes SQLite.
+NARRATIVES_REDIS_URL = ""
+NARRATIVES_REDIS_PREFIX = "narratives"  # Redis key prefix, so several trackers can share one Redis
