@@ -143,10 +143,67 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+model_option = click.option(
+    "--model", default=None, metavar="NAME_OR_PATH",
+    help="sentence-transformers model (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2)",
+)
+
+
+def embedder_or_exit(model):
+    from clustering.embedders import load_embedder
+    from clustering.errors import ModelNotAvailableError
+
+    try:
+        return load_embedder(model)
+    except ModelNotAvailableError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+outlet_option = click.option("--outlet", "outlet_names", multiple=True, metavar="NAME",
+                             help="Crawl only this outlet (repeatable)")
+set_option = click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
+                          help="Override a Scrapy or NARRATIVES_ setting")
+
+
+def log_level(ctx) -> str:
+    return "DEBUG" if ctx.obj["verbose"] > 1 else "INFO" if ctx.obj["verbose"] else "WARNING"
+
+
+def check_outlets(db, outlet_names) -> None:
+    from db.store import outlet_rows
+
+    handle = database(db)
+    try:
+        rows = outlet_rows(handle, outlet_names)
+    except UnknownOutletError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        handle.close()
+    if not rows:
+        fail(f"no outlets in {db}: add some with `narratives outlets import {db} OUTLETS.toml`", EXIT_USAGE)
+
+
+def run_lock(db, command: str):
+    from crawler.runlock import RunLock
+
+    return RunLock(db, command)
+
+
+def local_crawl(ctx, db, outlet_names, overrides, refresh):
+    """Crawl in this process and print the per-outlet table; returns the CrawlOutcome."""
+    from crawler.progress import format_summary
+    from crawler.runner import crawl_outlets
+
+    click.echo(f"crawling {'all' if not outlet_names else len(outlet_names)} outlet(s) into {db} ...", err=True)
+    outcome = crawl_outlets(db, list(outlet_names), overrides, log_level=log_level(ctx), refresh=refresh)
+    click.echo(format_summary(outcome.table))
+    return outcome
+
+
 @cli.command()
 @db_argument
-@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Crawl only this outlet (repeatable)")
-@click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy or NARRATIVES_ setting")
+@outlet_option
+@set_option
 @click.option("--refresh", is_flag=True, help="Fetch article URLs again even when already stored")
 @click.pass_context
 def crawl(ctx, db, outlet_names, settings, refresh):
@@ -158,50 +215,106 @@ def crawl(ctx, db, outlet_names, settings, refresh):
 
     Runs the Scrapy spider `outlets` (robots.txt obeyed, AutoThrottle on). Already stored
     articles are not fetched again unless --refresh. Failures are recorded in the pages
-    table with their reason; see `narratives pages DB --errors`.
+    table with their reason; see `narratives pages DB --errors`. The crawl is recorded in
+    `crawl_runs` (see `narratives runs DB`) and holds the run lock: while another crawl or
+    run writes DB, it exits with code 1. For scheduled crawls use `narratives run`.
     """
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.settings import Settings
-
-    from crawler.progress import format_summary, outlet_summary
-    from db.store import outlet_rows
+    from crawler.exceptions import RunLockedError
 
     overrides = parse_settings(settings)
-    handle = database(db)
+    check_outlets(db, outlet_names)
     try:
-        rows = outlet_rows(handle, outlet_names)
-    except UnknownOutletError as exc:
-        fail(str(exc), EXIT_USAGE)
-    if not rows:
-        fail(f"no outlets in {db}: add some with `narratives outlets import {db} OUTLETS.toml`", EXIT_USAGE)
-    handle.close()
+        with run_lock(db, "crawl"):
+            outcome = local_crawl(ctx, db, outlet_names, overrides, refresh)
+    except RunLockedError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    if not outcome.ok:
+        fail(f"crawl ended early: {outcome.reason}")
 
-    s = Settings()
-    s.setmodule("crawler.settings", priority="project")
-    s.setdict(overrides, priority="cmdline")
-    s.set("NARRATIVES_DB", str(db), priority="cmdline")
-    s.set("NARRATIVES_OUTLETS", ",".join(outlet_names), priority="cmdline")
-    if refresh:
-        s.set("NARRATIVES_REFRESH", True, priority="cmdline")
-    s.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    s.set("NARRATIVES_LOG_SUMMARY_TABLE", False, priority="cmdline")  # printed below instead
-    s.set("LOG_LEVEL", "DEBUG" if ctx.obj["verbose"] > 1 else "INFO" if ctx.obj["verbose"] else "WARNING",
-          priority="cmdline")
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    process = CrawlerProcess(s)
-    crawler = process.create_crawler("outlets")
-    process.crawl(crawler)
-    click.echo(f"crawling {len(rows)} outlet(s) into {db} ...", err=True)
-    process.start()
+
+def parse_revisit(value: str | None) -> dict:
+    return {} if value is None else {"NARRATIVES_REVISIT_WINDOW_HOURS": value}
+
+
+@cli.command("run")
+@db_argument
+@outlet_option
+@set_option
+@click.option("--revisit-hours", type=click.FloatRange(0), default=None, metavar="H",
+              help="Fetch articles published in the last H hours once more to catch revisions (default: off)")
+@click.option("--no-process", is_flag=True, help="Crawl only; leave `narratives process` for later")
+@click.option("--redis", "redis_url", default=None, metavar="URL",
+              help="Crawl with scrapy-redis workers (`narratives worker`) through this Redis instead of locally")
+@click.option("--wait-workers", type=click.FloatRange(0), default=300, show_default=True, metavar="SECONDS",
+              help="With --redis: fail when no worker takes a request within this time")
+@model_option
+@click.pass_context
+def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_url, wait_workers, model):
+    """Crawl then process, once: the command to schedule (cron, systemd timer, `narratives schedule`).
+
+    \b
+    Example (crontab, every hour):
+        17 * * * *  $HOME/narrative-tracker/.venv/bin/narratives run $HOME/news/news.db
+
+    Holds the run lock of DB: when an earlier run is still going, it says so and exits 0
+    without touching DB. Each crawl is recorded in `crawl_runs` with per-outlet stats
+    (`narratives runs DB`); a run killed on the way is picked up by the next one (articles
+    fetched but not stored are fetched again). Only new articles are fetched: feeds, sitemaps
+    and sections are asked for with conditional requests. Then `process` embeds and
+    clusters what is new. Exit code 1 when the crawl failed or was interrupted.
+    """
+    from crawler.exceptions import RunLockedError
+
+    overrides = {**parse_settings(settings), **parse_revisit(revisit_hours)}
+    check_outlets(db, outlet_names)
+    embedder = None
     try:
-        stats = crawler.stats.get_stats()
-    except RuntimeError:  # the crawl never started (the spider failed to open)
-        stats = {}
-    table = outlet_summary(stats)
-    click.echo(format_summary(table))
-    reason = stats.get("finish_reason", "unknown")
-    if reason not in ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"):
-        fail(f"crawl ended early: {reason}")
+        with run_lock(db, "run"):
+            if redis_url:
+                outcome = distributed_crawl(ctx, db, outlet_names, overrides, redis_url, wait_workers)
+            else:
+                outcome = local_crawl(ctx, db, outlet_names, overrides, refresh=False)
+            click.echo(outcome.summary(), err=True)
+            if not outcome.ok and outcome.status == "interrupted":
+                fail(f"crawl run {outcome.run_id} interrupted ({outcome.reason}); the next run picks up after it")
+            summary = ""
+            if not no_process:
+                from clustering.pipeline import process as run_process
+                from db.crawl_runs import link_process_run
+
+                embedder = embedder_or_exit(model)
+                handle = database(db)
+                result = run_process(handle, embedder,
+                                     progress=lambda r: click.echo(f"  embedded {r.embedded} articles", err=True))
+                link_process_run(handle, outcome.run_id, result.run_id)
+                summary = "; process: " + result.summary()
+    except RunLockedError as exc:
+        click.echo(f"skipped: {exc}")
+        sys.exit(EXIT_OK)
+    click.echo(outcome.summary() + summary)
+    if not outcome.ok:
+        fail(f"crawl ended early: {outcome.reason}")
+
+
+def distributed_crawl(ctx, db, outlet_names, overrides, redis_url, wait_workers):
+    raise NotImplementedError
+
+
+@cli.command("runs")
+@db_argument
+@click.option("--outlet", default=None, metavar="NAME", help="Per-outlet rows of this outlet")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@output_options
+def runs_cmd(db, outlet, limit, fmt):
+    """List crawl runs, newest first: status, requests, new and updated articles, errors.
+
+    \b
+    Example:
+        narratives runs news.db --outlet northern-herald --limit 48 --csv
+    """
+    from db.crawl_runs import list_crawl_runs
+
+    emit(list_crawl_runs(database(db), limit=limit, outlet=outlet), fmt)
 
 
 @cli.command()
@@ -345,22 +458,6 @@ def pages(db, errors, outlet, limit, fmt):
 # -- narratives --------------------------------------------------------------------------------
 
 
-model_option = click.option(
-    "--model", default=None, metavar="NAME_OR_PATH",
-    help="sentence-transformers model (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2)",
-)
-
-
-def embedder_or_exit(model):
-    from clustering.embedders import load_embedder
-    from clustering.errors import ModelNotAvailableError
-
-    try:
-        return load_embedder(model)
-    except ModelNotAvailableError as exc:
-        fail(str(exc), EXIT_USAGE)
-
-
 min_words_option = click.option(
     "--min-words", type=click.IntRange(1), default=20, show_default=True,
     help="Articles with fewer words are skipped (lower it for corpora of short claims or headlines)",
@@ -409,9 +506,11 @@ def process(db, model, min_words, rediscover):
     Only new articles are embedded and assigned to events and to the existing narratives;
     narratives are re-discovered when the corpus grew by half (or with --rediscover) and keep
     their ids; every article is scored against every watched narrative once. A run with
-    nothing new changes nothing.
+    nothing new changes nothing. While a crawl or run holds the run lock of DB it exits with
+    code 1; `narratives run` crawls and processes in one go.
     """
     from clustering.pipeline import process as run_process
+    from crawler.exceptions import RunLockedError
 
     handle = database(db)
     embedder = embedder_or_exit(model)
@@ -419,7 +518,11 @@ def process(db, model, min_words, rediscover):
     def progress(r):
         click.echo(f"  embedded {r.embedded} articles", err=True)
 
-    result = run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)
+    try:
+        with run_lock(db, "process"):
+            result = run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)
+    except RunLockedError as exc:
+        fail(str(exc), EXIT_FAILURE)
     click.echo(result.summary())
 
 
