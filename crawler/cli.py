@@ -296,6 +296,50 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
         fail(f"crawl ended early: {outcome.reason}")
 
 
+@cli.command("health")
+@db_argument
+@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Only this outlet (repeatable)")
+@click.option("--window", type=click.IntRange(1), default=6, show_default=True,
+              help="Recent runs compared with the outlet's history")
+@click.option("--min-expected", type=click.FloatRange(1), default=5.0, show_default=True,
+              help="Flag a silence or drop once history predicted at least this many articles")
+@output_options
+def health_cmd(db, outlet_names, window, min_expected, fmt):
+    """Coverage health: outlets and feeds that stopped delivering; exit 1 when something needs attention.
+
+    \b
+    Example (cron mails the output when the exit code is 1):
+        narratives health news.db || echo "coverage needs attention"
+
+    Flags outlets whose new articles fell well below their own history, feeds and sitemaps
+    silent for longer than their usual rate explains or failing run after run, error-rate
+    spikes, robots.txt changes that forbid more, and crawl runs that keep failing. Measured
+    in crawl runs (`narratives runs DB`); an outlet's first run is left out of its history.
+    """
+    from db.health import HealthSettings, check_health, needs_attention
+
+    handle = database(db)
+    if outlet_names:
+        check_outlets(db, outlet_names)
+    findings, checked = check_health(handle, HealthSettings(window=window, min_expected=min_expected),
+                                     list(outlet_names) or None)
+    rows = [f.as_row() for f in findings]
+    if fmt == "table":
+        if rows:
+            emit(rows, "table", ["severity", "outlet", "check", "message", "source"], max_width=110)
+        flagged = {f.outlet for f in findings if f.severity == "attention" and f.outlet}
+        if not checked:
+            click.echo("no crawl runs yet: nothing to check")
+        elif needs_attention(findings):
+            click.echo(f"needs attention: {len(flagged)} of {len(checked)} outlets"
+                       + ("; crawl runs keep failing" if any(f.outlet is None for f in findings) else ""))
+        else:
+            click.echo(f"all {len(checked)} outlets healthy" + (f" ({len(findings)} notices)" if findings else ""))
+    else:
+        emit(rows, fmt, ["severity", "outlet", "check", "message", "source", "details"])
+    sys.exit(EXIT_FAILURE if needs_attention(findings) else EXIT_OK)
+
+
 def distributed_crawl(ctx, db, outlet_names, overrides, redis_url, wait_workers):
     raise NotImplementedError
 
