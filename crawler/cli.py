@@ -6,12 +6,13 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from crawler.clioutput import emit, output_options
-from crawler.exceptions import ImportFileError, NarrativesError, OutletsFileError
+from crawler.exceptions import DistributedCrawlError, ImportFileError, NarrativesError, OutletsFileError
 from db import open_db
 from db.store import UnknownOutletError
 
@@ -341,7 +342,76 @@ def health_cmd(db, outlet_names, window, min_expected, fmt):
 
 
 def distributed_crawl(ctx, db, outlet_names, overrides, redis_url, wait_workers):
-    raise NotImplementedError
+    """Publish the crawl in Redis for `narratives worker`s and ingest what they send; returns the CrawlOutcome."""
+    from crawler.distributed import coordinate_crawl
+    from crawler.progress import format_summary
+
+    def progress(stored, queued, busy):
+        click.echo(f"  {stored} items stored, {queued} requests queued, {busy} workers busy", err=True)
+
+    click.echo(f"publishing the crawl in {redis_url} for the workers; ingesting into {db} ...", err=True)
+    try:
+        outcome = coordinate_crawl(db, redis_url, list(outlet_names), overrides,
+                                   prefix=os.environ.get("NARRATIVES_REDIS_PREFIX", "narratives"),
+                                   wait_workers=wait_workers, progress=progress)
+    except DistributedCrawlError as exc:
+        fail(str(exc), EXIT_USAGE)
+    click.echo(format_summary(outcome.table))
+    return outcome
+
+
+@cli.command("worker")
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="The Redis the coordinator publishes in")
+@set_option
+@click.option("--once", is_flag=True, help="Crawl one published crawl, then exit (default: serve crawl after crawl)")
+@click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="With --once: give up when no crawl is published within this time (default: wait forever)")
+@click.option("--max-idle", type=click.FloatRange(0), default=600, show_default=True, metavar="SECONDS",
+              help="Leave a crawl that gave this worker nothing to do for this long (0: stay until it closes)")
+@click.pass_context
+def worker_cmd(ctx, redis_url, settings, once, wait, max_idle):
+    """Scale-out worker: crawl what `narratives run DB --redis URL` publishes, through scrapy-redis.
+
+    \b
+    Example (on each crawling machine; the database stays on the coordinator's):
+        narratives worker --redis redis://db-host:6379/0 -s CONCURRENT_REQUESTS=64
+
+    Workers share one request queue and duplicate filter in Redis (scrapy-redis), obey
+    robots.txt, AutoThrottle and each outlet's scope like a local crawl, extract articles
+    locally and push them to Redis; the coordinator alone writes SQLite. Without --once the
+    worker runs each published crawl in a child process, for ever (a systemd service).
+    """
+    from crawler.distributed import run_worker_crawl, wait_for_crawl
+
+    overrides = parse_settings(settings)
+    prefix = os.environ.get("NARRATIVES_REDIS_PREFIX", "narratives")
+    try:
+        if once:
+            crawl = wait_for_crawl(redis_url, prefix, wait)
+            if crawl is None:
+                fail(f"no crawl published in {redis_url} within {wait:.0f}s (start `narratives run DB --redis URL`)")
+            click.echo(f"worker {os.getpid()}: joining crawl run {crawl['run_id']} ...", err=True)
+            stats = run_worker_crawl(redis_url, prefix, overrides, log_level=log_level(ctx), max_idle=max_idle)
+            requests = sum(v for k, v in stats.items() if k.startswith("narratives/") and k.endswith("/requests"))
+            click.echo(f"worker {os.getpid()}: crawl run {crawl['run_id']} done: {requests} requests, "
+                       f"{stats.get('item_scraped_count', 0)} items sent ({stats.get('finish_reason', 'not started')})")
+            return
+        import subprocess
+
+        last = None
+        while True:
+            crawl = wait_for_crawl(redis_url, prefix, None)
+            if crawl["run_id"] == last:  # this worker left that crawl (idle): wait for the next one
+                time.sleep(5)
+                continue
+            last = crawl["run_id"]
+            args = [sys.executable, "-m", "crawler.cli"] + ["-v"] * ctx.obj["verbose"] + [
+                "worker", "--redis", redis_url, "--once", "--wait", "0", "--max-idle", str(max_idle)]
+            for pair in settings:
+                args += ["-s", pair]
+            subprocess.run(args, check=False)
+    except DistributedCrawlError as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
 @cli.command("runs")

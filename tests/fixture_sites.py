@@ -132,9 +132,12 @@ class GrowingWeb:
     changes one. Articles are dated now, so the revision window applies to them.
     """
 
-    def __init__(self, outlets: dict[str, str], *, delay: float = 0.0, feed_size: int = 20):
+    def __init__(self, outlets: dict[str, str], *, delay: float = 0.0, feed_size: int = 20, home_extra: str = "",
+                 gate=None):
         self.web = FixtureWeb()
         self.delay = delay
+        self.gate = gate  # called before an article is served (e.g. to wait for every crawler to arrive)
+        self.home_extra = home_extra  # more HTML for every home page (e.g. forbidden or out-of-scope links)
         self.feed_size = feed_size
         self.articles: dict[str, list[dict]] = {name: [] for name in outlets}
         for name, host in outlets.items():
@@ -179,23 +182,26 @@ class GrowingWeb:
         links = "".join(f'<li><a href="{a["path"]}">{a["title"]}</a></li>' for a in newest[:5])
         routes = {
             "/robots.txt": Response(body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"),
+            "/private/secret.html": Response(body=article_html("Secret", PARAS, date="2026-03-01").encode()),
             "/rss.xml": Response.with_validators(
                 f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet}</title>{items}</channel></rss>'.encode(),
                 content_type="application/rss+xml"),
             "/sitemap.xml": Response.with_validators(
                 f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode(),
                 content_type="application/xml"),
-            "/": Response.with_validators(f"<html><body><ul>{links}</ul></body></html>".encode(),
+            "/": Response.with_validators(f"<html><body><ul>{links}</ul>{self.home_extra}</body></html>".encode(),
                                           content_type="text/html; charset=utf-8"),
         }
         for a in arts:
             page = Response.with_validators(article_html(a["title"], a["paras"], date=a["date"]).encode(),
                                             content_type="text/html; charset=utf-8")
-            routes[a["path"]] = self._delayed(page) if self.delay else page
+            routes[a["path"]] = self._delayed(page) if self.delay or self.gate else page
         self.web.routes(outlet).update(routes)
 
     def _delayed(self, page: Response):
         def route(_request):
+            if self.gate:
+                self.gate()
             time.sleep(self.delay)
             return page
         return route

@@ -91,9 +91,11 @@ class OutletsSpider(scrapy.Spider):
 
             spider.state = RedisState.from_settings(s)
             spider.db = None
+            spider.distributed = True
         else:
             spider.db = open_db(spider.db_path)
             spider.state = LocalState(spider.db)
+            spider.distributed = False
         spider.outlets_by_name = {
             row["name"]: Outlet.from_row(row) for row in spider.state.outlet_rows([n.strip() for n in names])
         }
@@ -106,6 +108,9 @@ class OutletsSpider(scrapy.Spider):
         hours = s.getfloat("NARRATIVES_REVISIT_WINDOW_HOURS", defaults.NARRATIVES_REVISIT_WINDOW_HOURS)
         spider.revisit_since = ((datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
                                 if hours > 0 else None)
+        if spider.distributed:  # the coordinator's choices hold for every worker
+            spider.revisit_since = spider.state.revisit_since
+            spider.refresh = spider.refresh or spider.state.refresh
         spider.scheduled: dict[str, dict] = {}  # url -> hints dict shared with the request's meta
         spider.budget = {name: 0 for name in spider.outlets_by_name}
         return spider
@@ -137,25 +142,27 @@ class OutletsSpider(scrapy.Spider):
         return headers
 
     async def start(self):
+        # start requests skip the duplicate filter, except on scale-out workers: there the shared
+        # filter lets only the first worker queue each feed, sitemap and section
         if not self.outlets_by_name:
             logger.warning("no outlets in %s: import some with `narratives outlets import`", self.db_path)
         for outlet in self.outlets_by_name.values():
             for url in outlet.feeds:
                 yield scrapy.Request(
-                    url, callback=self.parse_feed, errback=self.on_error, dont_filter=True,
+                    url, callback=self.parse_feed, errback=self.on_error, dont_filter=not self.distributed,
                     headers=self._conditional(url), priority=10,
                     meta=self._meta(outlet, "feed", handle_httpstatus_list=[304]),
                 )
             for url in outlet.sitemaps:
                 yield scrapy.Request(
-                    url, callback=self.parse_sitemap, errback=self.on_error, dont_filter=True,
+                    url, callback=self.parse_sitemap, errback=self.on_error, dont_filter=not self.distributed,
                     headers=self._conditional(url), priority=5,
                     meta=self._meta(outlet, "sitemap", sitemap_depth=0, handle_httpstatus_list=[304]),
                 )
             for url in dict.fromkeys((outlet.home, *outlet.sections)):
                 self.scheduled[canonicalize_url(url)] = {}
                 yield scrapy.Request(
-                    url, callback=self.parse_page, errback=self.on_error, dont_filter=True,
+                    url, callback=self.parse_page, errback=self.on_error, dont_filter=not self.distributed,
                     headers=self._conditional(url),
                     meta=self._meta(outlet, "section", link_depth=0, handle_httpstatus_list=[304]),
                 )
