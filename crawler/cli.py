@@ -304,13 +304,14 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
               help="Recent runs compared with the outlet's history")
 @click.option("--min-expected", type=click.FloatRange(1), default=5.0, show_default=True,
               help="Flag a silence or drop once history predicted at least this many articles")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something needs attention (for cron mail)")
 @output_options
-def health_cmd(db, outlet_names, window, min_expected, fmt):
+def health_cmd(db, outlet_names, window, min_expected, quiet, fmt):
     """Coverage health: outlets and feeds that stopped delivering; exit 1 when something needs attention.
 
     \b
-    Example (cron mails the output when the exit code is 1):
-        narratives health news.db || echo "coverage needs attention"
+    Example (in a crontab: cron mails what it prints, i.e. only problems):
+        narratives health news.db --quiet
 
     Flags outlets whose new articles fell well below their own history, feeds and sitemaps
     silent for longer than their usual rate explains or failing run after run, error-rate
@@ -325,6 +326,8 @@ def health_cmd(db, outlet_names, window, min_expected, fmt):
     findings, checked = check_health(handle, HealthSettings(window=window, min_expected=min_expected),
                                      list(outlet_names) or None)
     rows = [f.as_row() for f in findings]
+    if quiet and not needs_attention(findings):
+        sys.exit(EXIT_OK)
     if fmt == "table":
         if rows:
             emit(rows, "table", ["severity", "outlet", "check", "message", "source"], max_width=110)
@@ -412,6 +415,60 @@ def worker_cmd(ctx, redis_url, settings, once, wait, max_idle):
             subprocess.run(args, check=False)
     except DistributedCrawlError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+@cli.command("schedule")
+@db_argument
+@click.option("--every", "every", required=True, metavar="INTERVAL", help="How often: 30m, 1h, 6h, 1d (units s, m, h, d)")
+@click.option("--max-runs", type=click.IntRange(1), default=None, metavar="N", help="Stop after N runs (default: never)")
+@click.option("--wait-first", is_flag=True, help="Wait for the first slot instead of running at once")
+@outlet_option
+@set_option
+@click.option("--revisit-hours", type=click.FloatRange(0), default=None, metavar="H",
+              help="Passed to each run (see `narratives run --help`)")
+@click.option("--no-process", is_flag=True, help="Passed to each run: crawl only")
+@click.option("--redis", "redis_url", default=None, metavar="URL", help="Passed to each run: crawl with workers")
+@model_option
+def schedule_cmd(db, every, max_runs, wait_first, outlet_names, settings, revisit_hours, no_process, redis_url, model):
+    """Run `narratives run DB` every INTERVAL, in the foreground (for machines without cron or systemd).
+
+    \b
+    Example:
+        nohup narratives schedule news.db --every 30m >> schedule.log 2>&1 &
+
+    Runs start at multiples of the interval (every 30m: :00 and :30 UTC); a run that takes
+    longer skips the slots it covered. Each run is a child process holding the run lock, so
+    it never overlaps a run started by cron or by hand. SIGTERM or Ctrl-C stops the loop and
+    lets a running crawl end gracefully (the next run picks up after it).
+    """
+    from crawler.exceptions import ScheduleError
+    from crawler.schedule import parse_interval, run_every
+
+    try:
+        seconds = parse_interval(every)
+    except ScheduleError as exc:
+        fail(str(exc), EXIT_USAGE)
+    parse_settings(settings)  # bad -s values are a usage error now, not in every run
+    check_outlets(db, outlet_names)
+    args = [str(db)]
+    for name in outlet_names:
+        args += ["--outlet", name]
+    for pair in settings:
+        args += ["-s", pair]
+    if revisit_hours is not None:
+        args += ["--revisit-hours", str(revisit_hours)]
+    if no_process:
+        args.append("--no-process")
+    if redis_url:
+        args += ["--redis", redis_url]
+    if model:
+        args += ["--model", model]
+    click.echo(f"running `narratives run {' '.join(args)}` every {every}"
+               + (f", {max_runs} times" if max_runs else "") + " (Ctrl-C stops)", err=True)
+    result = run_every(seconds, args, max_runs=max_runs, immediately=not wait_first,
+                       on_event=lambda msg: click.echo(msg, err=True))
+    click.echo(f"{result.runs} runs, {result.failed} failed")
+    sys.exit(EXIT_FAILURE if result.codes and result.codes[-1] != 0 else EXIT_OK)
 
 
 @cli.command("runs")
