@@ -13,8 +13,6 @@ import pytest
 from tests.conftest import REPO, run_cli
 from tests.fixture_sites import GrowingWeb
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
-                                reason="needs redis-server (Debian package redis-server; .ci/run installs it)")
 
 SETTINGS = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
             "-s", "NARRATIVES_PROGRESS_INTERVAL=0"]
@@ -28,6 +26,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server (Debian package redis-server; .ci/run installs it)")
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
@@ -142,3 +142,11 @@ def test_bad_redis_url_is_a_usage_error(tmp_path):
     r = run_cli("run", db, "--redis", f"redis://127.0.0.1:{free_port()}/0", "--no-process")
     assert r.returncode == 2 and "cannot reach Redis" in r.stderr
     assert query(db, "SELECT count(*) FROM crawl_runs") == [(0,)]
+
+
+def test_items_travel_through_redis_unchanged():
+    from crawler.distributed import deserialize_item, serialize_item
+
+    item = {"type": "article", "url": "http://127.0.0.9/a.html", "body": b"<html>\xff\x00</html>",
+            "hints": {"feed_date": "2026-03-01"}, "extraction": {"article": {"text": "t", "title": None}}, "status": 200}
+    assert deserialize_item(serialize_item(item)) == item

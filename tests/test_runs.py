@@ -138,3 +138,15 @@ def test_bad_arguments_exit_2_and_write_nothing(growing):
     assert rows(db, "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
     r = run_cli("run", str(db) + ".missing", "--no-process")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_run_lock_is_exclusive_and_names_its_holder(tmp_path):
+    from crawler.exceptions import RunLockedError
+    from crawler.runlock import RunLock
+
+    db = tmp_path / "x.db"
+    with RunLock(db, "run"):
+        with pytest.raises(RunLockedError, match=r"`narratives run` \(pid \d+"):
+            RunLock(db, "crawl").acquire()
+    with RunLock(db, "crawl"):  # released on exit
+        pass
