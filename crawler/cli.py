@@ -262,13 +262,13 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
     (`narratives runs DB`); a run killed on the way is picked up by the next one (articles
     fetched but not stored are fetched again). Only new articles are fetched: feeds, sitemaps
     and sections are asked for with conditional requests. Then `process` embeds and
-    clusters what is new. Exit code 1 when the crawl failed or was interrupted.
+    clusters what is new (skipped, without loading the model, when nothing is queued and no
+    --model is given). Exit code 1 when the crawl failed or was interrupted.
     """
     from crawler.exceptions import RunLockedError
 
     overrides = {**parse_settings(settings), **parse_revisit(revisit_hours)}
     check_outlets(db, outlet_names)
-    embedder = None
     try:
         with run_lock(db, "run"):
             if redis_url:
@@ -280,15 +280,18 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
                 fail(f"crawl run {outcome.run_id} interrupted ({outcome.reason}); the next run picks up after it")
             summary = ""
             if not no_process:
-                from clustering.pipeline import process as run_process
+                from clustering.pipeline import process as run_process, queued_work
                 from db.crawl_runs import link_process_run
 
-                embedder = embedder_or_exit(model)
                 handle = database(db)
-                result = run_process(handle, embedder,
-                                     progress=lambda r: click.echo(f"  embedded {r.embedded} articles", err=True))
-                link_process_run(handle, outcome.run_id, result.run_id)
-                summary = "; process: " + result.summary()
+                if model is None and not queued_work(handle):  # a quiet hour: no need to load the model
+                    summary = "; process: nothing new to process"
+                else:
+                    embedder = embedder_or_exit(model)
+                    result = run_process(handle, embedder,
+                                         progress=lambda r: click.echo(f"  embedded {r.embedded} articles", err=True))
+                    link_process_run(handle, outcome.run_id, result.run_id)
+                    summary = "; process: " + result.summary()
     except RunLockedError as exc:
         click.echo(f"skipped: {exc}")
         sys.exit(EXIT_OK)

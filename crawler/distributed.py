@@ -343,11 +343,14 @@ def publish_crawl(server, keys: Keys, db, *, run_id: int, outlets: list[dict], r
         stored += len(batch)
     revisit = 0
     if revisit_since:
-        due = db.execute("""SELECT a.url FROM articles a JOIN pages p ON p.id = a.page_id
+        due = db.execute("""SELECT a.url, p.etag, p.last_modified FROM articles a JOIN pages p ON p.id = a.page_id
                             WHERE coalesce(a.published_at, a.fetched_at) >= ? AND coalesce(p.fetch_count, 1) < 2""",
                          [revisit_since])
-        for batch in _batched(u for (u,) in due):
-            server.sadd(keys.revisit, *[url_key(u) for u in batch])
+        for batch in _batched(due):
+            server.sadd(keys.revisit, *[url_key(u) for u, _, _ in batch])
+            for url, etag, last_modified in batch:  # a revisit is a conditional request too
+                if etag or last_modified:
+                    server.hset(keys.pages, url, json.dumps([etag, last_modified]))
             revisit += len(batch)
     pages = 0
     names = [o["name"] for o in outlets]

@@ -66,7 +66,11 @@ def _check_runs(db, cfg: HealthSettings) -> list[Finding]:
 
 def _check_sources(db, cfg: HealthSettings, outlet: str, first_run: int) -> list[Finding]:
     findings = []
-    urls = [r[0] for r in db.execute("SELECT DISTINCT url FROM crawl_run_sources WHERE outlet = ?", [outlet])]
+    # the feeds and sitemaps of the outlet's latest run: one removed from its configuration is not judged
+    urls = [r[0] for r in db.execute(
+        """SELECT DISTINCT url FROM crawl_run_sources WHERE outlet = ? AND run_id = (
+             SELECT max(o.run_id) FROM crawl_run_outlets o JOIN crawl_runs r ON r.id = o.run_id
+             WHERE o.outlet = ? AND r.status = 'finished')""", [outlet, outlet])]
     for url in urls:
         series = _rows(db, """SELECT s.run_id, r.started_at, s.kind, s.status, s.error, s.new_entries
                               FROM crawl_run_sources s JOIN crawl_runs r ON r.id = s.run_id
