@@ -98,7 +98,7 @@ def test_new_articles_only_and_revisions_kept_not_duplicated(growing):
 
 
 def test_overlapping_runs_only_one_writes(tmp_path):
-    web = GrowingWeb({"slowpoke": "127.0.0.43"}, delay=0.8)
+    web = GrowingWeb({"slowpoke": "127.0.0.43"}, delay=1.5)
     try:
         web.publish("slowpoke", 4)
         db = tmp_path / "n.db"
@@ -113,12 +113,15 @@ def test_overlapping_runs_only_one_writes(tmp_path):
         while not (lock.exists() and lock.read_text()) and time.time() < deadline:
             time.sleep(0.05)
         assert json.loads(lock.read_text())["pid"] == first.pid
-        second = run_cli("run", db, *FAST)
-        assert first.poll() is None, "the first run must still be crawling"
-        assert second.returncode == 0, second.stderr
-        assert "skipped: another run holds the lock" in second.stdout and f"pid {first.pid}" in second.stdout
-        crawl = run_cli("crawl", db, *FAST)  # a manual crawl meanwhile is refused as a failure
-        assert crawl.returncode == 1 and "another run holds the lock" in crawl.stderr
+        # a second run, and a manual crawl, while the first holds the lock (it crawls for 6 s or more)
+        second, crawl = (subprocess.Popen([sys.executable, "-m", "crawler.cli", cmd, str(db), *FAST], cwd=REPO,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         for cmd in ("run", "crawl"))
+        out2, err2 = second.communicate(timeout=120)
+        assert second.returncode == 0, err2
+        assert "skipped: another run holds the lock" in out2 and f"pid {first.pid}" in out2
+        _, err3 = crawl.communicate(timeout=120)
+        assert crawl.returncode == 1 and "another run holds the lock" in err3  # a manual crawl: a failure
         out, err = first.communicate(timeout=300)
         assert first.returncode == 0, err
         assert "crawl run 1 finished" in out
