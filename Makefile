@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR := .demo
 
-.PHONY: demo test install bench clean
+.PHONY: demo test test-hostile install bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# the hostile web suite alone (`make test` runs it too)
+test-hostile: $(STAMP)
+	$(PY) -m pytest -q tests/test_hostile_crawl.py tests/test_hostile_db.py tests/test_hostile_units.py
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all

@@ -7,6 +7,8 @@ records nothing.
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -17,7 +19,7 @@ from clustering.narrative_stage import NarrativeStageResult, narratives_stale, u
 from clustering.reuse import ReuseResult, find_reuse
 from clustering.spread_stage import SpreadResult, update_spread
 from clustering.watch_stage import WatchResult, match_watches
-from db.runs import finish_run, start_run
+from db.runs import close_interrupted, finish_run, start_run
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,14 @@ class ProcessResult:
     watch: WatchResult = field(default_factory=WatchResult)
     reuse: ReuseResult = field(default_factory=ReuseResult)
     spread: SpreadResult = field(default_factory=SpreadResult)
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> wall and CPU seconds
+
+    @contextmanager
+    def timed(self, stage: str):
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.timings[stage] = {"wall_s": round(time.perf_counter() - wall, 3),
+                               "cpu_s": round(time.process_time() - cpu, 3)}
 
     def summary(self) -> str:
         if self.run_id is None:
@@ -63,17 +73,35 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     if not rediscover and not _has_work(db, embedder.model_id) and not narratives_stale(db, embedder.model_id):
         return result
     result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision})
-    result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
-    result.events = assign_new_events(db, embedder.model_id, run_id)
-    result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover)
-    result.watch = match_watches(db, embedder, run_id)
-    result.reuse = find_reuse(db)
+    # a killed run may have stored members its spread stage never counted: count everything again
+    interrupted = close_interrupted(db, "process", run_id)
+    if interrupted:
+        logger.warning("process runs %s were interrupted: spread is rebuilt for every subject", interrupted)
+    with result.timed("embed"):
+        result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
+    # the articles this run adds to events, narratives and watched narratives
+    new_articles = [r[0] for r in db.execute(
+        "SELECT DISTINCT article_id FROM pending WHERE stage IN ('events', 'narratives', 'watch') ORDER BY article_id")]
+    with result.timed("events"):
+        result.events = assign_new_events(db, embedder.model_id, run_id)
+    with result.timed("narratives"):
+        result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover)
+    with result.timed("watch"):
+        result.watch = match_watches(db, embedder, run_id)
+    with result.timed("reuse"):
+        result.reuse = find_reuse(db)
     # only what changed in this run (new members, hence new copies, citations and adopters):
-    # the cost stays flat as the database grows
-    touched = ([("narrative", i) for i in result.narratives.touched] + [("watch", i) for i in sorted(result.watch.touched)]
-               + [("event", i) for i in sorted(result.events.touched)])
-    result.spread = update_spread(db, run_id, subjects=sorted(set(touched)) if not rediscover else None)
+    # the cost stays flat as the database grows. Rediscovered narratives and re-scored watched
+    # narratives may have lost members, so they are rebuilt.
+    narratives = [("narrative", i) for i in result.narratives.touched]
+    watches = [("watch", i) for i in sorted(result.watch.touched | result.watch.rescored)]
+    touched = sorted(set(narratives + watches + [("event", i) for i in sorted(result.events.touched)]))
+    recompute = set(narratives if result.narratives.discovered else []) | {("watch", i) for i in result.watch.rescored}
+    with result.timed("spread"):
+        result.spread = update_spread(db, run_id, subjects=None if rediscover or interrupted else touched,
+                                      recompute=recompute, articles=new_articles, all_events=bool(interrupted))
     finish_run(db, run_id, {"embedded": result.embed.embedded, "skipped": result.embed.skipped,
                             "events_assigned": result.events.assigned, "new_events": result.events.new_events,
-                            "narratives": result.narratives.summary(), "watch_scores": result.watch.scored})
+                            "narratives": result.narratives.summary(), "watch_scores": result.watch.scored,
+                            "seconds": result.timings})
     return result

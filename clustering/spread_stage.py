@@ -1,6 +1,13 @@
 """The spread stage: per narrative, event and watched narrative, the edges between outlets
 (verbatim or partial text reuse, explicit citations and links, adoption lag from the origin)
-and the bursts (active periods) of its timeline."""
+and the bursts (active periods) of its timeline.
+
+Incremental: what has been counted for a subject is kept (`spread_members`, its outlets' first
+appearances in `subject_outlets`, its articles per day and outlet in `subject_days`), so a run
+reads only the subject's new members, their copies and citations, and merges them into the
+stored edges. A subject is recomputed from all its members when it has no state yet or its
+members may have left (narratives rediscovered, a watched narrative re-scored or re-thresholded).
+"""
 from __future__ import annotations
 
 import json
@@ -10,18 +17,21 @@ from datetime import date
 
 import sqlite_utils
 
-from db.spread import adopters, member_sql
+from db.spread import member_sql
 
 logger = logging.getLogger(__name__)
 
 BURST_GAP_DAYS = 14  # a quieter stretch than this ends a burst: the narrative "came back" after it
 MAX_EVIDENCE = 5
+_TIME = "coalesce(a.published_at, a.fetched_at)"
 
 
 @dataclass
 class SpreadResult:
     subjects: int = 0
-    edges: int = 0
+    edges: int = 0      # edge rows added or changed
+    members: int = 0    # members newly counted
+    recomputed: int = 0  # subjects rebuilt from all their members
 
 
 def _subjects(db: sqlite_utils.Database, run_id: int | None) -> list[tuple[str, int]]:
@@ -32,49 +42,123 @@ def _subjects(db: sqlite_utils.Database, run_id: int | None) -> list[tuple[str, 
     return out + [("event", r[0]) for r in events]
 
 
-def subject_edges(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
-    members = f"({member_sql(kind)})"
-    out: dict[tuple, dict] = {}
+def member_exists_sql(kind: str, article: str) -> str:
+    """Correlated EXISTS: is `article` (a column) a member of the subject `:sid`? Uses the primary key."""
+    if kind == "narrative":
+        return f"EXISTS (SELECT 1 FROM narrative_memberships WHERE narrative_id = :sid AND article_id = {article})"
+    if kind == "event":
+        return f"EXISTS (SELECT 1 FROM event_memberships WHERE article_id = {article} AND event_id = :sid)"
+    return (f"EXISTS (SELECT 1 FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
+            f"WHERE m.watch_id = :sid AND m.article_id = {article} AND m.score >= w.effective_threshold)")
 
-    def add(frm, to, edge_kind, lag, evidence):
-        e = out.setdefault((frm, to, edge_kind), {"from_outlet": frm, "to_outlet": to, "edge_kind": edge_kind,
-                                                 "lag_hours": lag, "weight": 0, "evidence": []})
+
+class _Edges:
+    """Edge rows of one subject keyed by (edge_kind, from, to), merged into what is stored."""
+
+    def __init__(self):
+        self.rows: dict[tuple, dict] = {}
+
+    def add(self, frm, to, edge_kind, lag, evidence):
+        e = self.rows.setdefault((edge_kind, frm, to), {"from_outlet": frm, "to_outlet": to, "edge_kind": edge_kind,
+                                                         "lag_hours": None, "weight": 0, "evidence": []})
         e["weight"] += 1
         if lag is not None and (e["lag_hours"] is None or lag < e["lag_hours"]):
             e["lag_hours"] = lag
         if len(e["evidence"]) < MAX_EVIDENCE:
             e["evidence"].append(evidence)
 
+
+def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
+    """Copies and citations that involve the subject's new members (temp table spread_new)."""
+    is_member = member_exists_sql
     for r in db.query(
-        f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.containment, r.kind,
-                   round((julianday(coalesce(c.published_at, c.fetched_at)) -
-                          julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
-            FROM text_reuse r JOIN articles c ON c.id = r.article_id JOIN articles s ON s.id = r.source_article_id
-            WHERE r.article_id IN {members} AND r.source_article_id IN {members}
-            ORDER BY r.source_article_id, r.article_id""", [subject_id, subject_id]):
-        add(r["src_outlet"], r["dst_outlet"], "copy", r["lag"],
-            {"source_article": r["source_article_id"], "copy_article": r["article_id"], "reuse": r["kind"],
-             "containment": r["containment"]})
+        f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.containment,
+                   r.kind, round((julianday(coalesce(c.published_at, c.fetched_at)) -
+                                  julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
+            FROM (SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.article_id = n.id
+                  WHERE {is_member(kind, 'r.source_article_id')}
+                  UNION ALL
+                  SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.source_article_id = n.id
+                  WHERE r.article_id NOT IN (SELECT id FROM spread_new) AND {is_member(kind, 'r.article_id')}) r
+            JOIN articles c ON c.id = r.article_id JOIN articles s ON s.id = r.source_article_id
+            ORDER BY r.source_article_id, r.article_id""", {"sid": sid}):
+        edges.add(r["src_outlet"], r["dst_outlet"], "copy", r["lag"],
+                  {"source_article": r["source_article_id"], "copy_article": r["article_id"], "reuse": r["kind"],
+                   "containment": r["containment"]})
     for r in db.query(
-        f"""SELECT c.target_outlet, a.outlet, a.id, c.kind, c.text, c.target_url FROM citations c
-            JOIN articles a ON a.id = c.article_id
-            WHERE c.article_id IN {members} AND c.target_outlet IS NOT NULL AND c.target_outlet != a.outlet
-            ORDER BY a.id, c.id""", [subject_id]):
-        add(r["target_outlet"], r["outlet"], "citation", None,
-            {"citing_article": r["id"], "how": r["kind"], "text": r["text"], "url": r["target_url"]})
-    order = adopters(db, kind, subject_id)
-    origins = [r for r in order if r["is_origin"]]
+        """SELECT c.target_outlet, a.outlet, a.id, c.kind, c.text, c.target_url
+           FROM spread_new n CROSS JOIN citations c ON c.article_id = n.id JOIN articles a ON a.id = c.article_id
+           WHERE c.target_outlet IS NOT NULL AND c.target_outlet != a.outlet ORDER BY a.id, c.id"""):
+        edges.add(r["target_outlet"], r["outlet"], "citation", None,
+                  {"citing_article": r["id"], "how": r["kind"], "text": r["text"], "url": r["target_url"]})
+
+
+def _merge_edges(db, kind: str, sid: int, run_id, edges: _Edges) -> int:
+    for (edge_kind, frm, to), e in edges.rows.items():
+        old = db.execute("""SELECT lag_hours, weight, evidence FROM spread_edges WHERE kind = ? AND subject_id = ?
+                            AND edge_kind = ? AND from_outlet = ? AND to_outlet = ?""",
+                         [kind, sid, edge_kind, frm, to]).fetchone()
+        if old:
+            lags = [x for x in (old[0], e["lag_hours"]) if x is not None]
+            e["lag_hours"] = min(lags) if lags else None
+            e["weight"] += old[1]
+            e["evidence"] = (json.loads(old[2] or "[]") + e["evidence"])[:MAX_EVIDENCE]
+        db.execute("""INSERT OR REPLACE INTO spread_edges (kind, subject_id, from_outlet, to_outlet, edge_kind,
+                      lag_hours, weight, evidence, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   [kind, sid, frm, to, edge_kind, e["lag_hours"], e["weight"], json.dumps(e["evidence"]), run_id])
+    return len(edges.rows)
+
+
+def _count_new_members(db, kind: str, sid: int) -> bool:
+    """Add the new members to the subject's days and outlets; True when an outlet's first
+    appearance changed (a new outlet, or an earlier article), i.e. the follow edges must change."""
+    db.execute(f"""INSERT INTO subject_days (kind, subject_id, day, outlet, articles)
+                   SELECT ?, ?, substr({_TIME}, 1, 10) AS day, a.outlet, count(*) FROM spread_new n
+                   CROSS JOIN articles a ON a.id = n.id GROUP BY day, a.outlet
+                   ON CONFLICT (kind, subject_id, day, outlet) DO UPDATE SET articles = articles + excluded.articles""",
+               [kind, sid])
+    # min() picks the bare id from the row holding the minimum; ties go to the smallest id (ordered scan)
+    db.execute(f"""INSERT INTO subject_outlets (kind, subject_id, outlet, first_seen_at, first_article_id, articles)
+                   SELECT ?, ?, outlet, time, id, n FROM (
+                     SELECT a.outlet, min({_TIME}) AS time, a.id AS id, count(*) AS n FROM spread_new s
+                     CROSS JOIN articles a ON a.id = s.id GROUP BY a.outlet) WHERE true
+                   ON CONFLICT (kind, subject_id, outlet) DO UPDATE SET
+                     articles = articles + excluded.articles,
+                     first_article_id = CASE WHEN excluded.first_seen_at < first_seen_at
+                       OR (excluded.first_seen_at = first_seen_at AND excluded.first_article_id < first_article_id)
+                       THEN excluded.first_article_id ELSE first_article_id END,
+                     first_seen_at = min(first_seen_at, excluded.first_seen_at)""", [kind, sid])
+    firsts_changed = db.execute(
+        f"""SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
+            JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
+            WHERE o.first_article_id = a.id)""", [kind, sid]).fetchone()[0]
+    db.execute("INSERT OR IGNORE INTO spread_members (kind, subject_id, article_id) SELECT ?, ?, id FROM spread_new",
+               [kind, sid])
+    return bool(firsts_changed)
+
+
+def _follow_edges(db, kind: str, sid: int, run_id) -> int:
+    """Origin outlet(s) -> every later adopter, from the subject's outlets (ties are all origins)."""
+    db.execute("DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'", [kind, sid])
+    rows = db.execute("""SELECT outlet, first_seen_at, first_article_id,
+                                round((julianday(first_seen_at) - julianday(min(first_seen_at) OVER ())) * 24, 2)
+                         FROM subject_outlets WHERE kind = ? AND subject_id = ? ORDER BY first_seen_at, outlet""",
+                      [kind, sid]).fetchall()
+    if not rows:
+        return 0
+    first = rows[0][1]
+    origins = [r for r in rows if r[1] == first]
+    edges = _Edges()
     for o in origins:
-        for r in order:
-            if not r["is_origin"]:
-                add(o["outlet"], r["outlet"], "follow", r["lag_hours"],
-                    {"origin_article": o["first_article_id"], "first_article": r["first_article_id"]})
-    return list(out.values())
+        for r in rows:
+            if r[1] != first:
+                edges.add(o[0], r[0], "follow", r[3], {"origin_article": o[2], "first_article": r[2]})
+    return _merge_edges(db, kind, sid, run_id, edges)
 
 
-def subject_bursts(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
-    days = db.execute(f"""SELECT substr(coalesce(published_at, fetched_at), 1, 10) AS day, count(*) FROM articles
-                          WHERE id IN ({member_sql(kind)}) GROUP BY day ORDER BY day""", [subject_id]).fetchall()
+def _bursts(db, kind: str, sid: int, run_id) -> None:
+    days = db.execute("""SELECT day, sum(articles) FROM subject_days WHERE kind = ? AND subject_id = ?
+                         GROUP BY day ORDER BY day""", [kind, sid]).fetchall()
     out: list[dict] = []
     for day, n in days:
         d = date.fromisoformat(day)
@@ -83,27 +167,88 @@ def subject_bursts(db: sqlite_utils.Database, kind: str, subject_id: int) -> lis
             out[-1]["articles"] += n
         else:
             out.append({"burst": len(out) + 1, "start_day": day, "end_day": day, "articles": n})
+    db.execute("DELETE FROM narrative_bursts WHERE kind = ? AND subject_id = ?", [kind, sid])
+    db["narrative_bursts"].insert_all(dict(b, kind=kind, subject_id=sid, run_id=run_id) for b in out)
+
+
+def clear_subject(db, kind: str, sid: int) -> None:
+    for table in ("spread_edges", "narrative_bursts", "spread_members", "subject_outlets", "subject_days"):
+        db.execute(f"DELETE FROM {table} WHERE kind = ? AND subject_id = ?", [kind, sid])
+
+
+def _update_subject(db, kind: str, sid: int, run_id, *, full: bool,
+                    candidates: list[int] | None = None) -> tuple[int, int]:
+    """(new members counted, edge rows written) for one subject, in one transaction. `candidates`:
+    the only articles that can be new members (this run's); None = look at every member."""
+    with db.conn:
+        if full or not db.execute("SELECT EXISTS (SELECT 1 FROM spread_members WHERE kind = ? AND subject_id = ?)",
+                                  [kind, sid]).fetchone()[0]:
+            clear_subject(db, kind, sid)
+            candidates = None
+        db.execute("DELETE FROM spread_new")
+        not_counted = ("NOT EXISTS (SELECT 1 FROM spread_members s WHERE s.kind = ? AND s.subject_id = ? "
+                       "AND s.article_id = x.article_id)")
+        if candidates is None:
+            db.execute(f"INSERT INTO spread_new SELECT article_id FROM ({member_sql(kind)}) x WHERE {not_counted}",
+                       [sid, kind, sid])
+        else:
+            db.conn.executemany(f"INSERT OR IGNORE INTO spread_new SELECT article_id FROM (SELECT ? AS article_id) x "
+                           f"WHERE {not_counted}", [(a, kind, sid) for a in candidates])
+        new = db.execute("SELECT count(*) FROM spread_new").fetchone()[0]
+        if not new:
+            return 0, 0
+        edges = _Edges()
+        _new_member_edges(db, kind, sid, edges)
+        written = _merge_edges(db, kind, sid, run_id, edges)
+        if _count_new_members(db, kind, sid):
+            written += _follow_edges(db, kind, sid, run_id)
+        _bursts(db, kind, sid, run_id)
+    return new, written
+
+
+def _memberships_of(db, articles: list[int]) -> dict[tuple[str, int], list[int]]:
+    """(kind, subject id) -> which of `articles` are its members (index lookups by article)."""
+    out: dict[tuple[str, int], list[int]] = {}
+    queries = {
+        "narrative": "SELECT narrative_id, article_id FROM narrative_memberships WHERE article_id IN ({})",
+        "event": "SELECT event_id, article_id FROM event_memberships WHERE article_id IN ({})",
+        "watch": ("SELECT m.watch_id, m.article_id FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
+                  "WHERE m.article_id IN ({}) AND m.score >= w.effective_threshold"),
+    }
+    for i in range(0, len(articles), 500):
+        chunk = articles[i:i + 500]
+        for kind, sql in queries.items():
+            for sid, aid in db.execute(sql.format(",".join("?" * len(chunk))), chunk):
+                out.setdefault((kind, sid), []).append(aid)
     return out
 
 
 def update_spread(db: sqlite_utils.Database, run_id: int | None = None,
-                  subjects: list[tuple[str, int]] | None = None) -> SpreadResult:
-    """Recompute edges and bursts of the given subjects, or of every narrative and watched
-    narrative and the events changed by this run (all multi-outlet events when run_id is None)."""
+                  subjects: list[tuple[str, int]] | None = None, *, recompute=(),
+                  articles: list[int] | None = None, all_events: bool = False) -> SpreadResult:
+    """Bring the edges and bursts of the given subjects up to date with their members, or of every
+    narrative and watched narrative and the events changed by this run (all multi-outlet events
+    when run_id is None). Subjects in `recompute` (or all, when `subjects` is None) are rebuilt
+    from all their members; the others only add their members not yet counted, looked for among
+    `articles` (this run's new articles) when given, else among all their members. `all_events`:
+    with `subjects` None, every multi-outlet event rather than this run's."""
     result = SpreadResult()
-    for kind, sid in (subjects if subjects is not None else _subjects(db, run_id)):
-        edge_rows = subject_edges(db, kind, sid)
-        burst_rows = subject_bursts(db, kind, sid)
-        with db.conn:
-            db.execute("DELETE FROM spread_edges WHERE kind = ? AND subject_id = ?", [kind, sid])
-            db.execute("DELETE FROM narrative_bursts WHERE kind = ? AND subject_id = ?", [kind, sid])
-            db["spread_edges"].insert_all(dict(e, kind=kind, subject_id=sid, run_id=run_id,
-                                               evidence=json.dumps(e["evidence"])) for e in edge_rows)
-            db["narrative_bursts"].insert_all(dict(b, kind=kind, subject_id=sid, run_id=run_id) for b in burst_rows)
+    everything = subjects is None
+    recompute = set(recompute)
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS spread_new (id INTEGER PRIMARY KEY)")
+    found = _memberships_of(db, articles) if articles is not None else None
+    for kind, sid in (_subjects(db, None if all_events else run_id) if everything else subjects):
+        full = everything or (kind, sid) in recompute
+        candidates = None if found is None or full else found.get((kind, sid), [])
+        new, written = _update_subject(db, kind, sid, run_id, full=full, candidates=candidates)
         result.subjects += 1
-        result.edges += len(edge_rows)
-    # narratives that are no longer active keep no edges
-    with db.conn:
-        db.execute("""DELETE FROM spread_edges WHERE kind = 'narrative'
-                      AND subject_id NOT IN (SELECT id FROM narratives WHERE status = 'active')""")
+        result.members += new
+        result.edges += written
+        result.recomputed += full
+    if everything or any(kind == "narrative" for kind, _ in recompute):
+        # narratives that are no longer active keep no spread
+        with db.conn:
+            for table in ("spread_edges", "narrative_bursts", "spread_members", "subject_outlets", "subject_days"):
+                db.execute(f"""DELETE FROM {table} WHERE kind = 'narrative'
+                               AND subject_id NOT IN (SELECT id FROM narratives WHERE status = 'active')""")
     return result

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
+from clustering.carrier import load_carrier
 from clustering.errors import ClusteringError, UnknownNarrativeError
 from clustering.vectors import stack
 from clustering.watch import Profile, WatchedNarrative, background_centroid, build_profile, calibrate, score_article
@@ -35,6 +36,7 @@ class WatchResult:
     matched: int = 0
     recalibrated: int = 0
     touched: set = field(default_factory=set)  # watched narratives with new matches
+    rescored: set = field(default_factory=set)  # watched narratives whose every match was scored again
 
 
 def passages_of(db: sqlite_utils.Database, model_id: str, article_ids: list[int]) -> dict[int, tuple[list[str], np.ndarray]]:
@@ -145,12 +147,13 @@ def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
 
 def _score(db, profile: Profile, watch_id: int, ids: list[int], model_id: str, run_id, result: WatchResult) -> None:
     found = passages_of(db, model_id, ids)
+    carrier = load_carrier(model_id)
     out = []
     for aid in ids:
         if aid not in found:
             continue
         texts, vecs = found[aid]
-        (m,) = score_article([profile], vecs, texts)
+        (m,) = score_article([profile], vecs, texts, carrier=carrier.scores([vecs])[0] if carrier else None)
         out.append({"watch_id": watch_id, "article_id": aid, "score": round(m.score, 5),
                     "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id})
         result.matched += m.matched
@@ -184,6 +187,7 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
             row["rescore"] = 1
         profiles[row["id"]] = profile
         if row["rescore"]:
+            result.rescored.add(row["id"])
             last = 0
             while True:
                 ids = [r[0] for r in db.execute(

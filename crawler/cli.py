@@ -78,6 +78,7 @@ def cli(ctx, verbose):
         narratives process news.db
         narratives list news.db
         narratives spread news.db 1
+        narratives report news.db 1 --html narrative-1.html
         narratives serve news.db
     """
     configure_logging(verbose)
@@ -190,6 +191,15 @@ def run_lock(db, command: str):
     return RunLock(db, command)
 
 
+def fail_if_database_full(db, outcome) -> None:
+    """Exit 1 with a clear message when the crawl stopped because DB is full (disk or NARRATIVES_DB_MAX_SIZE)."""
+    from crawler.exceptions import DATABASE_FULL
+
+    if outcome.reason == DATABASE_FULL:
+        fail(f"crawl stopped: database {db} is full (disk full or NARRATIVES_DB_MAX_SIZE reached); what was"
+             " stored is kept, and the next crawl fetches the rest once there is room")
+
+
 def local_crawl(ctx, db, outlet_names, overrides, refresh):
     """Crawl in this process and print the per-outlet table; returns the CrawlOutcome."""
     from crawler.progress import format_summary
@@ -229,6 +239,7 @@ def crawl(ctx, db, outlet_names, settings, refresh):
             outcome = local_crawl(ctx, db, outlet_names, overrides, refresh)
     except RunLockedError as exc:
         fail(str(exc), EXIT_FAILURE)
+    fail_if_database_full(db, outcome)
     if not outcome.ok:
         fail(f"crawl ended early: {outcome.reason}")
 
@@ -276,6 +287,7 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
             else:
                 outcome = local_crawl(ctx, db, outlet_names, overrides, refresh=False)
             click.echo(outcome.summary(), err=True)
+            fail_if_database_full(db, outcome)  # processing would only find it full too
             if not outcome.ok and outcome.status == "interrupted":
                 fail(f"crawl run {outcome.run_id} interrupted ({outcome.reason}); the next run picks up after it")
             summary = ""
@@ -733,7 +745,7 @@ def watch_add(db, name, description, examples, keywords, threshold, model):
     except WatchError as exc:
         fail(str(exc), EXIT_USAGE)
     result = match_watches(handle, embedder)
-    update_spread(handle, subjects=[("watch", watch_id)])
+    update_spread(handle, subjects=[("watch", watch_id)], recompute={("watch", watch_id)})
     info, rows = watch_matches(handle, watch_id, limit=1_000_000)
     click.echo(f"watched narrative {watch_id} {name!r}: {len(rows)} of {result.scored} articles match "
                f"(threshold {info['threshold']:.3f})")
@@ -802,7 +814,8 @@ def watch_threshold(db, watch, value, use_default):
         row = set_threshold(handle, watch, None if use_default else value)
     except UnknownNarrativeError as exc:
         fail(str(exc), EXIT_USAGE)
-    update_spread(handle, subjects=[("watch", row["id"])])  # its members changed
+    # its members changed: some may have left
+    update_spread(handle, subjects=[("watch", row["id"])], recompute={("watch", row["id"])})
     _, rows = watch_matches(handle, row["id"], limit=1_000_000)
     click.echo(f"{row['name']}: threshold {effective_threshold(row):.3f}, {len(rows)} matching articles")
 
@@ -904,7 +917,7 @@ def spread_cmd(db, subject_id, kind, as_json):
         narratives spread news.db 3
         narratives spread news.db 12 --kind event --json
     """
-    from db.spread import UnknownSubject, spread as run_spread
+    from db.spread import UnknownSubject, evidence_summary, spread as run_spread
 
     try:
         data = run_spread(database(db), kind, subject_id)
@@ -921,12 +934,44 @@ def spread_cmd(db, subject_id, kind, as_json):
     emit(data["adopters"], "table", ["adoption_rank", "outlet", "first_seen_at", "time_source", "lag_hours", "articles",
                                      "first_title"])
     click.echo("\nedges (copy = shared text, citation = link or 'Source:' mention, follow = adoption after the origin):")
-    rows = [dict(e, evidence="; ".join(
-        f"{x.get('reuse', x.get('how', ''))} {x.get('containment', '')}".strip() for x in e["evidence"][:3]))
-        for e in data["edges"]]
+    rows = [dict(e, evidence=evidence_summary(e)) for e in data["edges"]]
     emit(rows, "table", ["edge_kind", "from_outlet", "to_outlet", "weight", "lag_hours", "evidence"])
     click.echo("\nbursts (active periods):")
     emit(data["bursts"], "table")
+
+
+@cli.command()
+@db_argument
+@click.argument("subject_id", metavar="ID", type=int)
+@kind_option
+@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this HTML file (replaced if it exists)")
+@click.option("--by", type=click.Choice(["day", "week"]), default=None,
+              help="Timeline buckets  [default: week when the articles span over 180 days, else day]")
+def report(db, subject_id, kind, html_file, by):
+    """One narrative on one self-contained HTML page to share.
+
+    Title, keywords, headline, origin (ties shown as ties), adopters with lags, the timeline chart
+    and spread graph of `narratives serve`, edges with evidence, bursts and the article list.
+    Everything is inlined: the file opens from disk, offline, and loads nothing from the network.
+
+    \b
+    Example:
+        narratives report news.db 3 --html narrative-3.html
+        narratives report news.db 12 --kind event --by week --html event-12.html
+    """
+    from db.report import ReportError, write_report
+    from db.spread import UnknownSubject
+
+    try:
+        data = write_report(database(db), kind, subject_id, html_file, by=by, database_name=Path(db).name)
+    except UnknownSubject as exc:
+        fail(str(exc), EXIT_USAGE)
+    except ReportError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    buckets = len(data["chart"]["buckets"])
+    click.echo(f"wrote {html_file}: {kind} {subject_id}, {data['article_total']} articles, "
+               f"{len(data['adopters'])} outlets, {buckets} {data['bucket']}{'' if buckets == 1 else 's'}")
 
 
 @cli.command()

@@ -406,12 +406,14 @@ def coordinate_crawl(db_path, redis_url: str, outlet_names: list[str], overrides
 
     from crawler import settings as defaults
     from crawler.citations import OutletResolver
+    from crawler.exceptions import DATABASE_FULL
     from crawler.outlets import Outlet
     from crawler.progress import outlet_summary
     from crawler.runner import CrawlOutcome
     from crawler.runstats import Counters, outlet_run_stats
     from crawler.store_items import store_item
     from db import open_db
+    from db.connection import is_full_error, limit_size
     from db.crawl_runs import finish_crawl_run, mark_abandoned, start_crawl_run
     from db.store import outlet_rows
 
@@ -433,6 +435,10 @@ def coordinate_crawl(db_path, redis_url: str, outlet_names: list[str], overrides
     resolver = OutletResolver(Outlet.from_row(r) for r in outlet_rows(db))
     counters = Counters()
     status, reason = "finished", "finished"
+    max_size = int(overrides.get("NARRATIVES_DB_MAX_SIZE", defaults.NARRATIVES_DB_MAX_SIZE) or 0)
+    unlimited = db.execute("PRAGMA max_page_count").fetchone()[0]
+    if max_size:  # the ingest, like a local crawl's StorePipeline, stops when the database reaches it
+        limit_size(db, max_size)
     started = last_report = time.monotonic()
     stored = quiet = 0
 
@@ -444,7 +450,16 @@ def coordinate_crawl(db_path, redis_url: str, outlet_names: list[str], overrides
         while True:
             popped = server.blpop([keys.items], timeout=1)
             if popped:
-                store_item(db, deserialize_item(popped[1]), resolver=resolver, stats=counters, run_id=run_id)
+                try:
+                    store_item(db, deserialize_item(popped[1]), resolver=resolver, stats=counters, run_id=run_id)
+                except Exception as exc:
+                    if not is_full_error(exc):
+                        raise
+                    # the failed write was rolled back; what was stored stays, the rest is fetched next run
+                    logger.error("database %s is full (%s): stopping the crawl", db_path, exc)
+                    counters.inc_value("narratives/database_full")
+                    status, reason = "failed", DATABASE_FULL
+                    break
                 stored += 1
                 quiet = 0
             elif not server.scard(keys.dupefilter):  # no worker has taken the crawl yet
@@ -470,10 +485,13 @@ def coordinate_crawl(db_path, redis_url: str, outlet_names: list[str], overrides
             flat[key] = flat.get(key, 0) + value if isinstance(value, int) and key in flat else value
         close_crawl(server, keys)
         server.close()
-        per_outlet = outlet_run_stats(flat)
-        for r in rows:
-            per_outlet.setdefault(r["name"], {})
+        names = {r["name"] for r in rows}  # crawl-wide counters (narratives/retry_after/held, ...) are not outlets
+        per_outlet = {name: st for name, st in outlet_run_stats(flat).items() if name in names}
+        for name in names:
+            per_outlet.setdefault(name, {})
         duration = time.monotonic() - started
+        if max_size:  # the run's own record is written past the limit, as a local crawl's is
+            db.execute(f"PRAGMA max_page_count = {int(unlimited)}")
         totals = finish_crawl_run(db, run_id, per_outlet, status=status, reason=reason, duration_s=duration)
         db.close()
     return CrawlOutcome(run_id, reason, status, outlet_summary(flat), totals, duration, killed)

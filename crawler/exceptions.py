@@ -1,5 +1,8 @@
 """Named errors the crawler raises; only the CLI turns them into messages."""
 
+# the finish reason of a crawl stopped because a write found the database full (disk or NARRATIVES_DB_MAX_SIZE)
+DATABASE_FULL = "database_full"
+
 
 class NarrativesError(Exception):
     """Base class of the tool's own errors."""

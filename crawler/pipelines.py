@@ -7,17 +7,21 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import defer, reactor
 
 from crawler.citations import OutletResolver
+from crawler.exceptions import DATABASE_FULL
 from crawler.outlets import Outlet
 from crawler.store_items import store_item
 from crawler.worker import extract_page
 from db import open_db
+from db.connection import is_full_error, limit_size
 from db.store import outlet_rows
 
 logger = logging.getLogger(__name__)
+
 
 
 def new_pool(workers: int) -> ProcessPoolExecutor:
@@ -86,10 +90,14 @@ class StorePipeline(ExtractPipeline):
         super().__init__(crawler)
         self.db_path = crawler.settings.get("NARRATIVES_DB")
         self.run_id = crawler.settings.getint("NARRATIVES_CRAWL_RUN_ID") or None
+        self.max_size = crawler.settings.getint("NARRATIVES_DB_MAX_SIZE", 0)
 
     def open_spider(self):
         super().open_spider()
         self.db = open_db(self.db_path)
+        self.full = False
+        if self.max_size:
+            limit_size(self.db, self.max_size)
         self.resolver = OutletResolver(Outlet.from_row(r) for r in outlet_rows(self.db))
 
     def close_spider(self):
@@ -98,4 +106,20 @@ class StorePipeline(ExtractPipeline):
 
     async def process_item(self, item):
         item = await super().process_item(item)
-        return store_item(self.db, item, resolver=self.resolver, stats=self.stats, run_id=self.run_id)
+        try:
+            return store_item(self.db, item, resolver=self.resolver, stats=self.stats, run_id=self.run_id)
+        except Exception as exc:
+            if not is_full_error(exc):
+                raise
+            self._database_full(exc)
+            raise DropItem(f"not stored (database full): {item.get('url')}", log_level="DEBUG") from exc
+
+    def _database_full(self, exc: Exception) -> None:
+        """Stop the crawl cleanly: the failed write was rolled back, what was stored stays, and
+        the pages not stored are fetched again by the next crawl."""
+        self.stats.inc_value("narratives/database_full")
+        if self.full:
+            return
+        self.full = True
+        logger.error("database %s is full (%s): stopping the crawl", self.db_path, exc)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=DATABASE_FULL))

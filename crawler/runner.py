@@ -98,8 +98,10 @@ def crawl_outlets(db_path, outlet_names: list[str], overrides: dict, *, log_leve
     duration = time.monotonic() - started
     db = open_db(db_path)
     try:
-        per_outlet = outlet_run_stats(stats)
-        for name in names:  # an outlet that yielded nothing still gets its row of zeros
+        # crawl-wide counters (narratives/retry_after/held, ...) are not outlets; an outlet that
+        # yielded nothing still gets its row of zeros
+        per_outlet = {name: st for name, st in outlet_run_stats(stats).items() if name in names}
+        for name in names:
             per_outlet.setdefault(name, {})
         totals = finish_crawl_run(db, run_id, per_outlet, status=status_of(reason), reason=reason,
                                   duration_s=duration)

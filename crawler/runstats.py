@@ -27,11 +27,12 @@ def error_kind(reason: str | None) -> str:
         return "robots"
     if r == "timeout":
         return "timeout"
-    if r in ("connection refused", "host name not resolved") or r.startswith("connection lost"):
+    if r in ("connection refused", "host name not resolved") or r.startswith(("connection lost", "connection closed")):
         return "connection"
     for prefix, kind in (("malformed feed", "malformed_feed"), ("malformed sitemap", "malformed_sitemap"),
                          ("no article extracted", "not_extracted"), ("extraction", "not_extracted"),
-                         ("not html", "not_html"), ("empty body", "empty_body"), ("binary content", "not_html")):
+                         ("not html", "not_html"), ("empty body", "empty_body"), ("binary content", "not_html"),
+                         ("too large", "too_large"), ("redirect", "redirect"), ("max redirections", "redirect")):
         if r.startswith(prefix):
             return kind
     return "other"

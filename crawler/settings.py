@@ -40,6 +40,10 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): an out-of-scope URL must not even cost a robots.txt fetch
     "crawler.middlewares.ScopeMiddleware": 50,
+    # after RetryMiddleware (550): 429/503 with Retry-After are retried when the server asked
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    # after RedirectMiddleware (600): a redirect back into its own chain fails with a reason
+    "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,
@@ -47,6 +51,8 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.progress.CrawlProgress": 500,
     "crawler.runstats.RequestStats": 510,
+    "crawler.requestlog.RequestLog": 515,
+    "crawler.robots.RobotsTxtLimit": 520,
 }
 
 # The project's own settings.
@@ -62,6 +68,10 @@ NARRATIVES_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # decompressed size limit of one 
 NARRATIVES_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NARRATIVES_PROGRESS_INTERVAL = 10.0  # seconds between progress lines
 NARRATIVES_LOG_SUMMARY_TABLE = True  # log the per-outlet table when the crawl ends
+NARRATIVES_RETRY_AFTER_MAX = 300  # seconds; a 429/503 asking for a longer pause is not retried in this crawl
+NARRATIVES_ROBOTSTXT_MAXSIZE = 500 * 1024  # bytes of a robots.txt that are read (RFC 9309: at least 500 KiB)
+NARRATIVES_DB_MAX_SIZE = 0  # bytes the database may grow to during a crawl (SQLite max_page_count); 0 = no limit
+NARRATIVES_REQUEST_LOG = ""  # file to append every request sent ("METHOD URL" lines); empty = off
 # Revision window: a stored article published (or first fetched) within this many hours is
 # fetched once more to catch later edits; a changed text is kept as a revision (article_revisions).
 # 0 = off: stored articles are never fetched again.

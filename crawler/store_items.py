@@ -2,7 +2,10 @@
 into SQLite, one transaction per item, with the per-outlet counters of the crawl run.
 
 The local crawl's pipeline and the scale-out ingest (`crawler.distributed`) both store through
-`store_item`, so SQLite keeps a single writer and both modes store the same rows.
+`store_item`, so SQLite keeps a single writer and both modes store the same rows. A write that
+finds the database full (disk, or NARRATIVES_DB_MAX_SIZE via `db.connection.limit_size`) raises
+SQLite's error after rolling the item back; both callers then stop the crawl with the finish
+reason `database_full` (`crawler.exceptions.DATABASE_FULL`).
 """
 from __future__ import annotations
 

@@ -35,6 +35,29 @@ def open_db(path: str | Path, *, create: bool = True, readonly: bool = False) ->
     return db
 
 
+class DatabaseFullError(RuntimeError):
+    """A write failed because the database reached its size limit or its disk is full."""
+
+
+SQLITE_FULL = 13
+
+
+def is_full_error(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" (SQLITE_FULL), from any sqlite3 module."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == SQLITE_FULL
+    return "database or disk is full" in str(exc)
+
+
+def limit_size(db: sqlite_utils.Database, max_bytes: int) -> int:
+    """Cap the database file at about *max_bytes* (SQLite max_page_count) for this connection;
+    a write that would grow it further fails with SQLITE_FULL and is rolled back. Returns the
+    page limit in force (SQLite never lowers it below the current size)."""
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    return db.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page_size)}").fetchone()[0]
+
+
 def schema_names(path: str | Path, *, immutable: bool = False) -> set[str]:
     """Names of the tables and views in the database file, read without writing anything
     (sqlite3.Error when it is not a readable SQLite file)."""

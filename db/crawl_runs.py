@@ -9,6 +9,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from db.connection import is_full_error
 from db.migrations import utcnow
 
 logger = logging.getLogger(__name__)
@@ -62,12 +63,26 @@ def finish_crawl_run(db: sqlite_utils.Database, run_id: int, outlet_stats: dict[
         row["duration_s"] = _elapsed(st.get("first_at"), st.get("last_at"))
         rows.append(row)
     totals = {c: sum(r[c] for r in rows) for c in TOTAL_COUNTERS}
-    with db.conn:
-        if rows:
-            db["crawl_run_outlets"].upsert_all(rows, pk=("run_id", "outlet"))
-        db["crawl_runs"].update(run_id, {"finished_at": utcnow(), "status": status, "reason": reason,
-                                         "duration_s": round(duration_s, 3) if duration_s is not None else None,
-                                         **totals})
+    run = {"finished_at": utcnow(), "status": status, "reason": reason,
+           "duration_s": round(duration_s, 3) if duration_s is not None else None, **totals}
+    try:
+        with db.conn:
+            if rows:
+                db["crawl_run_outlets"].upsert_all(rows, pk=("run_id", "outlet"))
+            db["crawl_runs"].update(run_id, run)
+    except Exception as exc:
+        if not is_full_error(exc):
+            raise
+        # the database is full (a crawl stopped by it, most likely): close the run without its
+        # per-outlet rows, or leave it for the next run to mark killed when even that does not fit
+        logger.error("database full: crawl run %d closed without its per-outlet stats (%s)", run_id, exc)
+        try:
+            with db.conn:
+                db["crawl_runs"].update(run_id, run)
+        except Exception as again:
+            if not is_full_error(again):
+                raise
+            logger.error("database full: crawl run %d could not be closed; the next run marks it killed", run_id)
     return totals
 
 

@@ -19,12 +19,10 @@ The pages read the spread views (`subject_members`, `timeline_daily`, `spread_ou
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
 import sqlite3
 import threading
-from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -32,6 +30,7 @@ from datasette import Response, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
+from db.charts import bucket_timeline, chart_data, choose_bucket, outlet_colors, subject_summary
 from db.connection import schema_names
 
 logger = logging.getLogger(__name__)
@@ -46,13 +45,8 @@ KINDS = ("narrative", "event", "watch")
 KIND_LABELS = {"narrative": "Narrative", "event": "Event", "watch": "Watched narrative"}
 REQUIRED_TABLES = {"articles", "narratives", "outlets"}
 SPREAD_OBJECTS = ("subject_members", "timeline_daily", "spread_outlets", "spread_edges")
-# bucket by week when a subject's articles span more days than this (else by day)
-WEEKLY_AFTER_DAYS = 180
 ARTICLE_LIMIT = 1000
 PAGE_TIME_LIMIT_MS = 20_000
-# colours of outlets, in order of first appearance (Tableau 10, readable on white)
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#7f7f7f"]
 
 
 # -- metadata ----------------------------------------------------------------------------------
@@ -255,50 +249,6 @@ async def index_page(datasette, request):
     }, request=request))
 
 
-def week_start(day: str) -> str:
-    d = date.fromisoformat(day)
-    return (d - timedelta(days=d.weekday())).isoformat()
-
-
-def bucket_timeline(timeline: list[dict], bucket: str) -> list[dict]:
-    """timeline_daily rows -> one entry per bucket with articles, in time order; outlets within a bucket."""
-    out: dict[str, dict] = {}
-    for r in timeline:
-        key = r["day"] if bucket == "day" else week_start(r["day"])
-        b = out.setdefault(key, {"start": key, "articles": 0, "outlets": {}})
-        b["articles"] += r["articles"]
-        b["outlets"][r["outlet"]] = b["outlets"].get(r["outlet"], 0) + r["articles"]
-    return [out[k] for k in sorted(out)]
-
-
-def choose_bucket(timeline: list[dict], requested: str | None) -> str:
-    if requested in ("day", "week"):
-        return requested
-    days = [r["day"] for r in timeline if r["day"]]
-    if not days:
-        return "day"
-    span = (date.fromisoformat(max(days)) - date.fromisoformat(min(days))).days
-    return "week" if span > WEEKLY_AFTER_DAYS else "day"
-
-
-def subject_summary(kind: str, row: dict) -> dict:
-    """The fields the page header shows, whatever the subject's table is."""
-    row = {k: v for k, v in row.items() if not isinstance(v, bytes)}
-    keywords = row.get("keywords")
-    try:
-        keywords = json.loads(keywords) if isinstance(keywords, str) else keywords
-    except ValueError:
-        keywords = [keywords]
-    if kind == "narrative":
-        title, subtitle = row.get("label"), row.get("headline")
-    elif kind == "event":
-        title, subtitle = row.get("title"), None
-    else:
-        title, subtitle = row.get("name"), row.get("description")
-    return {"title": title or f"{kind} {row.get('id')}", "subtitle": subtitle, "keywords": keywords or [],
-            "status": row.get("status"), "row": row}
-
-
 @page
 async def subject_page(datasette, request):
     database = request.url_vars["database"]
@@ -347,20 +297,12 @@ async def subject_page(datasette, request):
             FROM subject_members s JOIN articles a ON a.id = s.article_id
             WHERE s.kind = ? AND s.subject_id = ?
             ORDER BY time, a.id LIMIT {ARTICLE_LIMIT}""", params)
-        bucket = choose_bucket(timeline, request.args.get("bucket"))
-        # outlets in order of first appearance; outlets without a spread row (should not happen) last
-        order = [n["outlet"] for n in nodes]
-        order += sorted({r["outlet"] for r in timeline} - set(order))
-        colors = {o: PALETTE[i % len(PALETTE)] for i, o in enumerate(order)}
+        bucket = choose_bucket([r["day"] for r in timeline], request.args.get("bucket"))
+        colors = outlet_colors(nodes, {r["outlet"] for r in timeline})
         context.update({
             "articles": articles, "article_total": total, "span": span,
-            "outlets": [{"name": o, "color": colors[o]} for o in order], "colors": colors,
-            "data": {
-                "kind": kind, "id": subject_id, "title": subject["title"], "bucket": bucket,
-                "buckets": bucket_timeline(timeline, bucket), "bursts": bursts,
-                "outlets": [{"name": o, "color": colors[o]} for o in order],
-                "nodes": nodes, "edges": edges,
-                "article_url": datasette.urls.table(database, "articles"),
-            },
+            "outlets": [{"name": o, "color": c} for o, c in colors.items()], "colors": colors,
+            "data": chart_data(kind, subject_id, subject["title"], bucket, bucket_timeline(timeline, bucket), bursts,
+                               nodes, edges, colors, article_url=datasette.urls.table(database, "articles")),
         })
     return Response.html(await datasette.render_template("narratives_subject.html", context, request=request))

@@ -351,6 +351,27 @@ def m014_crawl_runs(db: sqlite_utils.Database):
     db["article_revisions"].create_index(["article_id"])
 
 
+@migration
+def m016_spread_state(db: sqlite_utils.Database):
+    # What the spread stage has already counted per subject, so a run adds only its new members
+    # (their copies, citations, days and first appearances) instead of re-reading every member:
+    # the cost of a run stays flat as narratives grow.
+    db.execute("""CREATE TABLE spread_members (kind TEXT NOT NULL, subject_id INTEGER NOT NULL,
+        article_id INTEGER NOT NULL, PRIMARY KEY (kind, subject_id, article_id)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE subject_outlets (kind TEXT NOT NULL, subject_id INTEGER NOT NULL, outlet TEXT NOT NULL,
+        first_seen_at TEXT, first_article_id INTEGER, articles INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject_id, outlet)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE subject_days (kind TEXT NOT NULL, subject_id INTEGER NOT NULL, day TEXT NOT NULL,
+        outlet TEXT NOT NULL, articles INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject_id, day, outlet)) WITHOUT ROWID""")
+    # edges are merged in place by key; older databases hold one row per key already
+    db.execute("""DELETE FROM spread_edges WHERE rowid NOT IN (SELECT min(rowid) FROM spread_edges
+                  GROUP BY kind, subject_id, from_outlet, to_outlet, edge_kind)""")
+    db.execute("DROP INDEX IF EXISTS idx_spread_edges_kind_subject_id")
+    db.execute("""CREATE UNIQUE INDEX spread_edges_key ON spread_edges
+                  (kind, subject_id, edge_kind, from_outlet, to_outlet)""")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

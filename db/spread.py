@@ -92,9 +92,36 @@ def edges(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
     return rows
 
 
+def evidence_summary(edge: dict, limit: int = 3) -> str:
+    """A short reading of an edge's evidence (as clustering/spread_stage.py records it): the reuse kind
+    and containment of copies, how citations cite, the two first articles of a follow."""
+    parts = []
+    for x in edge["evidence"][:limit]:
+        if not isinstance(x, dict):  # not written by spread_stage: show it as it is
+            parts.append(str(x))
+        elif "reuse" in x:
+            parts.append(f"{x['reuse']} {x.get('containment', '')} (#{x.get('source_article')} → #{x.get('copy_article')})")
+        elif "how" in x:
+            parts.append(f"{x['how']} in #{x.get('citing_article')}" + (f": {x['text']}" if x.get("text") else ""))
+        else:
+            parts.append(f"#{x.get('origin_article')} → #{x.get('first_article')}")
+    more = len(edge["evidence"]) - limit
+    return "; ".join(parts) + (f"; {more} more" if more > 0 else "")
+
+
 def bursts(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
     return list(db.query("""SELECT burst, start_day, end_day, articles FROM narrative_bursts
                             WHERE kind = ? AND subject_id = ? ORDER BY burst""", [kind, subject_id]))
+
+
+def articles(db: sqlite_utils.Database, kind: str, subject_id: int, *, limit: int | None = None) -> list[dict]:
+    """The subject's articles in time order, with the time used and where it came from."""
+    return list(db.query(
+        f"""SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
+                   CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
+                        ELSE 'first fetch' END AS time_source, a.title, a.url
+            FROM articles a WHERE a.id IN ({member_sql(kind)})
+            ORDER BY time, a.id LIMIT ?""", [subject_id, -1 if limit is None else limit]))
 
 
 def spread(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict:

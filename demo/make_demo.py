@@ -63,6 +63,7 @@ The demo database is {rel}. Browse it:
   .venv/bin/narratives events {rel}                   events (same story)
   .venv/bin/narratives search {rel} "sanctions hurt Europe"   semantic search
   .venv/bin/narratives spread {rel} 1                 how narrative 1 spread: origin, adopters, edges, bursts
+  .venv/bin/narratives report {rel} 1 --html narrative-1.html   the same on one HTML page to share (offline)
   .venv/bin/narratives serve {rel}                    Datasette with charts: http://127.0.0.1:8001/demo/-/narratives
 """)
     return 0

@@ -150,3 +150,34 @@ def test_items_travel_through_redis_unchanged():
     item = {"type": "article", "url": "http://127.0.0.9/a.html", "body": b"<html>\xff\x00</html>",
             "hints": {"feed_date": "2026-03-01"}, "extraction": {"article": {"text": "t", "title": None}}, "status": 200}
     assert deserialize_item(serialize_item(item)) == item
+
+
+def test_database_full_stops_the_distributed_ingest(tmp_path, redis_url):
+    from tests.hostile_web import build_filler_web, filler_toml
+
+    web = build_filler_web(40, host="127.0.0.82")
+    try:
+        db = tmp_path / "n.db"
+        (tmp_path / "outlets.toml").write_text(filler_toml(web))
+        assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+        limit = db.stat().st_size + 400 * 1024
+        coordinator = popen("run", db, "--redis", redis_url, "--no-process", "--wait-workers", 60, *SETTINGS,
+                            "-s", f"NARRATIVES_DB_MAX_SIZE={limit}")
+        one = worker(redis_url, "A")
+        out, err = coordinator.communicate(timeout=120)
+        assert coordinator.returncode == 1, err
+        assert "crawl stopped: database" in err and "is full" in err and "Traceback" not in err
+        one.communicate(timeout=60)  # the closed crawl sends the worker away
+        assert query(db, "PRAGMA integrity_check") == [("ok",)]
+        (kept,) = query(db, "SELECT count(*) FROM articles")[0]
+        assert 1 <= kept < 40
+        assert query(db, "SELECT mode, status, reason FROM crawl_runs") == [("distributed", "failed", "database_full")]
+
+        coordinator = popen("run", db, "--redis", redis_url, "--no-process", "--wait-workers", 60, *SETTINGS)
+        one = worker(redis_url, "A")
+        out, err = coordinator.communicate(timeout=120)
+        assert coordinator.returncode == 0, err
+        assert one.wait(timeout=60) == 0
+        assert query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(40, 40)]
+    finally:
+        web.stop()

@@ -1,10 +1,13 @@
 """`narratives process` end to end on the demo web, on the real packaged model."""
 import json
+import re
 import shutil
 import sqlite3
 
 import pytest
 
+from clustering.spread_stage import update_spread
+from db import open_db
 from tests.conftest import run_cli
 
 N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
@@ -74,6 +77,7 @@ def test_narrative_ids_stable_when_a_quarter_more_articles_arrive(crawled_db, tm
     assert run_cli("process", db).returncode == 0
     old = memberships(db)
     assert old, "no narrative found on the first 80 % of the demo web"
+    assert run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION).returncode == 0
     conn = sqlite3.connect(db)
     conn.execute("ATTACH ? AS full", [str(crawled_db)])
     conn.execute(f"INSERT INTO articles SELECT * FROM full.articles WHERE id IN ({marks})", held_back)
@@ -86,6 +90,26 @@ def test_narrative_ids_stable_when_a_quarter_more_articles_arrive(crawled_db, tm
     for nid, members in old.items():
         kept = len(members & new.get(nid, set())) / len(members)
         assert kept >= 0.9, f"narrative {nid} kept only {kept:.0%} of its articles under its id"
+    # the spread stage only added the new members to what it had counted: the same as a rebuild
+    assert re.search(r"spread: \d+ edges over [1-9]\d* subjects", r.stdout), r.stdout
+    incremental = spread_snapshot(db)
+    assert incremental["spread_edges"] and incremental["narrative_bursts"]
+    handle = open_db(db)
+    update_spread(handle)
+    handle.conn.close()
+    assert spread_snapshot(db) == incremental
+
+
+def spread_snapshot(db) -> dict:
+    conn = sqlite3.connect(db)
+    out = {t: sorted(conn.execute(f"SELECT {cols} FROM {t}").fetchall()) for t, cols in (
+        ("spread_edges", "kind, subject_id, edge_kind, from_outlet, to_outlet, weight, lag_hours"),
+        ("narrative_bursts", "kind, subject_id, burst, start_day, end_day, articles"),
+        ("subject_outlets", "kind, subject_id, outlet, first_seen_at, first_article_id, articles"),
+        ("subject_days", "kind, subject_id, day, outlet, articles"),
+        ("spread_members", "kind, subject_id, article_id"))}
+    conn.close()
+    return out
 
 
 def test_watch_commands_and_threshold(demo_processed, tmp_path):

@@ -153,3 +153,23 @@ def test_run_lock_is_exclusive_and_names_its_holder(tmp_path):
             RunLock(db, "crawl").acquire()
     with RunLock(db, "crawl"):  # released on exit
         pass
+
+
+def test_error_kinds_of_the_crawlers_failure_reasons():
+    from crawler.runstats import error_kind
+
+    assert {r: error_kind(r) for r in (
+        "http 404", "http 503 (Retry-After: 86400)", "timeout", "forbidden by robots.txt",
+        "connection closed by the server without a response", "connection lost mid-response (data loss)",
+        "too large: the body exceeds DOWNLOAD_MAXSIZE when decompressed",
+        "redirect loop: http://a/x redirects back to http://a/y", "redirect out of scope to http://10.0.0.1/",
+        "max redirections reached", "malformed sitemap: x", "binary content under an HTML content type",
+    )} == {
+        "http 404": "http_4xx", "http 503 (Retry-After: 86400)": "http_5xx", "timeout": "timeout",
+        "forbidden by robots.txt": "robots", "connection closed by the server without a response": "connection",
+        "connection lost mid-response (data loss)": "connection",
+        "too large: the body exceeds DOWNLOAD_MAXSIZE when decompressed": "too_large",
+        "redirect loop: http://a/x redirects back to http://a/y": "redirect",
+        "redirect out of scope to http://10.0.0.1/": "redirect", "max redirections reached": "redirect",
+        "malformed sitemap: x": "malformed_sitemap", "binary content under an HTML content type": "not_html",
+    }

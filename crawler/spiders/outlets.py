@@ -8,8 +8,10 @@ import scrapy
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler import settings as defaults
+from crawler.decoding import charset_of
 from crawler.discovery import DiscoveryError, maybe_gunzip, parse_feed, parse_sitemap
 from crawler.failures import failure_reason
+from crawler.middlewares import OutOfScope
 from crawler.outlets import Outlet
 from crawler.urls import canonicalize_url
 from db import open_db
@@ -124,6 +126,18 @@ class OutletsSpider(scrapy.Spider):
     def _meta(self, outlet: Outlet, kind: str, **extra) -> dict:
         return {"outlet": outlet.name, "kind": kind, **extra}
 
+    def _budget_left(self, outlet: Outlet) -> bool:
+        return self.budget[outlet.name] < (outlet.max_pages or self.default_max_pages)
+
+    def _entries_within_budget(self, outlet: Outlet, entries: list):
+        """Entries until the outlet's page budget is spent: a sitemap of millions of URLs must
+        not hold the reactor (and every other download) while each URL is looked up."""
+        for i, entry in enumerate(entries):
+            if not self._budget_left(outlet):
+                self.stats.inc_value(f"narratives/{outlet.name}/over_limit", len(entries) - i)
+                return
+            yield entry
+
     def _take_budget(self, outlet: Outlet) -> bool:
         limit = outlet.max_pages or self.default_max_pages
         if self.budget[outlet.name] >= limit:
@@ -154,6 +168,7 @@ class OutletsSpider(scrapy.Spider):
                     meta=self._meta(outlet, "feed", handle_httpstatus_list=[304]),
                 )
             for url in outlet.sitemaps:
+                self.scheduled[canonicalize_url(url)] = {}  # an index listing itself is not fetched again
                 yield scrapy.Request(
                     url, callback=self.parse_sitemap, errback=self.on_error, dont_filter=not self.distributed,
                     headers=self._conditional(url), priority=5,
@@ -240,7 +255,7 @@ class OutletsSpider(scrapy.Spider):
             return
         entries = parsed.entries
         requests, new = [], 0
-        for entry in entries:
+        for entry in self._entries_within_budget(outlet, entries):
             req, is_new = self._candidate(outlet, entry.url, depth=self.link_depth, via="feed",
                                           feed_date=entry.published_at, feed_title=entry.title)
             new += is_new
@@ -281,7 +296,7 @@ class OutletsSpider(scrapy.Spider):
             if depth >= self.sitemap_depth:
                 logger.warning("sitemap index %s nests deeper than %d levels: not followed", response.url, depth)
                 return
-            for entry in entries:
+            for entry in self._entries_within_budget(outlet, entries):
                 url = canonicalize_url(entry.url)
                 if url in self.scheduled or not outlet.scope.contains(url) or not self._take_budget(outlet):
                     continue
@@ -293,7 +308,7 @@ class OutletsSpider(scrapy.Spider):
                 )
             return
         requests, new = [], 0
-        for entry in entries:
+        for entry in self._entries_within_budget(outlet, entries):
             req, is_new = self._candidate(outlet, entry.url, depth=self.link_depth, via="sitemap",
                                           sitemap_date=entry.published_at, sitemap_title=entry.title)
             new += is_new
@@ -328,7 +343,9 @@ class OutletsSpider(scrapy.Spider):
             yield {
                 **self._page_item(response, "article", body=response.body, **revisit),
                 "type": "article",
-                "encoding": response.encoding,
+                # only what the server declared: the worker reads <meta> and BOMs itself, exactly as
+                # `narratives extract` does offline (Scrapy's own guess would be cp1252 for cp1251)
+                "encoding": charset_of(response.headers.get(b"Content-Type", b"").decode("latin-1")),
                 "hints": response.meta.get("hints") or {},
                 "language_hint": outlet.language,
             }
@@ -352,12 +369,19 @@ class OutletsSpider(scrapy.Spider):
         meta = request.meta
         status, reason = failure_reason(failure)
         outlet = meta.get("outlet")
-        if outlet is None or reason.startswith("out of scope"):
+        # a failure after redirects is the failure of the URL the crawl asked for
+        url = (meta.get("redirect_urls") or [request.url])[0]
+        if outlet is None:
             return
-        logger.debug("failed %s: %s", request.url, reason)
+        if isinstance(failure.value, OutOfScope):
+            if not meta.get("redirect_urls"):
+                return  # a link: filtered before it was requested, nothing to record
+            self.stats.inc_value(f"narratives/{outlet}/redirects_out_of_scope")
+            reason = f"redirect out of scope to {request.url}"[:500]
+        logger.debug("failed %s: %s", url, reason)
         item = {
             "type": "page",
-            "url": request.url,
+            "url": url,
             "outlet": outlet,
             "kind": meta.get("kind", "article"),
             "status": status,

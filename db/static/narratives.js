@@ -1,7 +1,8 @@
 /* narrative-tracker: timeline chart and spread graph of one narrative, event or watched narrative.
  *
  * Plain JavaScript drawing SVG; no library, nothing loaded from elsewhere. The data is the JSON in
- * <script id="nt-data"> written by db/datasette_plugin.py:
+ * <script id="nt-data"> built by db/charts.py, for the Datasette page (db/datasette_plugin.py) and
+ * the standalone report (db/report.py, which inlines this file):
  *   buckets: [{start: "YYYY-MM-DD", articles, outlets: {name: n}}]   one bar (g.mark) per bucket
  *   nodes:   spread_outlets rows                                      one g.node per outlet
  *   edges:   spread_edges rows                                        one path.edge per row
