@@ -372,6 +372,18 @@ def m016_spread_state(db: sqlite_utils.Database):
                   (kind, subject_id, edge_kind, from_outlet, to_outlet)""")
 
 
+@migration
+def m017_reuse_bucket_recency(db: sqlite_utils.Database):
+    # the reuse stage reads only the most recent articles of a bucket: a syndicated story's
+    # bucket grows with the database, reading it all would not
+    db.execute("CREATE INDEX reuse_buckets_recent ON reuse_buckets (band, key, article_id)")
+    db.execute("DROP INDEX IF EXISTS idx_reuse_buckets_band_key")
+    # each article's 5-word shingle hashes (sorted uint32), so a candidate is compared without
+    # re-reading and re-shingling its text
+    db.execute("CREATE TABLE article_shingles (article_id INTEGER PRIMARY KEY, "
+               "shingles BLOB NOT NULL)")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
