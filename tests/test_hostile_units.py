@@ -55,9 +55,10 @@ def test_failure_reasons_name_the_attack():
 
 def test_size_limit_is_a_real_sqlite_limit(tmp_path):
     db = open_db(tmp_path / "n.db")
-    used = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
-    limit_size(db, used + 256 * 1024)  # room for under 32 blobs of 8 KiB above the schema
     db.execute("CREATE TABLE blobs (b BLOB)")
+    # room for about 256 KiB more than the schema itself takes
+    pages, page_size = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+    limit_size(db, pages * page_size + 256 * 1024)
     with pytest.raises(sqlite3.OperationalError) as info:
         for _ in range(1000):
             with db.conn:
