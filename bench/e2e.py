@@ -228,8 +228,10 @@ def run(workdir: Path, pages: int, outlets: int, overlap: bool = True) -> dict:
         t0 = time.perf_counter()
         if overlap:
             # what `narratives crawl --process` does (crawler/cli.py), the two halves measured apart
+            # NARRATIVES_RUN_LOCK_HELD_BY: the crawl started next holds the run lock for both (crawler/cli.py)
             follower = start_measured([*process_cmd, "--follow"], workdir, "process", stdin=subprocess.PIPE,
-                                      env=dict(os.environ, NARRATIVES_EMBED_THREADS=os.environ.get("NARRATIVES_EMBED_THREADS", "1")))
+                                      env=dict(os.environ, NARRATIVES_RUN_LOCK_HELD_BY=str(os.getpid()),
+                                               NARRATIVES_EMBED_THREADS=os.environ.get("NARRATIVES_EMBED_THREADS", "1")))
             crawl = finish_measured(start_measured([*CLI, "crawl", str(db), *settings], workdir, "crawl"), workdir, "crawl")
             follower.stdin.close()
             process = finish_measured(follower, workdir, "process")

@@ -96,13 +96,23 @@ def flat_labels(docs: list[DocInfo], clusters) -> list[str]:
     return [f"n{best[d.article_id][1]}" if d.article_id in best else f"s:{d.article_id}" for d in docs]
 
 
-def demo_scores(params=None, with_events: bool = True) -> dict:
+def shipped_carrier(vecs: np.ndarray, index: np.ndarray, n_docs: int):
+    """Narrative-carrier logits from the shipped model (None without one)."""
+    from clustering.carrier import load_carrier
+    from clustering.embedders import load_embedder
+
+    model = load_carrier(load_embedder().model_id)
+    return model.doc_scores(vecs, index, n_docs) if model else None
+
+
+def demo_scores(params=None, with_events: bool = True, with_carrier: bool = True) -> dict:
     from clustering.narratives import discover_narratives
 
     docs, gold, _ = demo_docs(with_events)
     vecs, index, _ = embed_passages(docs)
+    carrier = shipped_carrier(vecs, index, len(docs)) if with_carrier else None
     t0 = time.perf_counter()
-    clusters = discover_narratives(docs, vecs, index, params)
+    clusters = discover_narratives(docs, vecs, index, params, carrier=carrier)
     elapsed = time.perf_counter() - t0
     rows = {}
     for nid, members in sorted(gold.items()):
@@ -122,7 +132,19 @@ def demo_scores(params=None, with_events: bool = True) -> dict:
             "seconds": round(elapsed, 3)}
 
 
-def semeval_scores(params=None, subset: list[int] | None = None) -> dict | None:
+def oof_carrier(vecs: np.ndarray, index: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Out-of-fold narrative-carrier logits: the shipped model was trained on these documents."""
+    from bench.train_carrier import cv_scores
+    from clustering.carrier import features
+
+    x = np.array([features(vecs[index == i]) for i in range(len(labels))])
+    return cv_scores(x, np.array([l != "Other" for l in labels]), 1.0)
+
+
+def semeval_scores(params=None, subset: list[int] | None = None, gate: float | None | str = "default") -> dict | None:
+    """BCubed on SemEval; `gate`: the narrative-carrier gate ("default": the shipped one, None: off),
+    with out-of-fold carrier scores."""
+    from clustering import carrier as C
     from clustering.narratives import discover_narratives
 
     loaded = semeval_docs()
@@ -132,8 +154,15 @@ def semeval_scores(params=None, subset: list[int] | None = None) -> dict | None:
     if subset is not None:
         docs, labels = [docs[i] for i in subset], [labels[i] for i in subset]
     vecs, index, _ = embed_passages(docs)
+    carrier = None if gate is None else oof_carrier(vecs, index, labels)
+    shipped = C.CARRIER_GATE
+    if gate not in (None, "default"):
+        C.CARRIER_GATE = gate
     t0 = time.perf_counter()
-    clusters = discover_narratives(docs, vecs, index, params)
+    try:
+        clusters = discover_narratives(docs, vecs, index, params, carrier=carrier)
+    finally:
+        C.CARRIER_GATE = shipped
     elapsed = time.perf_counter() - t0
     p, r, f = bcubed(flat_labels(docs, clusters), labels)
     return {"docs": len(docs), "clusters": len(clusters), "bcubed_p": round(p, 4), "bcubed_r": round(r, 4),
@@ -212,6 +241,7 @@ def main(argv=None) -> int:
             print(f"{'':27s} {', '.join(r['keywords'] or [])}")
         print(f"min F1 {res['min_f1']:.4f}")
     se = semeval_scores()
+    gates = {str(g): semeval_scores(gate=g) for g in (None, -0.5, 0.0, 0.5)} if se is not None else None
     if se is None:
         print("\nSemEval: ../shared/data/semeval2025-task10-train absent, skipped")
     else:
@@ -223,6 +253,10 @@ def main(argv=None) -> int:
               f"  ({se['clusters']} clusters, {se['seconds']} s)")
         for name, b in report["semeval_baselines"].items():
             print(f"{name:24s} {b['bcubed_p']:6.3f} {b['bcubed_r']:6.3f} {b['bcubed_f1']:6.3f}")
+        report["semeval_carrier_gates"] = gates
+        for g, b in gates.items():
+            print(f"{'carrier gate ' + g:24s} {b['bcubed_p']:6.3f} {b['bcubed_r']:6.3f} {b['bcubed_f1']:6.3f}"
+                  f"  ({b['clusters']} clusters; out-of-fold carrier scores)")
         if not args.no_timing:
             report["timing"] = [synthetic_timing(n) for n in (1000, 10000)]
             for t in report["timing"]:

@@ -56,13 +56,14 @@ def _flush(db, batch, model_id, dim, now):
              for aid, (_, _, ps) in zip(ids, batch) for i, (text, v) in enumerate(ps)), batch_size=2000)
 
 
-def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = None) -> dict:
+def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = None,
+            per_day: float | None = None) -> dict:
     """Build and process a database of `size` articles (or reuse the one kept in `keep` by an
     earlier run of the same code), add NEW articles and time `process` on them."""
     embedder = load_embedder()
     path = workdir / f"inc-{size}.db"
-    base = keep / f"inc-{size}-processed.db" if keep else None
-    rows = list(synthetic_rows(size + NEW, pool, docs, passages))
+    base = keep / f"inc-{size}{f'-{per_day:g}perday' if per_day else ''}-processed.db" if keep else None
+    rows = list(synthetic_rows(size + NEW, pool, docs, passages, per_day=per_day))
     build = first = None
     if base and base.exists():
         shutil.copy(base, path)
@@ -92,6 +93,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--per-day", type=float, default=None,
+                    help="articles published per day (default: every size spread over the same two years)")
     ap.add_argument("--keep", type=Path, help="keep the processed databases here and reuse them next time "
                                               "(only valid while the processing code is unchanged)")
     args = ap.parse_args(argv)
@@ -100,7 +103,7 @@ def main(argv=None) -> int:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            r = measure(size, Path(tmp), pool, docs, passages, args.keep)
+            r = measure(size, Path(tmp), pool, docs, passages, args.keep, args.per_day)
             print(json.dumps(r), flush=True)
             out.append(r)
     if len(out) >= 2:

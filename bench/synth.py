@@ -62,10 +62,13 @@ def pool_vectors(pool):
     return docs, out
 
 
-def synthetic_rows(n: int, pool, docs, passages, *, seed: int = 0, start_ts: float = 1.7e9):
-    """Yield (article_row, doc_vector, [(passage_text, vector)]) for n synthetic articles."""
+def synthetic_rows(n: int, pool, docs, passages, *, seed: int = 0, start_ts: float = 1.7e9,
+                   per_day: float | None = None):
+    """Yield (article_row, doc_vector, [(passage_text, vector)]) for n synthetic articles, spread
+    evenly over two years, or published at `per_day` articles a day (a crawl's steady rate: a
+    bigger database is a longer history, not a denser one)."""
     rng = np.random.default_rng(seed)
-    span = 2 * 365 * 86400
+    span = n / per_day * 86400 if per_day else 2 * 365 * 86400
     for i in range(n):
         a, b = rng.integers(0, len(pool), size=2)
         ta, xa = pool[a]

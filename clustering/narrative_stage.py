@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
+from clustering.carrier import load_carrier
 from clustering.narratives import DocInfo, assign_to_narratives, discover_narratives
 from clustering.stable_ids import match_ids
 from clustering.vectors import from_blob, stack, to_blob
@@ -75,6 +76,12 @@ def load_corpus(db: sqlite_utils.Database, model_id: str):
     return docs, vectors, np.asarray(owner, dtype=np.int64)
 
 
+def _carrier_scores(model_id: str, vectors: np.ndarray, owner, n_docs: int):
+    """Narrative-carrier logit per doc (None without a carrier model for this embedding model)."""
+    model = load_carrier(model_id)
+    return model.doc_scores(vectors, owner, n_docs) if model is not None and len(vectors) else None
+
+
 def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
     """True when embedded articles have not been looked at by the narrative stage."""
     return db.execute("SELECT EXISTS (SELECT 1 FROM pending WHERE stage = 'narratives')").fetchone()[0] == 1
@@ -89,7 +96,7 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     if not force and last and n_articles < last * (1 + REDISCOVER_GROWTH):
         return assign_new_articles(db, model_id, run_id)
     docs, vectors, owner = load_corpus(db, model_id)
-    clusters = discover_narratives(docs, vectors, owner)
+    clusters = discover_narratives(docs, vectors, owner, carrier=_carrier_scores(model_id, vectors, owner, len(docs)))
     old: dict[int, set[int]] = {}
     for nid, aid in db.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
                                "ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id = ?", [model_id]):
@@ -166,8 +173,10 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
     scores: list[dict[int, float]] = [dict() for _ in new_ids]
     if rows and blobs:
         dim = len(blobs[0]) // 4
+        vectors = stack(blobs, dim)
         scores = assign_to_narratives(stack((r["residual_centroid"] for r in rows), dim), from_blob(rows[0]["context"]),
-                                      stack(blobs, dim), np.asarray(owner), len(new_ids))
+                                      vectors, np.asarray(owner), len(new_ids),
+                                      carrier=_carrier_scores(model_id, vectors, owner, len(new_ids)))
     with db.conn:
         members = [{"narrative_id": rows[k]["id"], "article_id": aid, "run_id": run_id, "score": float(score),
                     "method": ASSIGN_METHOD, "model_id": model_id}

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clustering import carrier as carrier_model
+
 logger = logging.getLogger(__name__)
 
 
@@ -190,9 +192,19 @@ def _assign(x: np.ndarray, centroids: np.ndarray, max_distance: float) -> np.nda
     return out
 
 
+def _carriers(carrier, n_docs: int) -> np.ndarray:
+    """Per doc: may it carry a narrative (narrative-carrier logit at or above the gate, or unknown)."""
+    if carrier is None:
+        return np.ones(n_docs, dtype=bool)
+    c = np.asarray(carrier, dtype=np.float64)
+    return np.isnan(c) | (c >= carrier_model.CARRIER_GATE)
+
+
 def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passage_doc_index,
-                        params: NarrativeParams | None = None) -> list[NarrativeCluster]:
-    """Recurring narratives over `docs`. See the module docstring for the method."""
+                        params: NarrativeParams | None = None, carrier=None) -> list[NarrativeCluster]:
+    """Recurring narratives over `docs`. See the module docstring for the method. `carrier`:
+    each doc's narrative-carrier logit (clustering.carrier); docs below the gate (neutral
+    coverage) shape the event contexts but carry no claim unit, so they join no narrative."""
     from clustering.labels import KeywordIndex, representative_headline
 
     p = params or DEFAULT_PARAMS
@@ -207,7 +219,8 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     corpus_ctx = dv.mean(axis=0)
 
     # passages in a deterministic order (by article id, then position) for sampling
-    order = sorted(range(len(pv)), key=lambda i: (docs[pdi[i]].article_id, i))
+    eligible = _carriers(carrier, n_docs)[pdi]
+    order = sorted(np.nonzero(eligible)[0].tolist(), key=lambda i: (docs[pdi[i]].article_id, i))
     order = np.asarray(order, dtype=np.int64)
     picked = order[_sample(len(order), p.max_items)]
     picked.sort()
@@ -216,9 +229,11 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     unit = np.full(len(pv), -1, dtype=np.int64)
     unit[picked] = _agglomerate(q[picked], p.unit_distance)
     n_units = int(unit.max()) + 1 if len(picked) else 0
-    if len(picked) < len(pv):  # the rest: nearest unit centroid within the unit distance
+    if n_units == 0:  # no doc may carry a narrative (all below the carrier gate)
+        return []
+    if len(picked) < len(order):  # the rest: nearest unit centroid within the unit distance
         cents = _normalize(np.stack([q[picked][unit[picked] == u].mean(axis=0) for u in range(n_units)]))
-        rest = np.setdiff1d(np.arange(len(pv)), picked)
+        rest = np.setdiff1d(order, picked)
         unit[rest] = _assign(q[rest], cents, p.unit_distance)
     keep_unit = np.zeros(n_units, dtype=bool)
     for u in range(n_units):
@@ -292,13 +307,15 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
 
 def assign_to_narratives(residual_centroids: np.ndarray, context: np.ndarray, passage_vectors: np.ndarray,
                          passage_doc_index, n_docs: int, *,
-                         min_similarity: float = DEFAULT_PARAMS.assign_similarity) -> list[dict[int, float]]:
+                         min_similarity: float = DEFAULT_PARAMS.assign_similarity,
+                         carrier=None) -> list[dict[int, float]]:
     """Incremental assignment of new articles to existing narratives (between full runs).
 
     `residual_centroids` (K, dim): the clusters' `residual_centroid`s; `context`: the run's
     `context` (the same for all clusters of a run). Each passage of a new article goes to its
     nearest narrative when the cosine is >= min_similarity; an article's score for a narrative
-    is the best such cosine (clipped to 0..1). Returns, per doc, {narrative index: score}.
+    is the best such cosine (clipped to 0..1); docs below the narrative-carrier gate get none.
+    Returns, per doc, {narrative index: score}.
     """
     out: list[dict[int, float]] = [dict() for _ in range(n_docs)]
     if len(residual_centroids) == 0 or len(passage_vectors) == 0:
@@ -308,8 +325,9 @@ def assign_to_narratives(residual_centroids: np.ndarray, context: np.ndarray, pa
     pdi = np.asarray(passage_doc_index, dtype=np.int64)
     sims = q @ rc.T
     best = sims.argmax(axis=1)
+    may_carry = _carriers(carrier, n_docs)
     for i, (d, k) in enumerate(zip(pdi.tolist(), best.tolist())):
         s = float(sims[i, k])
-        if s >= min_similarity and s > out[d].get(k, -1.0):
+        if may_carry[d] and s >= min_similarity and s > out[d].get(k, -1.0):
             out[d][k] = round(min(1.0, s), 4)
     return out

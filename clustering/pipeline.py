@@ -61,6 +61,12 @@ def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
         {"m": model_id}).fetchone()[0])
 
 
+def queued_work(db: sqlite_utils.Database) -> bool:
+    """Anything in the processing queue or a watched narrative waiting to be re-scored (no model needed)."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM pending) OR EXISTS "
+                           "(SELECT 1 FROM watched_narratives WHERE rescore = 1)").fetchone()[0])
+
+
 def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False,
             min_words: int = MIN_WORDS) -> ProcessResult:
     result = ProcessResult()

@@ -29,6 +29,9 @@ VERBATIM = 0.6
 # with the most recent MAX_CANDIDATES keeps the cost per article bounded (the copy chain is still
 # found: each copy links to a recent copy of the same text).
 MAX_CANDIDATES = 64
+# An article keeps its MAX_SOURCES best sources (highest containment): the work per article, and
+# the copy edges it adds to the spread stage, stay bounded however much a text was syndicated.
+MAX_SOURCES = 8
 _PRIME = (1 << 61) - 1
 _rng = np.random.default_rng(20260301)  # fixed: signatures must be comparable across runs
 _A = _rng.integers(1, _PRIME, PERMUTATIONS, dtype=np.uint64)
@@ -64,6 +67,29 @@ def containment(new: set[int], old: set[int]) -> float:
     return len(new & old) / len(new) if new else 0.0
 
 
+def _array(sh: set[int]) -> np.ndarray:
+    return np.array(sorted(sh), dtype=np.uint32)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> int:
+    return int(np.intersect1d(a, b, assume_unique=True).size)
+
+
+def _shingle_arrays(db: sqlite_utils.Database, ids: list[int]) -> dict[int, np.ndarray]:
+    """Stored shingles of these articles; from their text where none are stored (older databases)."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    out = {aid: np.frombuffer(blob, dtype=np.uint32) for aid, blob in db.execute(
+        f"SELECT article_id, shingles FROM article_shingles WHERE article_id IN ({marks})", ids)}
+    missing = [i for i in ids if i not in out]
+    if missing:
+        for aid, text in db.execute(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(missing))})",
+                                    missing):
+            out[aid] = _array(shingles(text))
+    return out
+
+
 def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
     """Compare articles not yet checked with earlier ones; store reuse pairs and their buckets."""
     result = ReuseResult()
@@ -74,36 +100,44 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
                ORDER BY coalesce(a.published_at, a.fetched_at), a.id LIMIT ?""", [batch]))
         if not rows:
             return result
-        pairs, buckets = [], []
+        pairs, buckets, stored = [], [], {}
         for r in rows:
             sh = shingles(r["text"])
+            mine = stored[r["id"]] = _array(sh)
             keys = band_keys(signature(sh))
             cands = set()
             for band, key in enumerate(keys):
                 cands.update(x[0] for x in db.execute(
-                    "SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ?", [band, key]))
+                    "SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ? ORDER BY article_id DESC LIMIT ?",
+                    [band, key, MAX_CANDIDATES]))
             # buckets written earlier in this batch are not in the table yet
             cands.update(b["article_id"] for b in buckets if b["key"] == keys[b["band"]])
             cands.discard(r["id"])
             chosen = sorted(cands, reverse=True)[:MAX_CANDIDATES]
-            texts = {row[0]: row[1:] for row in db.execute(
-                f"SELECT id, outlet, text, coalesce(published_at, fetched_at) FROM articles "
+            meta = {row[0]: row[1:] for row in db.execute(
+                f"SELECT id, outlet, coalesce(published_at, fetched_at) FROM articles "
                 f"WHERE id IN ({','.join('?' * len(chosen))})", chosen)} if chosen else {}
+            others = {c: stored[c] for c in chosen if c in stored}
+            others.update(_shingle_arrays(db, [c for c in chosen if c not in others and c in meta
+                                               and meta[c][0] != r["outlet"]]))
+            found = []
             for cand in sorted(chosen):
-                c = texts.get(cand)
-                if c is None or c[0] == r["outlet"]:
+                c = meta.get(cand)
+                if c is None or c[0] == r["outlet"] or len(mine) == 0:
                     continue
-                other = shingles(c[1])
-                share = containment(sh, other)
-                if share < MIN_CONTAINMENT:
+                other = others[cand]
+                inter = _overlap(mine, other)
+                if inter < MIN_CONTAINMENT * len(mine):
                     continue
-                # the earlier article is the source
-                new_id, src_id = (r["id"], cand) if (c[2] or "", cand) <= (r["time"] or "", r["id"]) else (cand, r["id"])
-                new_sh, src_sh = (sh, other) if new_id == r["id"] else (other, sh)
-                share = containment(new_sh, src_sh)
-                pairs.append({"article_id": new_id, "source_article_id": src_id, "containment": round(share, 4),
-                              "jaccard": round(len(new_sh & src_sh) / max(1, len(new_sh | src_sh)), 4),
+                # the earlier article is the source; containment is of the copy in the source
+                new_id, src_id = (r["id"], cand) if (c[1] or "", cand) <= (r["time"] or "", r["id"]) else (cand, r["id"])
+                copy_size = len(mine) if new_id == r["id"] else len(other)
+                share = inter / copy_size if copy_size else 0.0
+                found.append({"article_id": new_id, "source_article_id": src_id, "containment": round(share, 4),
+                              "jaccard": round(inter / max(1, len(mine) + len(other) - inter), 4),
                               "kind": "verbatim" if share >= VERBATIM else "partial"})
+            found.sort(key=lambda p: (-p["containment"], p["source_article_id"], p["article_id"]))
+            pairs.extend(found[:MAX_SOURCES])
             buckets.extend({"band": band, "key": key, "article_id": r["id"]} for band, key in enumerate(keys))
         with db.conn:
             marks = ",".join("?" * len(rows))
@@ -113,6 +147,8 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             db.execute(f"DELETE FROM text_reuse WHERE article_id IN ({marks})", ids)
             db["text_reuse"].insert_all(pairs, replace=True)
             db["reuse_buckets"].insert_all(buckets)
+            db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles) VALUES (?, ?)",
+                                [(aid, arr.tobytes()) for aid, arr in stored.items()])
             db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({marks})", ids)
         result.articles += len(rows)
         result.pairs += len(pairs)

@@ -80,14 +80,14 @@ def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
                   UNION ALL
                   SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.source_article_id = n.id
                   WHERE r.article_id NOT IN (SELECT id FROM spread_new) AND {is_member(kind, 'r.article_id')}) r
-            JOIN articles c ON c.id = r.article_id JOIN articles s ON s.id = r.source_article_id
+            CROSS JOIN articles c ON c.id = r.article_id CROSS JOIN articles s ON s.id = r.source_article_id
             ORDER BY r.source_article_id, r.article_id""", {"sid": sid}):
         edges.add(r["src_outlet"], r["dst_outlet"], "copy", r["lag"],
                   {"source_article": r["source_article_id"], "copy_article": r["article_id"], "reuse": r["kind"],
                    "containment": r["containment"]})
     for r in db.query(
         """SELECT c.target_outlet, a.outlet, a.id, c.kind, c.text, c.target_url
-           FROM spread_new n CROSS JOIN citations c ON c.article_id = n.id JOIN articles a ON a.id = c.article_id
+           FROM spread_new n CROSS JOIN citations c ON c.article_id = n.id CROSS JOIN articles a ON a.id = c.article_id
            WHERE c.target_outlet IS NOT NULL AND c.target_outlet != a.outlet ORDER BY a.id, c.id"""):
         edges.add(r["target_outlet"], r["outlet"], "citation", None,
                   {"citing_article": r["id"], "how": r["kind"], "text": r["text"], "url": r["target_url"]})
@@ -130,7 +130,7 @@ def _count_new_members(db, kind: str, sid: int) -> bool:
                      first_seen_at = min(first_seen_at, excluded.first_seen_at)""", [kind, sid])
     firsts_changed = db.execute(
         f"""SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
-            JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
+            CROSS JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
             WHERE o.first_article_id = a.id)""", [kind, sid]).fetchone()[0]
     db.execute("INSERT OR IGNORE INTO spread_members (kind, subject_id, article_id) SELECT ?, ?, id FROM spread_new",
                [kind, sid])

@@ -45,6 +45,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from clustering.carrier import penalty as carrier_penalty
+
 logger = logging.getLogger(__name__)
 
 TOP_K = 3
@@ -237,12 +239,15 @@ def raw_scores(profiles: Sequence[Profile], passage_vectors: np.ndarray) -> tupl
 
 
 def score_article(profiles: Sequence[Profile], passage_vectors: np.ndarray,
-                  passages_text: Sequence[str] = ()) -> list[Match]:
-    """Score one article (its passages' vectors and texts) against every profile."""
+                  passages_text: Sequence[str] = (), carrier: float | None = None) -> list[Match]:
+    """Score one article (its passages' vectors and texts) against every profile. `carrier`: the
+    article's narrative-carrier logit (clustering.carrier); below the gate, scores are lowered
+    (neutral reports and fact checks of the narrative's events are not the narrative)."""
     parts, best = part_scores(profiles, passage_vectors)
+    lowered = carrier_penalty(carrier)
     out = []
     for i, p in enumerate(profiles):
-        score = _combine(p, parts[i]) if len(passage_vectors) else -10.0
+        score = _combine(p, parts[i]) - lowered if len(passage_vectors) else -10.0
         hit = _keyword_hit(p.keywords, passages_text)
         if hit >= 0:
             score += KEYWORD_BOOST if p.calibrated else KEYWORD_BOOST * RAW_KEYWORD_BOOST_SCALE
@@ -251,9 +256,9 @@ def score_article(profiles: Sequence[Profile], passage_vectors: np.ndarray,
 
 
 def match_article(profiles: Sequence[Profile], passage_vectors: np.ndarray,
-                  passages_text: Sequence[str] = ()) -> list[Match]:
+                  passages_text: Sequence[str] = (), carrier: float | None = None) -> list[Match]:
     """Only the matches at or above each profile's threshold, best first."""
-    return sorted((m for m in score_article(profiles, passage_vectors, passages_text) if m.matched),
+    return sorted((m for m in score_article(profiles, passage_vectors, passages_text, carrier) if m.matched),
                   key=lambda m: -m.score)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
+from clustering.carrier import load_carrier
 from clustering.errors import ClusteringError, UnknownNarrativeError
 from clustering.vectors import stack
 from clustering.watch import Profile, WatchedNarrative, background_centroid, build_profile, calibrate, score_article
@@ -146,12 +147,13 @@ def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
 
 def _score(db, profile: Profile, watch_id: int, ids: list[int], model_id: str, run_id, result: WatchResult) -> None:
     found = passages_of(db, model_id, ids)
+    carrier = load_carrier(model_id)
     out = []
     for aid in ids:
         if aid not in found:
             continue
         texts, vecs = found[aid]
-        (m,) = score_article([profile], vecs, texts)
+        (m,) = score_article([profile], vecs, texts, carrier=carrier.scores([vecs])[0] if carrier else None)
         out.append({"watch_id": watch_id, "article_id": aid, "score": round(m.score, 5),
                     "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id})
         result.matched += m.matched

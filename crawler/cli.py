@@ -1,17 +1,19 @@
 """The `narratives` command: a thin layer over the stage functions. The only module that knows every package."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from crawler.clioutput import emit, output_options
-from crawler.exceptions import ImportFileError, NarrativesError, OutletsFileError
+from crawler.exceptions import DistributedCrawlError, ImportFileError, NarrativesError, OutletsFileError
 from db import open_db
 from db.store import UnknownOutletError
 
@@ -144,10 +146,76 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+model_option = click.option(
+    "--model", default=None, metavar="NAME_OR_PATH",
+    help="sentence-transformers model (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2)",
+)
+
+
+def embedder_or_exit(model):
+    from clustering.embedders import load_embedder
+    from clustering.errors import ModelNotAvailableError
+
+    try:
+        return load_embedder(model)
+    except ModelNotAvailableError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+outlet_option = click.option("--outlet", "outlet_names", multiple=True, metavar="NAME",
+                             help="Crawl only this outlet (repeatable)")
+set_option = click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
+                          help="Override a Scrapy or NARRATIVES_ setting")
+
+
+def log_level(ctx) -> str:
+    return "DEBUG" if ctx.obj["verbose"] > 1 else "INFO" if ctx.obj["verbose"] else "WARNING"
+
+
+def check_outlets(db, outlet_names) -> None:
+    from db.store import outlet_rows
+
+    handle = database(db)
+    try:
+        rows = outlet_rows(handle, outlet_names)
+    except UnknownOutletError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        handle.close()
+    if not rows:
+        fail(f"no outlets in {db}: add some with `narratives outlets import {db} OUTLETS.toml`", EXIT_USAGE)
+
+
+def run_lock(db, command: str):
+    from crawler.runlock import RunLock
+
+    return RunLock(db, command)
+
+
+def fail_if_database_full(db, outcome) -> None:
+    """Exit 1 with a clear message when the crawl stopped because DB is full (disk or NARRATIVES_DB_MAX_SIZE)."""
+    from crawler.exceptions import DATABASE_FULL
+
+    if outcome.reason == DATABASE_FULL:
+        fail(f"crawl stopped: database {db} is full (disk full or NARRATIVES_DB_MAX_SIZE reached); what was"
+             " stored is kept, and the next crawl fetches the rest once there is room")
+
+
+def local_crawl(ctx, db, outlet_names, overrides, refresh):
+    """Crawl in this process and print the per-outlet table; returns the CrawlOutcome."""
+    from crawler.progress import format_summary
+    from crawler.runner import crawl_outlets
+
+    click.echo(f"crawling {'all' if not outlet_names else len(outlet_names)} outlet(s) into {db} ...", err=True)
+    outcome = crawl_outlets(db, list(outlet_names), overrides, log_level=log_level(ctx), refresh=refresh)
+    click.echo(format_summary(outcome.table))
+    return outcome
+
+
 @cli.command()
 @db_argument
-@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Crawl only this outlet (repeatable)")
-@click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy or NARRATIVES_ setting")
+@outlet_option
+@set_option
 @click.option("--refresh", is_flag=True, help="Fetch article URLs again even when already stored")
 @click.option("--process", "then_process", is_flag=True,
               help="Run `narratives process` alongside the crawl (embedding overlaps crawling), and once at the end")
@@ -161,58 +229,293 @@ def crawl(ctx, db, outlet_names, settings, refresh, then_process):
 
     Runs the Scrapy spider `outlets` (robots.txt obeyed, AutoThrottle on). Already stored
     articles are not fetched again unless --refresh. Failures are recorded in the pages
-    table with their reason; see `narratives pages DB --errors`.
+    table with their reason; see `narratives pages DB --errors`. The crawl is recorded in
+    `crawl_runs` (see `narratives runs DB`) and holds the run lock: while another crawl or
+    run writes DB, it exits with code 1. For scheduled crawls use `narratives run`.
+    With --process, `narratives process DB --follow` runs alongside under the crawl's lock,
+    embedding and clustering articles while later pages are fetched, and once more at the end.
     """
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.settings import Settings
-
-    from crawler.progress import format_summary, outlet_summary
-    from db.store import outlet_rows
+    from crawler.exceptions import RunLockedError
 
     overrides = parse_settings(settings)
-    handle = database(db)
+    check_outlets(db, outlet_names)
+    follower_rc = 0
     try:
-        rows = outlet_rows(handle, outlet_names)
-    except UnknownOutletError as exc:
-        fail(str(exc), EXIT_USAGE)
-    if not rows:
-        fail(f"no outlets in {db}: add some with `narratives outlets import {db} OUTLETS.toml`", EXIT_USAGE)
-    handle.close()
+        with run_lock(db, "crawl"):
+            # the follower runs under this crawl's lock (see LOCK_HELD_ENV) and is waited for before it is released
+            follower = start_follower(db, ctx.obj["verbose"]) if then_process else None
+            try:
+                outcome = local_crawl(ctx, db, outlet_names, overrides, refresh)
+            finally:
+                if follower is not None:
+                    follower.stdin.close()  # the crawl is over: one last run, then it exits
+                    follower_rc = follower.wait()
+    except RunLockedError as exc:
+        fail(str(exc), EXIT_FAILURE)
+    fail_if_database_full(db, outcome)
+    if follower_rc != 0:
+        fail(f"process alongside the crawl failed (exit {follower_rc})")
+    if not outcome.ok:
+        fail(f"crawl ended early: {outcome.reason}")
 
-    s = Settings()
-    s.setmodule("crawler.settings", priority="project")
-    s.setdict(overrides, priority="cmdline")
-    s.set("NARRATIVES_DB", str(db), priority="cmdline")
-    s.set("NARRATIVES_OUTLETS", ",".join(outlet_names), priority="cmdline")
-    if refresh:
-        s.set("NARRATIVES_REFRESH", True, priority="cmdline")
-    s.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    s.set("NARRATIVES_LOG_SUMMARY_TABLE", False, priority="cmdline")  # printed below instead
-    s.set("LOG_LEVEL", "DEBUG" if ctx.obj["verbose"] > 1 else "INFO" if ctx.obj["verbose"] else "WARNING",
-          priority="cmdline")
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    process = CrawlerProcess(s)
-    crawler = process.create_crawler("outlets")
-    process.crawl(crawler)
-    click.echo(f"crawling {len(rows)} outlet(s) into {db} ...", err=True)
-    follower = start_follower(db, ctx.obj["verbose"]) if then_process else None
-    process.start()
-    if follower is not None:
-        follower.stdin.close()  # the crawl is over: one last run, then it exits
-        if follower.wait() != 0:
-            fail(f"process alongside the crawl failed (exit {follower.returncode})")
+
+def parse_revisit(value: str | None) -> dict:
+    return {} if value is None else {"NARRATIVES_REVISIT_WINDOW_HOURS": value}
+
+
+@cli.command("run")
+@db_argument
+@outlet_option
+@set_option
+@click.option("--revisit-hours", type=click.FloatRange(0), default=None, metavar="H",
+              help="Fetch articles published in the last H hours once more to catch revisions (default: off)")
+@click.option("--no-process", is_flag=True, help="Crawl only; leave `narratives process` for later")
+@click.option("--redis", "redis_url", default=None, metavar="URL",
+              help="Crawl with scrapy-redis workers (`narratives worker`) through this Redis instead of locally")
+@click.option("--wait-workers", type=click.FloatRange(0), default=300, show_default=True, metavar="SECONDS",
+              help="With --redis: fail when no worker takes a request within this time")
+@model_option
+@click.pass_context
+def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_url, wait_workers, model):
+    """Crawl then process, once: the command to schedule (cron, systemd timer, `narratives schedule`).
+
+    \b
+    Example (crontab, every hour):
+        17 * * * *  $HOME/narrative-tracker/.venv/bin/narratives run $HOME/news/news.db
+
+    Holds the run lock of DB: when an earlier run is still going, it says so and exits 0
+    without touching DB. Each crawl is recorded in `crawl_runs` with per-outlet stats
+    (`narratives runs DB`); a run killed on the way is picked up by the next one (articles
+    fetched but not stored are fetched again). Only new articles are fetched: feeds, sitemaps
+    and sections are asked for with conditional requests. Then `process` embeds and
+    clusters what is new (skipped, without loading the model, when nothing is queued and no
+    --model is given). Exit code 1 when the crawl failed or was interrupted.
+    """
+    from crawler.exceptions import RunLockedError
+
+    overrides = {**parse_settings(settings), **parse_revisit(revisit_hours)}
+    check_outlets(db, outlet_names)
     try:
-        stats = crawler.stats.get_stats()
-    except RuntimeError:  # the crawl never started (the spider failed to open)
-        stats = {}
-    table = outlet_summary(stats)
-    click.echo(format_summary(table))
-    reason = stats.get("finish_reason", "unknown")
-    if reason == "database_full":
-        fail(f"crawl stopped: database {db} is full (disk full or NARRATIVES_DB_MAX_SIZE reached); what was"
-             " stored is kept, and the next crawl fetches the rest once there is room")
-    if reason not in ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout"):
-        fail(f"crawl ended early: {reason}")
+        with run_lock(db, "run"):
+            if redis_url:
+                outcome = distributed_crawl(ctx, db, outlet_names, overrides, redis_url, wait_workers)
+            else:
+                outcome = local_crawl(ctx, db, outlet_names, overrides, refresh=False)
+            click.echo(outcome.summary(), err=True)
+            fail_if_database_full(db, outcome)  # processing would only find it full too
+            if not outcome.ok and outcome.status == "interrupted":
+                fail(f"crawl run {outcome.run_id} interrupted ({outcome.reason}); the next run picks up after it")
+            summary = ""
+            if not no_process:
+                from clustering.pipeline import process as run_process, queued_work
+                from db.crawl_runs import link_process_run
+
+                handle = database(db)
+                if model is None and not queued_work(handle):  # a quiet hour: no need to load the model
+                    summary = "; process: nothing new to process"
+                else:
+                    embedder = embedder_or_exit(model)
+                    result = run_process(handle, embedder,
+                                         progress=lambda r: click.echo(f"  embedded {r.embedded} articles", err=True))
+                    link_process_run(handle, outcome.run_id, result.run_id)
+                    summary = "; process: " + result.summary()
+    except RunLockedError as exc:
+        click.echo(f"skipped: {exc}")
+        sys.exit(EXIT_OK)
+    click.echo(outcome.summary() + summary)
+    if not outcome.ok:
+        fail(f"crawl ended early: {outcome.reason}")
+
+
+@cli.command("health")
+@db_argument
+@click.option("--outlet", "outlet_names", multiple=True, metavar="NAME", help="Only this outlet (repeatable)")
+@click.option("--window", type=click.IntRange(1), default=6, show_default=True,
+              help="Recent runs compared with the outlet's history")
+@click.option("--min-expected", type=click.FloatRange(1), default=5.0, show_default=True,
+              help="Flag a silence or drop once history predicted at least this many articles")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something needs attention (for cron mail)")
+@output_options
+def health_cmd(db, outlet_names, window, min_expected, quiet, fmt):
+    """Coverage health: outlets and feeds that stopped delivering; exit 1 when something needs attention.
+
+    \b
+    Example (in a crontab: cron mails what it prints, i.e. only problems):
+        narratives health news.db --quiet
+
+    Flags outlets whose new articles fell well below their own history, feeds and sitemaps
+    silent for longer than their usual rate explains or failing run after run, error-rate
+    spikes, robots.txt changes that forbid more, and crawl runs that keep failing. Measured
+    in crawl runs (`narratives runs DB`); an outlet's first run is left out of its history.
+    """
+    from db.health import HealthSettings, check_health, needs_attention
+
+    handle = database(db)
+    if outlet_names:
+        check_outlets(db, outlet_names)
+    findings, checked = check_health(handle, HealthSettings(window=window, min_expected=min_expected),
+                                     list(outlet_names) or None)
+    rows = [f.as_row() for f in findings]
+    if quiet and not needs_attention(findings):
+        sys.exit(EXIT_OK)
+    if fmt == "table":
+        if rows:
+            emit(rows, "table", ["severity", "outlet", "check", "message", "source"], max_width=110)
+        flagged = {f.outlet for f in findings if f.severity == "attention" and f.outlet}
+        if not checked:
+            click.echo("no crawl runs yet: nothing to check")
+        elif needs_attention(findings):
+            click.echo(f"needs attention: {len(flagged)} of {len(checked)} outlets"
+                       + ("; crawl runs keep failing" if any(f.outlet is None for f in findings) else ""))
+        else:
+            click.echo(f"all {len(checked)} outlets healthy" + (f" ({len(findings)} notices)" if findings else ""))
+    else:
+        emit(rows, fmt, ["severity", "outlet", "check", "message", "source", "details"])
+    sys.exit(EXIT_FAILURE if needs_attention(findings) else EXIT_OK)
+
+
+def distributed_crawl(ctx, db, outlet_names, overrides, redis_url, wait_workers):
+    """Publish the crawl in Redis for `narratives worker`s and ingest what they send; returns the CrawlOutcome."""
+    from crawler.distributed import coordinate_crawl
+    from crawler.progress import format_summary
+
+    def progress(stored, queued, busy):
+        click.echo(f"  {stored} items stored, {queued} requests queued, {busy} workers busy", err=True)
+
+    click.echo(f"publishing the crawl in {redis_url} for the workers; ingesting into {db} ...", err=True)
+    try:
+        outcome = coordinate_crawl(db, redis_url, list(outlet_names), overrides,
+                                   prefix=os.environ.get("NARRATIVES_REDIS_PREFIX", "narratives"),
+                                   wait_workers=wait_workers, progress=progress)
+    except DistributedCrawlError as exc:
+        fail(str(exc), EXIT_USAGE)
+    click.echo(format_summary(outcome.table))
+    return outcome
+
+
+@cli.command("worker")
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="The Redis the coordinator publishes in")
+@set_option
+@click.option("--once", is_flag=True, help="Crawl one published crawl, then exit (default: serve crawl after crawl)")
+@click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="With --once: give up when no crawl is published within this time (default: wait forever)")
+@click.option("--max-idle", type=click.FloatRange(0), default=600, show_default=True, metavar="SECONDS",
+              help="Leave a crawl that gave this worker nothing to do for this long (0: stay until it closes)")
+@click.pass_context
+def worker_cmd(ctx, redis_url, settings, once, wait, max_idle):
+    """Scale-out worker: crawl what `narratives run DB --redis URL` publishes, through scrapy-redis.
+
+    \b
+    Example (on each crawling machine; the database stays on the coordinator's):
+        narratives worker --redis redis://db-host:6379/0 -s CONCURRENT_REQUESTS=64
+
+    Workers share one request queue and duplicate filter in Redis (scrapy-redis), obey
+    robots.txt, AutoThrottle and each outlet's scope like a local crawl, extract articles
+    locally and push them to Redis; the coordinator alone writes SQLite. Without --once the
+    worker runs each published crawl in a child process, for ever (a systemd service).
+    """
+    from crawler.distributed import run_worker_crawl, wait_for_crawl
+
+    overrides = parse_settings(settings)
+    prefix = os.environ.get("NARRATIVES_REDIS_PREFIX", "narratives")
+    try:
+        if once:
+            crawl = wait_for_crawl(redis_url, prefix, wait)
+            if crawl is None:
+                fail(f"no crawl published in {redis_url} within {wait:.0f}s (start `narratives run DB --redis URL`)")
+            click.echo(f"worker {os.getpid()}: joining crawl run {crawl['run_id']} ...", err=True)
+            stats = run_worker_crawl(redis_url, prefix, overrides, log_level=log_level(ctx), max_idle=max_idle)
+            requests = sum(v for k, v in stats.items() if k.startswith("narratives/") and k.endswith("/requests"))
+            click.echo(f"worker {os.getpid()}: crawl run {crawl['run_id']} done: {requests} requests, "
+                       f"{stats.get('item_scraped_count', 0)} items sent ({stats.get('finish_reason', 'not started')})")
+            return
+        import subprocess
+
+        last = None
+        while True:
+            crawl = wait_for_crawl(redis_url, prefix, None)
+            if crawl["run_id"] == last:  # this worker left that crawl (idle): wait for the next one
+                time.sleep(5)
+                continue
+            last = crawl["run_id"]
+            args = [sys.executable, "-m", "crawler.cli"] + ["-v"] * ctx.obj["verbose"] + [
+                "worker", "--redis", redis_url, "--once", "--wait", "0", "--max-idle", str(max_idle)]
+            for pair in settings:
+                args += ["-s", pair]
+            subprocess.run(args, check=False)
+    except DistributedCrawlError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+@cli.command("schedule")
+@db_argument
+@click.option("--every", "every", required=True, metavar="INTERVAL", help="How often: 30m, 1h, 6h, 1d (units s, m, h, d)")
+@click.option("--max-runs", type=click.IntRange(1), default=None, metavar="N", help="Stop after N runs (default: never)")
+@click.option("--wait-first", is_flag=True, help="Wait for the first slot instead of running at once")
+@outlet_option
+@set_option
+@click.option("--revisit-hours", type=click.FloatRange(0), default=None, metavar="H",
+              help="Passed to each run (see `narratives run --help`)")
+@click.option("--no-process", is_flag=True, help="Passed to each run: crawl only")
+@click.option("--redis", "redis_url", default=None, metavar="URL", help="Passed to each run: crawl with workers")
+@model_option
+def schedule_cmd(db, every, max_runs, wait_first, outlet_names, settings, revisit_hours, no_process, redis_url, model):
+    """Run `narratives run DB` every INTERVAL, in the foreground (for machines without cron or systemd).
+
+    \b
+    Example:
+        nohup narratives schedule news.db --every 30m >> schedule.log 2>&1 &
+
+    Runs start at multiples of the interval (every 30m: :00 and :30 UTC); a run that takes
+    longer skips the slots it covered. Each run is a child process holding the run lock, so
+    it never overlaps a run started by cron or by hand. SIGTERM or Ctrl-C stops the loop and
+    lets a running crawl end gracefully (the next run picks up after it).
+    """
+    from crawler.exceptions import ScheduleError
+    from crawler.schedule import parse_interval, run_every
+
+    try:
+        seconds = parse_interval(every)
+    except ScheduleError as exc:
+        fail(str(exc), EXIT_USAGE)
+    parse_settings(settings)  # bad -s values are a usage error now, not in every run
+    check_outlets(db, outlet_names)
+    args = [str(db)]
+    for name in outlet_names:
+        args += ["--outlet", name]
+    for pair in settings:
+        args += ["-s", pair]
+    if revisit_hours is not None:
+        args += ["--revisit-hours", str(revisit_hours)]
+    if no_process:
+        args.append("--no-process")
+    if redis_url:
+        args += ["--redis", redis_url]
+    if model:
+        args += ["--model", model]
+    click.echo(f"running `narratives run {' '.join(args)}` every {every}"
+               + (f", {max_runs} times" if max_runs else "") + " (Ctrl-C stops)", err=True)
+    result = run_every(seconds, args, max_runs=max_runs, immediately=not wait_first,
+                       on_event=lambda msg: click.echo(msg, err=True))
+    click.echo(f"{result.runs} runs, {result.failed} failed")
+    sys.exit(EXIT_FAILURE if result.codes and result.codes[-1] != 0 else EXIT_OK)
+
+
+@cli.command("runs")
+@db_argument
+@click.option("--outlet", default=None, metavar="NAME", help="Per-outlet rows of this outlet")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@output_options
+def runs_cmd(db, outlet, limit, fmt):
+    """List crawl runs, newest first: status, requests, new and updated articles, errors.
+
+    \b
+    Example:
+        narratives runs news.db --outlet northern-herald --limit 48 --csv
+    """
+    from db.crawl_runs import list_crawl_runs
+
+    emit(list_crawl_runs(database(db), limit=limit, outlet=outlet), fmt)
 
 
 def start_follower(db, verbose: int):
@@ -223,6 +526,7 @@ def start_follower(db, verbose: int):
 
     env = dict(os.environ)
     env.setdefault("NARRATIVES_EMBED_THREADS", "1")
+    env[LOCK_HELD_ENV] = str(os.getpid())  # this crawl holds the run lock on the follower's behalf
     cmd = [sys.executable, "-m", "crawler.cli", *(["-v"] * verbose), "process", str(db), "--follow"]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env)
 
@@ -376,22 +680,6 @@ def pages(db, errors, outlet, limit, fmt):
 # -- narratives --------------------------------------------------------------------------------
 
 
-model_option = click.option(
-    "--model", default=None, metavar="NAME_OR_PATH",
-    help="sentence-transformers model (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2)",
-)
-
-
-def embedder_or_exit(model):
-    from clustering.embedders import load_embedder
-    from clustering.errors import ModelNotAvailableError
-
-    try:
-        return load_embedder(model)
-    except ModelNotAvailableError as exc:
-        fail(str(exc), EXIT_USAGE)
-
-
 min_words_option = click.option(
     "--min-words", type=click.IntRange(1), default=20, show_default=True,
     help="Articles with fewer words are skipped (lower it for corpora of short claims or headlines)",
@@ -443,9 +731,12 @@ def process(db, model, min_words, rediscover, follow, timings):
     Only new articles are embedded and assigned to events and to the existing narratives;
     narratives are re-discovered when the corpus grew by half (or with --rediscover) and keep
     their ids; every article is scored against every watched narrative once. A run with
-    nothing new changes nothing.
+    nothing new changes nothing. While a crawl or run holds the run lock of DB it exits with
+    code 1 (except the --follow process `crawl --process` starts, which runs under the
+    crawl's lock); `narratives run` crawls and processes in one go.
     """
     from clustering.pipeline import process as run_process
+    from crawler.exceptions import RunLockedError
 
     handle = database(db)
     embedder = embedder_or_exit(model)
@@ -453,16 +744,21 @@ def process(db, model, min_words, rediscover, follow, timings):
     def progress(r):
         click.echo(f"  embedded {r.embedded} articles", err=True)
 
-    if follow:
-        from clustering.follow import process_while
+    try:
+        with process_lock(db, follow):
+            if follow:
+                from clustering.follow import process_while
 
-        # NARRATIVES_EMBED_FINAL_THREADS: torch threads once the crawl is over. Not raised by
-        # default: on the shared 2-core box a second thread cost ~4x the CPU per text (BENCHMARKS.md)
-        final = int(os.environ.get("NARRATIVES_EMBED_FINAL_THREADS") or 0) or None
-        results = process_while(handle, embedder, stdin_open, final_threads=final,
-                                rediscover=rediscover, min_words=min_words)
-    else:
-        results = [run_process(handle, embedder, progress=progress, rediscover=rediscover, min_words=min_words)]
+                # NARRATIVES_EMBED_FINAL_THREADS: torch threads once the crawl is over. Not raised by
+                # default: on the shared 2-core box a second thread cost ~4x the CPU per text (BENCHMARKS.md)
+                final = int(os.environ.get("NARRATIVES_EMBED_FINAL_THREADS") or 0) or None
+                results = process_while(handle, embedder, stdin_open, final_threads=final,
+                                        rediscover=rediscover, min_words=min_words)
+            else:
+                results = [run_process(handle, embedder, progress=progress, rediscover=rediscover,
+                                       min_words=min_words)]
+    except RunLockedError as exc:
+        fail(str(exc), EXIT_FAILURE)
     for result in results:
         if result.run_id is not None or len(results) == 1:
             click.echo(result.summary())
@@ -470,9 +766,35 @@ def process(db, model, min_words, rediscover, follow, timings):
         write_timings(timings, results, embedder)
 
 
+# Set by `crawl --process` for its follower (`process --follow`): the pid of the crawl, which holds
+# the run lock of DB on the follower's behalf. The follower must not take the lock itself (the crawl
+# holds it, so it would be refused); still, only the crawl and its one follower write DB while the
+# lock is held (SQLite WAL + busy_timeout serialise their write transactions), and no other crawl,
+# run or process can start. Honoured only by `process --follow` that descends from that pid (the
+# e2e bench, bench/e2e.py, runs crawl and follower side by side as its children and sets it too).
+LOCK_HELD_ENV = "NARRATIVES_RUN_LOCK_HELD_BY"
+
+
+def ancestor_pids():
+    pid = os.getppid()
+    yield pid
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # no /proc: the parent only
+            return
+        yield pid
+
+
+def process_lock(db, follow: bool):
+    held_by = os.environ.get(LOCK_HELD_ENV)
+    if follow and held_by and held_by.isdigit() and int(held_by) in ancestor_pids():
+        return contextlib.nullcontext()
+    return run_lock(db, "process")
+
+
 def write_timings(path: str, results: list, embedder) -> None:
     import resource
-    import time
 
     from clustering.follow import total_timings
 

@@ -1,5 +1,8 @@
 """Named errors the crawler raises; only the CLI turns them into messages."""
 
+# the finish reason of a crawl stopped because a write found the database full (disk or NARRATIVES_DB_MAX_SIZE)
+DATABASE_FULL = "database_full"
+
 
 class NarrativesError(Exception):
     """Base class of the tool's own errors."""
@@ -15,3 +18,15 @@ class ExtractionError(NarrativesError):
 
 class ImportFileError(NarrativesError):
     """A JSONL import file is invalid; the message names the line and the field."""
+
+
+class RunLockedError(NarrativesError):
+    """Another run holds the database's run lock; the message says which process and since when."""
+
+
+class DistributedCrawlError(NarrativesError):
+    """The scale-out crawl cannot go on (Redis unreachable, no crawl published, bad Redis URL)."""
+
+
+class ScheduleError(NarrativesError):
+    """An interval or schedule argument is invalid; the message says what is expected."""

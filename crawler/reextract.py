@@ -11,7 +11,7 @@ import sqlite_utils
 from crawler.citations import OutletResolver, citation_rows
 from crawler.decoding import charset_of
 from crawler.outlets import Outlet
-from crawler.pipelines import article_row
+from crawler.store_items import article_row
 from crawler.worker import extract_page
 from db.store import iter_pages_to_extract, outlet_rows, store_article
 

@@ -50,7 +50,8 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.progress.CrawlProgress": 500,
-    "crawler.requestlog.RequestLog": 510,
+    "crawler.runstats.RequestStats": 510,
+    "crawler.requestlog.RequestLog": 515,
     "crawler.robots.RobotsTxtLimit": 520,
 }
 
@@ -66,8 +67,17 @@ NARRATIVES_SITEMAP_DEPTH = 3  # how deep sitemap indexes may nest
 NARRATIVES_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
 NARRATIVES_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NARRATIVES_PROGRESS_INTERVAL = 10.0  # seconds between progress lines
-NARRATIVES_LOG_SUMMARY_TABLE = True
+NARRATIVES_LOG_SUMMARY_TABLE = True  # log the per-outlet table when the crawl ends
 NARRATIVES_RETRY_AFTER_MAX = 300  # seconds; a 429/503 asking for a longer pause is not retried in this crawl
 NARRATIVES_ROBOTSTXT_MAXSIZE = 500 * 1024  # bytes of a robots.txt that are read (RFC 9309: at least 500 KiB)
 NARRATIVES_DB_MAX_SIZE = 0  # bytes the database may grow to during a crawl (SQLite max_page_count); 0 = no limit
-NARRATIVES_REQUEST_LOG = ""  # file to append every request sent ("METHOD URL" lines); empty = off  # log the per-outlet table when the crawl ends
+NARRATIVES_REQUEST_LOG = ""  # file to append every request sent ("METHOD URL" lines); empty = off
+# Revision window: a stored article published (or first fetched) within this many hours is
+# fetched once more to catch later edits; a changed text is kept as a revision (article_revisions).
+# 0 = off: stored articles are never fetched again.
+NARRATIVES_REVISIT_WINDOW_HOURS = 0.0
+NARRATIVES_CRAWL_RUN_ID = 0  # set by `narratives crawl`/`run`: the crawl_runs row the crawl reports to
+# Scale-out: a worker (`narratives worker --redis URL`) crawls through scrapy-redis (shared request
+# queue and duplicate filter) and ships extracted items to the coordinator, which alone writes SQLite.
+NARRATIVES_REDIS_URL = ""
+NARRATIVES_REDIS_PREFIX = "narratives"  # Redis key prefix, so several trackers can share one Redis

@@ -305,6 +305,53 @@ def m013_pending_queue(db: sqlite_utils.Database):
 
 
 @migration
+def m014_crawl_runs(db: sqlite_utils.Database):
+    # One row per crawl (`narratives crawl` / `narratives run`, local or with scrapy-redis workers),
+    # with per-outlet and per-feed/sitemap stats: what `narratives health` compares with history.
+    db["crawl_runs"].create(
+        {"id": int, "started_at": str, "finished_at": str,
+         "status": str,  # running, finished, interrupted, failed, killed (found running after a crash)
+         "mode": str,  # local or distributed
+         "outlets": str,  # JSON list of the outlets crawled
+         "params": str,  # JSON: settings overridden, refresh, revisit window
+         "pid": int, "host": str, "reason": str,  # Scrapy's finish reason or the error
+         "requests": int, "pages": int, "articles_new": int, "articles_updated": int, "errors": int,
+         "duration_s": float, "process_run_id": int},
+        pk="id",
+    )
+    db["crawl_runs"].create_index(["started_at"])
+    db["crawl_run_outlets"].create(
+        {"run_id": int, "outlet": str, "requests": int,
+         "requests_by_kind": str,  # JSON {feed, sitemap, section, article, robots: n}
+         "pages": int, "not_modified": int, "articles_new": int, "articles_updated": int, "already_stored": int,
+         "revisits": int, "not_extracted": int, "errors": int,
+         "errors_by_kind": str,  # JSON {http_4xx, http_5xx, timeout, connection, robots, malformed, ...: n}
+         "robots_forbidden": int, "robots_sha1": str,  # hash of the robots.txt served for the outlet's origin
+         "duration_s": float},
+        pk=("run_id", "outlet"),
+        foreign_keys=[("run_id", "crawl_runs", "id")],
+    )
+    db["crawl_run_outlets"].create_index(["outlet", "run_id"])
+    db["crawl_run_sources"].create(
+        {"run_id": int, "outlet": str, "url": str, "kind": str,  # feed or sitemap
+         "status": int, "error": str,
+         "entries": int,  # article entries listed (re-read from the stored copy on a 304)
+         "new_entries": int},  # entries not stored before this run
+        pk=("run_id", "url"),
+        foreign_keys=[("run_id", "crawl_runs", "id")],
+    )
+    db["crawl_run_sources"].create_index(["url", "run_id"])
+    # earlier versions of an article, kept when a re-fetch (revision window, --refresh) changed it
+    db["article_revisions"].create(
+        {"id": int, "article_id": int, "title": str, "text": str, "content_hash": str, "published_at": str,
+         "fetched_at": str, "extracted_at": str, "replaced_at": str},
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_revisions"].create_index(["article_id"])
+
+
+@migration
 def m016_spread_state(db: sqlite_utils.Database):
     # What the spread stage has already counted per subject, so a run adds only its new members
     # (their copies, citations, days and first appearances) instead of re-reading every member:
@@ -323,6 +370,18 @@ def m016_spread_state(db: sqlite_utils.Database):
     db.execute("DROP INDEX IF EXISTS idx_spread_edges_kind_subject_id")
     db.execute("""CREATE UNIQUE INDEX spread_edges_key ON spread_edges
                   (kind, subject_id, edge_kind, from_outlet, to_outlet)""")
+
+
+@migration
+def m017_reuse_bucket_recency(db: sqlite_utils.Database):
+    # the reuse stage reads only the most recent articles of a bucket: a syndicated story's
+    # bucket grows with the database, reading it all would not
+    db.execute("CREATE INDEX reuse_buckets_recent ON reuse_buckets (band, key, article_id)")
+    db.execute("DROP INDEX IF EXISTS idx_reuse_buckets_band_key")
+    # each article's 5-word shingle hashes (sorted uint32), so a candidate is compared without
+    # re-reading and re-shingling its text
+    db.execute("CREATE TABLE article_shingles (article_id INTEGER PRIMARY KEY, "
+               "shingles BLOB NOT NULL)")
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -116,14 +116,29 @@ def article_stored(db: sqlite_utils.Database, url: str) -> bool:
     return db.execute("SELECT 1 FROM articles WHERE url = ? OR canonical_url = ? LIMIT 1", [url, url]).fetchone() is not None
 
 
-def store_article(db: sqlite_utils.Database, article: dict, citations: Iterable[dict] = ()) -> int:
-    """Insert or update the article at article['url'] and replace its citations; return its id."""
+def store_article(db: sqlite_utils.Database, article: dict, citations: Iterable[dict] = (), *,
+                  keep_revision: bool = False, report: bool = False):
+    """Insert or update the article at article['url'] and replace its citations; return its id.
+
+    keep_revision: when an update changes the title or text, the previous version goes to
+    `article_revisions` first (a re-fetch keeps revisions, never duplicates).
+    report: return (existed, changed) instead of the id.
+    """
     row = dict(article)
     row.setdefault("extracted_at", utcnow())
     row.setdefault("word_count", len((row.get("text") or "").split()))
-    existing = db.execute("SELECT id FROM articles WHERE url = ?", [row["url"]]).fetchone()
+    existing = db.execute("SELECT id, title, text, content_hash, published_at, fetched_at, extracted_at"
+                          " FROM articles WHERE url = ?", [row["url"]]).fetchone()
+    changed = True
     if existing:
-        article_id = existing[0]
+        article_id, old_title, old_text = existing[0], existing[1], existing[2]
+        changed = old_title != row.get("title") or old_text != row.get("text")
+        if keep_revision and changed:
+            db["article_revisions"].insert({
+                "article_id": article_id, "title": old_title, "text": old_text, "content_hash": existing[3],
+                "published_at": existing[4], "fetched_at": existing[5], "extracted_at": existing[6],
+                "replaced_at": utcnow(),
+            })
         db["articles"].update(article_id, row)
         db.execute("DELETE FROM citations WHERE article_id = ?", [article_id])
     else:
@@ -131,7 +146,22 @@ def store_article(db: sqlite_utils.Database, article: dict, citations: Iterable[
     cites = [dict(c, article_id=article_id) for c in citations]
     if cites:
         db["citations"].insert_all(cites)
-    return article_id
+    return (existing is not None, changed) if report else article_id
+
+
+def article_revisit_due(db: sqlite_utils.Database, url: str, since: str) -> bool:
+    """A stored article published (or first fetched) at or after *since* and fetched only once."""
+    row = db.execute(
+        """SELECT 1 FROM articles a JOIN pages p ON p.id = a.page_id
+           WHERE (a.url = ? OR a.canonical_url = ?) AND coalesce(a.published_at, a.fetched_at) >= ?
+             AND coalesce(p.fetch_count, 1) < 2 LIMIT 1""", [url, url, since]).fetchone()
+    return row is not None
+
+
+def stored_page(db: sqlite_utils.Database, url: str) -> tuple[bytes | None, str | None]:
+    """(decompressed body, final URL) of the stored copy of *url*, when there is one."""
+    row = db.execute("SELECT html, final_url FROM pages WHERE url = ? AND html IS NOT NULL", [url]).fetchone()
+    return (decompress_html(row[0]), row[1]) if row else (None, None)
 
 
 def iter_pages_to_extract(

@@ -46,6 +46,7 @@ def main(argv=None) -> int:
         web.stop()
     narratives("outlets", "list", db)
     narratives("articles", db, "--limit", "10")
+    narratives("runs", db)
     narratives("process", db)
     narratives("list", db)
     narratives("watch", "add", db, "West arms jihadists", "--description",

@@ -121,3 +121,98 @@ home = "{b}"
 sitemaps = ["{b}sitemap.xml"]
 language = "en"
 """
+
+
+class GrowingWeb:
+    """Outlets that publish new articles between crawls (tests of incremental runs, resume, health).
+
+    Every outlet serves robots.txt, an RSS feed of its newest articles, a sitemap of all of them
+    and a home page linking the newest ones; all with validators (ETag), so an unchanged page
+    answers a conditional request with 304. `publish(outlet, n)` adds n articles; `revise`
+    changes one. Articles are dated now, so the revision window applies to them.
+    """
+
+    def __init__(self, outlets: dict[str, str], *, delay: float = 0.0, feed_size: int = 20, home_extra: str = "",
+                 gate=None):
+        self.web = FixtureWeb()
+        self.delay = delay
+        self.gate = gate  # called before an article is served (e.g. to wait for every crawler to arrive)
+        self.home_extra = home_extra  # more HTML for every home page (e.g. forbidden or out-of-scope links)
+        self.feed_size = feed_size
+        self.articles: dict[str, list[dict]] = {name: [] for name in outlets}
+        for name, host in outlets.items():
+            self.web.add_site(name, host=host)
+        self.web.start()
+        for name in outlets:
+            self._render(name)
+
+    @property
+    def request_log(self):
+        return self.web.request_log
+
+    def base_url(self, outlet: str) -> str:
+        return self.web.base_url(outlet)
+
+    def article_urls(self, outlet: str | None = None) -> set[str]:
+        names = [outlet] if outlet else list(self.articles)
+        return {self.base_url(o) + a["path"].lstrip("/") for o in names for a in self.articles[o]}
+
+    def publish(self, outlet: str, n: int) -> None:
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for _ in range(n):
+            k = len(self.articles[outlet]) + 1
+            title = f"{outlet.capitalize()} report number {k} on the harbour cranes"
+            paras = [f"This is report {k} of {outlet}, written for the tests of incremental crawls."] + \
+                    PARAS[k % 4:] + PARAS[:k % 4] + [f"Report {k} ends here, with its own closing line."]
+            self.articles[outlet].append({"path": f"/news/{k}.html", "title": title, "paras": paras, "date": now})
+        self._render(outlet)
+
+    def revise(self, outlet: str, k: int, sentence: str) -> None:
+        self.articles[outlet][k - 1]["paras"].append(sentence)
+        self._render(outlet)
+
+    def _render(self, outlet: str) -> None:
+        base = self.base_url(outlet)
+        arts = self.articles[outlet]
+        newest = arts[::-1][: self.feed_size]
+        items = "".join(f"<item><title>{a['title']}</title><link>{base}{a['path'][1:]}</link></item>" for a in newest)
+        urls = "".join(f"<url><loc>{base}{a['path'][1:]}</loc></url>" for a in arts)
+        links = "".join(f'<li><a href="{a["path"]}">{a["title"]}</a></li>' for a in newest[:5])
+        routes = {
+            "/robots.txt": Response(body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"),
+            "/private/secret.html": Response(body=article_html("Secret", PARAS, date="2026-03-01").encode()),
+            "/rss.xml": Response.with_validators(
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet}</title>{items}</channel></rss>'.encode(),
+                content_type="application/rss+xml"),
+            "/sitemap.xml": Response.with_validators(
+                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode(),
+                content_type="application/xml"),
+            "/": Response.with_validators(f"<html><body><ul>{links}</ul>{self.home_extra}</body></html>".encode(),
+                                          content_type="text/html; charset=utf-8"),
+        }
+        for a in arts:
+            page = Response.with_validators(article_html(a["title"], a["paras"], date=a["date"]).encode(),
+                                            content_type="text/html; charset=utf-8")
+            routes[a["path"]] = self._delayed(page) if self.delay or self.gate else page
+        self.web.routes(outlet).update(routes)
+
+    def _delayed(self, page: Response):
+        def route(_request):
+            if self.gate:
+                self.gate()
+            time.sleep(self.delay)
+            return page
+        return route
+
+    def outlets_toml(self) -> str:
+        out = []
+        for name in self.articles:
+            b = self.base_url(name)
+            out.append(f'[[outlet]]\nname = "{name}"\nhome = "{b}"\nfeeds = ["{b}rss.xml"]\n'
+                       f'sitemaps = ["{b}sitemap.xml"]\nlanguage = "en"\n')
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        self.web.stop()

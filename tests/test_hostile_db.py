@@ -70,6 +70,25 @@ def test_database_full_stops_the_crawl_cleanly_and_the_next_run_carries_on(fille
     assert len(fetched) == COUNT
 
 
+def test_database_full_stops_a_scheduled_run_too(filler):
+    web, db = filler
+    limit = os.path.getsize(db) + 400 * 1024
+    full = run_cli("run", db, "--no-process", *FAST, "-s", f"NARRATIVES_DB_MAX_SIZE={limit}")
+    assert full.returncode == 1, full.stderr
+    assert "crawl stopped: database" in full.stderr and "is full" in full.stderr and "Traceback" not in full.stderr
+    assert integrity(db) == "ok"
+    kept = articles(db)
+    assert 1 <= len(kept) < COUNT
+    # the run is recorded, with the reason, past the limit (the limit binds the crawl's writes)
+    assert query(db, "SELECT status, reason, articles_new FROM crawl_runs") == [("failed", "database_full", len(kept))]
+
+    again = run_cli("run", db, "--no-process", *FAST)
+    assert again.returncode == 0, again.stderr
+    after = articles(db)
+    assert len(after) == COUNT and all(after[url] == kept[url] for url in kept)
+    assert query(db, "SELECT status FROM crawl_runs ORDER BY id") == [("failed",), ("finished",)]
+
+
 def test_killed_crawl_leaves_an_intact_database_and_the_next_run_carries_on(tmp_path):
     web = build_filler_web(COUNT, delay=0.25)
     try:

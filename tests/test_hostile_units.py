@@ -55,8 +55,10 @@ def test_failure_reasons_name_the_attack():
 
 def test_size_limit_is_a_real_sqlite_limit(tmp_path):
     db = open_db(tmp_path / "n.db")
-    limit_size(db, 256 * 1024)
     db.execute("CREATE TABLE blobs (b BLOB)")
+    # room for about 256 KiB more than the schema itself takes
+    pages, page_size = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+    limit_size(db, pages * page_size + 256 * 1024)
     with pytest.raises(sqlite3.OperationalError) as info:
         for _ in range(1000):
             with db.conn:

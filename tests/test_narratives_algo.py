@@ -27,9 +27,17 @@ def demo():
 
 
 @pytest.fixture(scope="module")
-def clusters(demo):
+def carrier(demo):
+    from bench.eval_narratives import shipped_carrier
+
     docs, _, _, vecs, index = demo
-    return discover_narratives(docs, vecs, index)
+    return shipped_carrier(vecs, index, len(docs))
+
+
+@pytest.fixture(scope="module")
+def clusters(demo, carrier):
+    docs, _, _, vecs, index = demo
+    return discover_narratives(docs, vecs, index, carrier=carrier)
 
 
 def _best_f1(clusters, members):
@@ -41,9 +49,9 @@ def _best_f1(clusters, members):
     return best
 
 
-def test_deterministic(demo, clusters):
+def test_deterministic(demo, clusters, carrier):
     docs, _, _, vecs, index = demo
-    again = discover_narratives(docs, vecs.copy(), index.copy())
+    again = discover_narratives(docs, vecs.copy(), index.copy(), carrier=carrier.copy())
     assert [c.members for c in again] == [c.members for c in clusters]
     assert [c.keywords for c in again] == [c.keywords for c in clusters]
     assert [c.headline for c in again] == [c.headline for c in clusters]
@@ -117,3 +125,10 @@ def test_empty_and_tiny_inputs():
     docs = [DocInfo("a", "t", "x"), DocInfo("b", "u", "y")]
     v = np.eye(4, dtype=np.float32)[:2]
     assert discover_narratives(docs, v, np.array([0, 1])) == []
+
+
+def test_no_carrier_no_narrative():
+    # every doc below the carrier gate (neutral coverage): nothing to discover, and no error
+    docs = [DocInfo(str(i), f"title {i}", "text", outlet=f"o{i}") for i in range(2)]
+    vecs = np.eye(2, 8, dtype=np.float32)
+    assert discover_narratives(docs, vecs, [0, 1], carrier=np.array([-50.0, -50.0])) == []

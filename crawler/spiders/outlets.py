@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import scrapy
-from scrapy.http import TextResponse
+from scrapy.http import HtmlResponse, TextResponse
 
 from crawler import settings as defaults
 from crawler.decoding import charset_of
@@ -15,7 +15,7 @@ from crawler.middlewares import OutOfScope
 from crawler.outlets import Outlet
 from crawler.urls import canonicalize_url
 from db import open_db
-from db.store import article_stored, outlet_rows, page_validators
+from db.store import article_revisit_due, article_stored, outlet_rows, page_validators, stored_page
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,35 @@ def looks_like_article(response: TextResponse) -> bool:
     return words >= 120 and words > links * 6
 
 
+class LocalState:
+    """What the spider asks about earlier crawls, answered from the SQLite database.
+
+    Scale-out workers have no database; `crawler.distributed.RedisState` answers the same
+    questions from what the coordinator published in Redis.
+    """
+
+    def __init__(self, db):
+        self.db = db
+
+    def outlet_rows(self, names):
+        return outlet_rows(self.db, names)
+
+    def validators(self, url):
+        return page_validators(self.db, url)
+
+    def stored_page(self, url):
+        return stored_page(self.db, url)
+
+    def article_stored(self, url):
+        return article_stored(self.db, url)
+
+    def revisit_due(self, url, since):
+        return article_revisit_due(self.db, url, since)
+
+    def close(self):
+        self.db.close()
+
+
 class OutletsSpider(scrapy.Spider):
     """Crawl outlets stored in the database (`narratives outlets import`).
 
@@ -59,9 +88,18 @@ class OutletsSpider(scrapy.Spider):
         s = crawler.settings
         names = [n for n in (spider._outlet_arg or s.get("NARRATIVES_OUTLETS") or "").split(",") if n.strip()]
         spider.db_path = s.get("NARRATIVES_DB")
-        spider.db = open_db(spider.db_path)
+        if s.get("NARRATIVES_REDIS_URL"):  # a scale-out worker: no database, the coordinator's Redis
+            from crawler.distributed import RedisState
+
+            spider.state = RedisState.from_settings(s)
+            spider.db = None
+            spider.distributed = True
+        else:
+            spider.db = open_db(spider.db_path)
+            spider.state = LocalState(spider.db)
+            spider.distributed = False
         spider.outlets_by_name = {
-            row["name"]: Outlet.from_row(row) for row in outlet_rows(spider.db, [n.strip() for n in names])
+            row["name"]: Outlet.from_row(row) for row in spider.state.outlet_rows([n.strip() for n in names])
         }
         spider.refresh = str(spider._refresh_arg).lower() in ("1", "true", "yes") or s.getbool("NARRATIVES_REFRESH")
         # defaults come from crawler.settings even when a caller built Settings without it
@@ -69,6 +107,12 @@ class OutletsSpider(scrapy.Spider):
         spider.link_depth = s.getint("NARRATIVES_LINK_DEPTH", defaults.NARRATIVES_LINK_DEPTH)
         spider.sitemap_depth = s.getint("NARRATIVES_SITEMAP_DEPTH", defaults.NARRATIVES_SITEMAP_DEPTH)
         spider.sitemap_maxsize = s.getint("NARRATIVES_SITEMAP_MAXSIZE", defaults.NARRATIVES_SITEMAP_MAXSIZE)
+        hours = s.getfloat("NARRATIVES_REVISIT_WINDOW_HOURS", defaults.NARRATIVES_REVISIT_WINDOW_HOURS)
+        spider.revisit_since = ((datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                                if hours > 0 else None)
+        if spider.distributed:  # the coordinator's choices hold for every worker
+            spider.revisit_since = spider.state.revisit_since
+            spider.refresh = spider.refresh or spider.state.refresh
         spider.scheduled: dict[str, dict] = {}  # url -> hints dict shared with the request's meta
         spider.budget = {name: 0 for name in spider.outlets_by_name}
         return spider
@@ -103,7 +147,7 @@ class OutletsSpider(scrapy.Spider):
         return True
 
     def _conditional(self, url: str) -> dict:
-        etag, last_modified = page_validators(self.db, url)
+        etag, last_modified = self.state.validators(url)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -112,53 +156,65 @@ class OutletsSpider(scrapy.Spider):
         return headers
 
     async def start(self):
+        # start requests skip the duplicate filter, except on scale-out workers: there the shared
+        # filter lets only the first worker queue each feed, sitemap and section
         if not self.outlets_by_name:
             logger.warning("no outlets in %s: import some with `narratives outlets import`", self.db_path)
         for outlet in self.outlets_by_name.values():
             for url in outlet.feeds:
                 yield scrapy.Request(
-                    url, callback=self.parse_feed, errback=self.on_error, dont_filter=True,
+                    url, callback=self.parse_feed, errback=self.on_error, dont_filter=not self.distributed,
                     headers=self._conditional(url), priority=10,
                     meta=self._meta(outlet, "feed", handle_httpstatus_list=[304]),
                 )
             for url in outlet.sitemaps:
                 self.scheduled[canonicalize_url(url)] = {}  # an index listing itself is not fetched again
                 yield scrapy.Request(
-                    url, callback=self.parse_sitemap, errback=self.on_error, dont_filter=True,
+                    url, callback=self.parse_sitemap, errback=self.on_error, dont_filter=not self.distributed,
                     headers=self._conditional(url), priority=5,
                     meta=self._meta(outlet, "sitemap", sitemap_depth=0, handle_httpstatus_list=[304]),
                 )
             for url in dict.fromkeys((outlet.home, *outlet.sections)):
                 self.scheduled[canonicalize_url(url)] = {}
                 yield scrapy.Request(
-                    url, callback=self.parse_page, errback=self.on_error, dont_filter=True,
-                    meta=self._meta(outlet, "section", link_depth=0),
+                    url, callback=self.parse_page, errback=self.on_error, dont_filter=not self.distributed,
+                    headers=self._conditional(url),
+                    meta=self._meta(outlet, "section", link_depth=0, handle_httpstatus_list=[304]),
                 )
 
     def article_request(self, outlet: Outlet, url: str, *, depth: int, via: str, **hints):
         """A request for a candidate article, or None when it is out of scope, stored or over budget."""
+        return self._candidate(outlet, url, depth=depth, via=via, **hints)[0]
+
+    def _candidate(self, outlet: Outlet, url: str, *, depth: int, via: str, **hints):
+        """(request or None, whether the URL is an article not stored before this crawl)."""
         url = canonicalize_url(url)
         if not outlet.scope.contains(url):
             self.stats.inc_value("narratives/links_out_of_scope")
-            return None
+            return None, False
         known = self.scheduled.get(url)
         if known is not None:
             for key, value in hints.items():  # a later feed/sitemap may add a date the first lacked
                 if value and not known.get(key):
                     known[key] = value
-            return None
-        if not self.refresh and article_stored(self.db, url):
-            self.stats.inc_value(f"narratives/{outlet.name}/already_stored")
-            self.scheduled[url] = {}
-            return None
+            return None, not known.get("_stored", False)
+        revisit = False
+        if not self.refresh and self.state.article_stored(url):
+            if self.revisit_since is None or not self.state.revisit_due(url, self.revisit_since):
+                self.stats.inc_value(f"narratives/{outlet.name}/already_stored")
+                self.scheduled[url] = {"_stored": True}
+                return None, False
+            revisit = True  # published within the revision window and fetched once: fetch again, once
         if not self._take_budget(outlet):
-            return None
+            return None, not revisit
         shared_hints = {k: v for k, v in hints.items() if v}
         self.scheduled[url] = shared_hints
-        return scrapy.Request(
-            url, callback=self.parse_page, errback=self.on_error,
-            meta=self._meta(outlet, "article", link_depth=depth, hints=shared_hints, via=via),
-        )
+        meta = self._meta(outlet, "article", link_depth=depth, hints=shared_hints, via=via)
+        headers = {}
+        if revisit:
+            meta.update(revisit=True, handle_httpstatus_list=[304])
+            headers = self._conditional(url)
+        return scrapy.Request(url, callback=self.parse_page, errback=self.on_error, headers=headers, meta=meta), not revisit
 
     # -- callbacks ----------------------------------------------------------------
 
@@ -178,23 +234,40 @@ class OutletsSpider(scrapy.Spider):
             **extra,
         }
 
+    def _stored_copy(self, response) -> tuple[bytes | None, str]:
+        """On a 304: the body stored by an earlier crawl, so what it lists is checked again (a crawl
+        killed after storing a feed but before storing its articles must not lose them)."""
+        body, final_url = self.state.stored_page(response.request.url)
+        return body, final_url or response.url
+
     def parse_feed(self, response):
         outlet = self.outlets_by_name[response.meta["outlet"]]
+        body, base_url = response.body, response.url
         if response.status == 304:
-            yield self._page_item(response, "feed")
-            return
+            body, base_url = self._stored_copy(response)
+            if not body:
+                yield self._page_item(response, "feed")
+                return
         try:
-            parsed = parse_feed(response.body, response.url)
+            parsed = parse_feed(body, base_url)
         except DiscoveryError as exc:
             yield self._page_item(response, "feed", body=response.body, error=f"malformed feed: {exc}")
             return
         entries = parsed.entries
-        yield self._page_item(response, "feed", body=response.body, error=self._problem("feed", parsed))
-        self.stats.inc_value(f"narratives/{outlet.name}/feed_entries", len(entries))
+        requests, new = [], 0
         for entry in self._entries_within_budget(outlet, entries):
-            req = self.article_request(outlet, entry.url, depth=self.link_depth, via="feed", feed_date=entry.published_at, feed_title=entry.title)
+            req, is_new = self._candidate(outlet, entry.url, depth=self.link_depth, via="feed",
+                                          feed_date=entry.published_at, feed_title=entry.title)
+            new += is_new
             if req is not None:
-                yield req
+                requests.append(req)
+        extra = {"entries": len(entries), "new_entries": new}
+        if response.status == 304:
+            yield self._page_item(response, "feed", **extra)
+        else:
+            yield self._page_item(response, "feed", body=response.body, error=self._problem("feed", parsed), **extra)
+            self.stats.inc_value(f"narratives/{outlet.name}/feed_entries", len(entries))
+        yield from requests
 
     @staticmethod
     def _problem(what: str, parsed) -> str | None:
@@ -204,18 +277,22 @@ class OutletsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response):
         outlet = self.outlets_by_name[response.meta["outlet"]]
+        body, base_url = response.body, response.url
         if response.status == 304:
-            yield self._page_item(response, "sitemap")
-            return
+            body, base_url = self._stored_copy(response)
+            if not body:
+                yield self._page_item(response, "sitemap")
+                return
         try:
-            parsed = parse_sitemap(maybe_gunzip(response.body, self.sitemap_maxsize), response.url)
+            parsed = parse_sitemap(maybe_gunzip(body, self.sitemap_maxsize), base_url)
         except (DiscoveryError, OSError, EOFError) as exc:
             yield self._page_item(response, "sitemap", body=response.body, error=f"malformed sitemap: {exc}")
             return
         kind, entries = parsed.kind, parsed.entries
-        yield self._page_item(response, "sitemap", body=response.body, error=self._problem("sitemap", parsed))
+        page_extra = {} if response.status == 304 else {"body": response.body, "error": self._problem("sitemap", parsed)}
         depth = response.meta.get("sitemap_depth", 0)
         if kind == "index":
+            yield self._page_item(response, "sitemap", **page_extra)
             if depth >= self.sitemap_depth:
                 logger.warning("sitemap index %s nests deeper than %d levels: not followed", response.url, depth)
                 return
@@ -230,27 +307,41 @@ class OutletsSpider(scrapy.Spider):
                     meta=self._meta(outlet, "sitemap", sitemap_depth=depth + 1, handle_httpstatus_list=[304]),
                 )
             return
+        requests, new = [], 0
         for entry in self._entries_within_budget(outlet, entries):
-            req = self.article_request(outlet, entry.url, depth=self.link_depth, via="sitemap", sitemap_date=entry.published_at, sitemap_title=entry.title)
+            req, is_new = self._candidate(outlet, entry.url, depth=self.link_depth, via="sitemap",
+                                          sitemap_date=entry.published_at, sitemap_title=entry.title)
+            new += is_new
             if req is not None:
-                yield req
+                requests.append(req)
+        yield self._page_item(response, "sitemap", entries=len(entries), new_entries=new, **page_extra)
+        yield from requests
 
     def parse_page(self, response):
         """A section page or a candidate article: store it, follow its links while depth allows."""
         outlet = self.outlets_by_name[response.meta["outlet"]]
         kind = response.meta["kind"]
+        revisit = {"revisit": True} if response.meta.get("revisit") else {}
+        if response.status == 304:
+            yield self._page_item(response, kind, **revisit)
+            if kind == "section":  # links of the stored copy: nothing listed there may be lost
+                body, base_url = self._stored_copy(response)
+                if body:
+                    stored = HtmlResponse(url=base_url, body=body, request=response.request)
+                    yield from self._follow_links(outlet, stored, response.meta.get("link_depth", 0))
+            return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
         if not response.body.strip():
-            yield self._page_item(response, kind, error="empty body")
+            yield self._page_item(response, kind, error="empty body", **revisit)
             return
         if not isinstance(response, TextResponse) or (ctype and ctype not in HTML_TYPES):
-            yield self._page_item(response, kind, error=f"not HTML ({ctype or 'unknown content type'})")
+            yield self._page_item(response, kind, error=f"not HTML ({ctype or 'unknown content type'})", **revisit)
             return
         depth = response.meta.get("link_depth", 0)
         # feeds and sitemaps list articles; a page reached by a link must look like one
         if kind == "article" and (response.meta.get("via") != "link" or looks_like_article(response)):
             yield {
-                **self._page_item(response, "article", body=response.body),
+                **self._page_item(response, "article", body=response.body, **revisit),
                 "type": "article",
                 # only what the server declared: the worker reads <meta> and BOMs itself, exactly as
                 # `narratives extract` does offline (Scrapy's own guess would be cp1252 for cp1251)
@@ -260,14 +351,18 @@ class OutletsSpider(scrapy.Spider):
             }
         else:
             yield self._page_item(response, "section", body=response.body)
-        if depth < self.link_depth:
-            for href in response.css("a::attr(href)").getall():
-                href = href.strip()
-                if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
-                    continue
-                req = self.article_request(outlet, response.urljoin(href), depth=depth + 1, via="link")
-                if req is not None:
-                    yield req
+        yield from self._follow_links(outlet, response, depth)
+
+    def _follow_links(self, outlet: Outlet, response, depth: int):
+        if depth >= self.link_depth:
+            return
+        for href in response.css("a::attr(href)").getall():
+            href = href.strip()
+            if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
+                continue
+            req = self.article_request(outlet, response.urljoin(href), depth=depth + 1, via="link")
+            if req is not None:
+                yield req
 
     def on_error(self, failure):
         request = failure.request
@@ -279,16 +374,12 @@ class OutletsSpider(scrapy.Spider):
         if outlet is None:
             return
         if isinstance(failure.value, OutOfScope):
-            redirected_from = meta.get("redirect_urls")
-            if not redirected_from:
+            if not meta.get("redirect_urls"):
                 return  # a link: filtered before it was requested, nothing to record
             self.stats.inc_value(f"narratives/{outlet}/redirects_out_of_scope")
             reason = f"redirect out of scope to {request.url}"[:500]
-        self.stats.inc_value(f"narratives/{outlet}/errors")
-        if reason == "forbidden by robots.txt":
-            self.stats.inc_value(f"narratives/{outlet}/robots_forbidden")
         logger.debug("failed %s: %s", url, reason)
-        yield {
+        item = {
             "type": "page",
             "url": url,
             "outlet": outlet,
@@ -296,7 +387,11 @@ class OutletsSpider(scrapy.Spider):
             "status": status,
             "fetched_at": utcnow(),
             "error": reason,
+            "failed": True,  # counted as an error of the outlet where the item is stored
         }
+        if meta.get("revisit"):
+            item["revisit"] = True
+        yield item
 
     def closed(self, reason):
-        self.db.close()
+        self.state.close()

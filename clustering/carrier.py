@@ -1,0 +1,96 @@
+"""Narrative carrier or neutral coverage: does an article push a claim, or report on it?
+
+Similarity to a narrative sees topic, not stance: a neutral report or a fact check of an event
+sits as close to the narrative told around that event as the articles telling it. The carrier
+model is a logistic regression over an article's mean passage vector (the embedding model's
+own space), trained on SemEval-2025 Task 10 English (`bench/train_carrier.py`): documents
+annotated with at least one narrative against documents of the same topics annotated "Other".
+Its score is a logit: > 0 leans "carries a narrative".
+
+Used as a gate: an article scoring below CARRIER_GATE is kept out of discovered narratives (it
+stays in its event), and its watched-narrative scores are lowered by CARRIER_PENALTY per logit
+unit below the gate. The gate was chosen on SemEval with out-of-fold carrier scores, by BCubed F1
+of narrative discovery (bench/eval_narratives.py: 0.375 ungated, 0.422 at -0.5, 0.401 at 0,
+0.306 at 0.5). Watched narratives on SemEval would gain more from a higher gate (held-out
+micro-F1 0.324 ungated, 0.328 at -0.5, 0.334 at 0, 0.337 at 0.5), but a higher gate also
+penalises outlets that relay a claim uncritically in plain news register, which are carriers:
+one gate serves both, the one discovery chose. The demo web is a held-out check. A model is valid only for the embedding model it was trained on: for any
+other embedding model there is none and no article is gated (a warning says so).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MODELS_DIR = Path(__file__).resolve().parent / "carrier_models"
+CARRIER_GATE = -0.5
+CARRIER_PENALTY = 2.0
+
+
+@dataclass(frozen=True)
+class CarrierModel:
+    model_id: str
+    coef: np.ndarray
+    intercept: float
+    info: dict
+
+    def scores(self, passage_vectors: list[np.ndarray]) -> np.ndarray:
+        """Logit per article from its passage vectors ((n, dim) each); NaN for an empty article."""
+        out = np.full(len(passage_vectors), np.nan)
+        for i, v in enumerate(passage_vectors):
+            if len(v):
+                out[i] = float(features(v) @ self.coef + self.intercept)
+        return out
+
+    def doc_scores(self, passage_vectors: np.ndarray, owner, n_docs: int) -> np.ndarray:
+        """Logit per doc from a flat (passages, dim) matrix and each passage's doc index."""
+        owner = np.asarray(owner, dtype=np.int64)
+        sums = np.zeros((n_docs, passage_vectors.shape[1] if len(passage_vectors) else len(self.coef)))
+        np.add.at(sums, owner, np.asarray(passage_vectors, dtype=np.float64))
+        counts = np.bincount(owner, minlength=n_docs)
+        norms = np.linalg.norm(sums, axis=1)
+        out = np.full(n_docs, np.nan)
+        ok = counts > 0
+        out[ok] = (sums[ok] / np.maximum(norms[ok], 1e-12)[:, None]) @ self.coef + self.intercept
+        return out
+
+
+def features(passage_vectors: np.ndarray) -> np.ndarray:
+    m = np.asarray(passage_vectors, dtype=np.float64).mean(axis=0)
+    return m / max(float(np.linalg.norm(m)), 1e-12)
+
+
+def model_file(model_id: str) -> Path:
+    return MODELS_DIR / (model_id.replace("/", "__") + ".json")
+
+
+def save_model(model: CarrierModel) -> Path:
+    path = model_file(model.model_id)
+    path.write_text(json.dumps({"model_id": model.model_id, "coef": [round(float(x), 7) for x in model.coef],
+                                "intercept": round(float(model.intercept), 7), "info": model.info}, indent=1) + "\n")
+    return path
+
+
+@lru_cache(maxsize=8)
+def load_carrier(model_id: str) -> CarrierModel | None:
+    path = model_file(model_id)
+    if not path.is_file():
+        logger.warning("no narrative-carrier model for embedding model %s: neutral coverage is not told apart "
+                       "(train one with bench/train_carrier.py)", model_id)
+        return None
+    d = json.loads(path.read_text("utf-8"))
+    return CarrierModel(d["model_id"], np.asarray(d["coef"], dtype=np.float64), float(d["intercept"]), d.get("info", {}))
+
+
+def penalty(score: float | None) -> float:
+    """What a watched-narrative score loses for an article below the carrier gate (0 above it)."""
+    if score is None or np.isnan(score):
+        return 0.0
+    return CARRIER_PENALTY * max(0.0, CARRIER_GATE - float(score))
