@@ -7,10 +7,8 @@ to build 100k or 1M rows. Timestamps spread over two years; 200 outlets.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import tarfile
-from pathlib import Path
 
 import numpy as np
 

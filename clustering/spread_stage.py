@@ -129,7 +129,7 @@ def _count_new_members(db, kind: str, sid: int) -> bool:
                        THEN excluded.first_article_id ELSE first_article_id END,
                      first_seen_at = min(first_seen_at, excluded.first_seen_at)""", [kind, sid])
     firsts_changed = db.execute(
-        f"""SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
+        """SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
             CROSS JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
             WHERE o.first_article_id = a.id)""", [kind, sid]).fetchone()[0]
     db.execute("INSERT OR IGNORE INTO spread_members (kind, subject_id, article_id) SELECT ?, ?, id FROM spread_new",

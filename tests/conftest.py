@@ -1,4 +1,5 @@
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,25 @@ def run_cli(*args, cwd=None, timeout=180, env=None):
         [sys.executable, "-m", "crawler.cli", *map(str, args)],
         cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout, env=full_env,
     )
+
+
+def db_rows(db, sql, *params) -> list[dict]:
+    """Rows of a query on a database file, as dicts (a fresh connection, closed after)."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def db_query(db, sql, *params) -> list[tuple]:
+    """Rows of a query on a database file, as tuples."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 
 from crawler.serve import ServeError, build_datasette, free_port, serve
 from db import open_db
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO
 
 CHROMIUM_PACKAGE = "chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

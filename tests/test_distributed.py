@@ -3,14 +3,13 @@ redis-server on loopback; the coordinator alone writes SQLite; every article is 
 import json
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, db_query as query
 from tests.fixture_sites import GrowingWeb
 
 
@@ -45,14 +44,6 @@ def redis_url(tmp_path_factory):
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
-
-
-def query(db, sql):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def popen(*args):

@@ -2,7 +2,6 @@
 reason recorded, the crawl goes on and finishes, nothing leaves the outlets' scopes, articles
 stored before are untouched, a long reader does not block it, and memory stays bounded."""
 import json
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, db_rows as rows
 from tests.hostile_web import FEED_BUDGET, HOSTS, MiB, OTHER_PORT_SITE, PRIVATE_TARGETS, build_hostile_web, outlets_toml
 
 pytestmark = pytest.mark.slow
@@ -111,15 +110,6 @@ def hostile(tmp_path_factory):
                "requests": requests_log.read_text().splitlines(), "urls": {n: web.base_url(n) for n in HOSTS}}
     finally:
         web.stop()
-
-
-def rows(db, sql, *params):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def page_row(h, outlet, path):

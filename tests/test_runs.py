@@ -1,26 +1,16 @@
 """`narratives run`: the run lock, crawl_runs stats, incremental re-runs and the revision window."""
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, db_rows as rows
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.05", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s", "DOWNLOAD_TIMEOUT=5"]
-
-
-def rows(db, sql, *params):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def outlet_runs(db, run_id):

@@ -2,7 +2,6 @@
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 
@@ -10,20 +9,12 @@ import pytest
 
 from crawler.exceptions import ScheduleError
 from crawler.schedule import next_slot, parse_interval
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, db_query as query
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s",
         "NARRATIVES_PROGRESS_INTERVAL=0"]
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
-
-
-def query(db, sql):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_intervals():
