@@ -200,6 +200,17 @@ def _carriers(carrier, n_docs: int) -> np.ndarray:
     return np.isnan(c) | (c >= carrier_model.CARRIER_GATE)
 
 
+def _likely_carriers(member_docs: list[int], carrier) -> list[int]:
+    """The members whose narrative-carrier score is at least the members' median (all without scores)."""
+    if carrier is None or not member_docs:
+        return member_docs
+    c = np.asarray(carrier, dtype=np.float64)[member_docs]
+    if np.isnan(c).all():
+        return member_docs
+    median = float(np.nanmedian(c))
+    return [d for d, x in zip(member_docs, c) if np.isnan(x) or x >= median]
+
+
 def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passage_doc_index,
                         params: NarrativeParams | None = None, carrier=None) -> list[NarrativeCluster]:
     """Recurring narratives over `docs`. See the module docstring for the method. `carrier`:
@@ -288,8 +299,11 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
             continue
         centroid = _normalize(pv[idx].mean(axis=0))
         member_docs = [d for d in ds if docs[d].article_id in members]
-        titles = [docs[d].title for d in member_docs]
-        title_vecs = pv[first_passage[member_docs]]
+        # the headline comes from the members most likely to carry the claim, not from a
+        # neutral report of one of its events
+        voices = _likely_carriers(member_docs, carrier)
+        titles = [docs[d].title for d in voices]
+        title_vecs = pv[first_passage[voices]]
         clusters.append(NarrativeCluster(
             members=members,
             keywords=kw_index.keywords(member_docs),

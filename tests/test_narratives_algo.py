@@ -132,3 +132,16 @@ def test_no_carrier_no_narrative():
     docs = [DocInfo(str(i), f"title {i}", "text", outlet=f"o{i}") for i in range(2)]
     vecs = np.eye(2, 8, dtype=np.float32)
     assert discover_narratives(docs, vecs, [0, 1], carrier=np.array([-50.0, -50.0])) == []
+
+
+def test_headlines_come_from_articles_that_carry_the_narrative(demo, clusters):
+    """The representative headline is chosen among the likelier carriers: on the demo web every
+    planted narrative's headline is the title of one of its planted articles, not of a neutral
+    report or a fact check of its events."""
+    docs, gold, _, _, _ = demo
+    title_of = {}
+    for d in docs:
+        title_of.setdefault(d.title, set()).add(d.article_id)
+    for nid, members in gold.items():
+        best = max(clusters, key=lambda c: len(set(c.members) & members))
+        assert title_of[best.headline] & members, (nid, best.headline)
