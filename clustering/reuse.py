@@ -45,15 +45,18 @@ class ReuseResult:
     pairs: int = 0
 
 
-def shingles(text: str | None) -> set[int]:
+def shingles(text: str | None) -> np.ndarray:
+    """The text's 5-word shingle hashes: sorted, unique uint32 (the form stored in `article_shingles`)."""
     words = _WORD.findall((text or "").lower())
-    return {zlib.crc32(" ".join(words[i:i + SHINGLE]).encode()) for i in range(max(0, len(words) - SHINGLE + 1))}
+    n = max(0, len(words) - SHINGLE + 1)
+    return np.unique(np.fromiter((zlib.crc32(" ".join(words[i:i + SHINGLE]).encode()) for i in range(n)),
+                                 dtype=np.uint32, count=n))
 
 
-def signature(sh: set[int]) -> np.ndarray:
-    if not sh:
+def signature(sh: np.ndarray) -> np.ndarray:
+    if len(sh) == 0:
         return np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
-    x = np.fromiter(sh, dtype=np.uint64, count=len(sh))
+    x = sh.astype(np.uint64)
     # (a*x + b) mod p with 32-bit x keeps the product inside uint64 for a < 2^32 after masking
     hashed = ((_A[:, None] & 0xFFFFFFFF) * x[None, :] + _B[:, None]) % np.uint64(_PRIME)
     return hashed.min(axis=1)
@@ -63,16 +66,14 @@ def band_keys(sig: np.ndarray) -> list[int]:
     return [zlib.crc32(sig[b * ROWS:(b + 1) * ROWS].tobytes()) for b in range(BANDS)]
 
 
-def containment(new: set[int], old: set[int]) -> float:
-    return len(new & old) / len(new) if new else 0.0
-
-
-def _array(sh: set[int]) -> np.ndarray:
-    return np.array(sorted(sh), dtype=np.uint32)
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> int:
+def overlap(a: np.ndarray, b: np.ndarray) -> int:
+    """Shingles two articles share (both sorted and unique, as `shingles` returns them)."""
     return int(np.intersect1d(a, b, assume_unique=True).size)
+
+
+def containment(new: np.ndarray, old: np.ndarray) -> float:
+    """Share of `new`'s shingles that stand in `old`."""
+    return overlap(new, old) / len(new) if len(new) else 0.0
 
 
 def _shingle_arrays(db: sqlite_utils.Database, ids: list[int]) -> dict[int, np.ndarray]:
@@ -86,7 +87,7 @@ def _shingle_arrays(db: sqlite_utils.Database, ids: list[int]) -> dict[int, np.n
     if missing:
         for aid, text in db.execute(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(missing))})",
                                     missing):
-            out[aid] = _array(shingles(text))
+            out[aid] = shingles(text)
     return out
 
 
@@ -102,9 +103,8 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             return result
         pairs, buckets, stored = [], [], {}
         for r in rows:
-            sh = shingles(r["text"])
-            mine = stored[r["id"]] = _array(sh)
-            keys = band_keys(signature(sh))
+            mine = stored[r["id"]] = shingles(r["text"])
+            keys = band_keys(signature(mine))
             cands = set()
             for band, key in enumerate(keys):
                 cands.update(x[0] for x in db.execute(
@@ -126,7 +126,7 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
                 if c is None or c[0] == r["outlet"] or len(mine) == 0:
                     continue
                 other = others[cand]
-                inter = _overlap(mine, other)
+                inter = overlap(mine, other)
                 if inter < MIN_CONTAINMENT * len(mine):
                     continue
                 # the earlier article is the source; containment is of the copy in the source

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 BURST_GAP_DAYS = 14  # a quieter stretch than this ends a burst: the narrative "came back" after it
 MAX_EVIDENCE = 5
+# what the stage keeps per subject: its results and what it has counted so far
+STATE_TABLES = ("spread_edges", "narrative_bursts", "spread_members", "subject_outlets", "subject_days")
 _TIME = "coalesce(a.published_at, a.fetched_at)"
 
 
@@ -172,7 +174,7 @@ def _bursts(db, kind: str, sid: int, run_id) -> None:
 
 
 def clear_subject(db, kind: str, sid: int) -> None:
-    for table in ("spread_edges", "narrative_bursts", "spread_members", "subject_outlets", "subject_days"):
+    for table in STATE_TABLES:
         db.execute(f"DELETE FROM {table} WHERE kind = ? AND subject_id = ?", [kind, sid])
 
 
@@ -248,7 +250,7 @@ def update_spread(db: sqlite_utils.Database, run_id: int | None = None,
     if everything or any(kind == "narrative" for kind, _ in recompute):
         # narratives that are no longer active keep no spread
         with db.conn:
-            for table in ("spread_edges", "narrative_bursts", "spread_members", "subject_outlets", "subject_days"):
+            for table in STATE_TABLES:
                 db.execute(f"""DELETE FROM {table} WHERE kind = 'narrative'
                                AND subject_id NOT IN (SELECT id FROM narratives WHERE status = 'active')""")
     return result

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from clustering.carrier import load_carrier
 from clustering.errors import ClusteringError, UnknownNarrativeError
+from clustering.spread_stage import clear_subject
 from clustering.vectors import stack
 from clustering.watch import Profile, WatchedNarrative, background_centroid, build_profile, calibrate, score_article
 from db.migrations import utcnow
@@ -140,8 +141,7 @@ def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
     row = find_watch(db, name_or_id)
     with db.conn:
         db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
-        db.execute("DELETE FROM spread_edges WHERE kind = 'watch' AND subject_id = ?", [row["id"]])
-        db.execute("DELETE FROM narrative_bursts WHERE kind = 'watch' AND subject_id = ?", [row["id"]])
+        clear_subject(db, "watch", row["id"])  # its edges, bursts and counted spread state
         db.execute("DELETE FROM watched_narratives WHERE id = ?", [row["id"]])
 
 

@@ -133,3 +133,18 @@ def test_containment_tells_copies_from_paraphrase():
                   "with diplomats and officials in the region as their targets.")
     assert containment(shingles(copy), shingles(original)) > 0.8
     assert containment(shingles(paraphrase), shingles(original)) < 0.2
+
+
+def test_removing_a_watched_narrative_removes_its_spread(demo_db, tmp_path):
+    from clustering.spread_stage import STATE_TABLES
+
+    db = tmp_path / "removed.db"
+    shutil.copy(demo_db[0], db)
+    conn = sqlite3.connect(db)
+    count = lambda table: conn.execute(f"SELECT count(*) FROM {table} WHERE kind = 'watch' AND subject_id = 1").fetchone()[0]  # noqa: E731
+    assert all(count(t) for t in ("spread_edges", "spread_members", "subject_outlets", "subject_days"))
+    r = run_cli("watch", "remove", db, "West arms jihadists")
+    assert r.returncode == 0, r.stderr
+    assert [count(t) for t in STATE_TABLES] == [0] * len(STATE_TABLES)
+    assert conn.execute("SELECT count(*) FROM watch_matches WHERE watch_id = 1").fetchone()[0] == 0
+    assert json.loads(run_cli("watch", "list", db, "--json").stdout) == []
