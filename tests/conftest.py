@@ -18,6 +18,14 @@ def run_cli(*args, cwd=None, timeout=180, env=None):
     )
 
 
+def import_outlets(db, toml_text: str, folder) -> None:
+    """Write an outlets file into `folder` and import it into `db` with the CLI, as a user would."""
+    path = Path(folder) / "outlets.toml"
+    path.write_text(toml_text)
+    r = run_cli("outlets", "import", db, path)
+    assert r.returncode == 0, r.stderr
+
+
 def db_rows(db, sql, *params) -> list[dict]:
     """Rows of a query on a database file, as dicts (a fresh connection, closed after)."""
     conn = sqlite3.connect(db)

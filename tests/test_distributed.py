@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli, db_query as query
+from tests.conftest import REPO, run_cli, db_query as query, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 
@@ -76,8 +76,7 @@ def test_two_workers_crawl_one_web_every_article_stored_once(tmp_path, redis_url
         for name in ("east", "west", "north"):
             web.publish(name, 8)
         db = tmp_path / "n.db"
-        (tmp_path / "outlets.toml").write_text(web.outlets_toml())
-        assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+        import_outlets(db, web.outlets_toml(), tmp_path)
 
         coordinator = popen("run", db, "--redis", redis_url, "--no-process", "--wait-workers", 60, *SETTINGS)
         workers = [worker(redis_url, "A"), worker(redis_url, "B")]
@@ -149,8 +148,7 @@ def test_database_full_stops_the_distributed_ingest(tmp_path, redis_url):
     web = build_filler_web(40, host="127.0.0.82")
     try:
         db = tmp_path / "n.db"
-        (tmp_path / "outlets.toml").write_text(filler_toml(web))
-        assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+        import_outlets(db, filler_toml(web), tmp_path)
         limit = db.stat().st_size + 400 * 1024
         coordinator = popen("run", db, "--redis", redis_url, "--no-process", "--wait-workers", 60, *SETTINGS,
                             "-s", f"NARRATIVES_DB_MAX_SIZE={limit}")

@@ -7,7 +7,7 @@ import pytest
 from db import open_db
 from db.crawl_runs import finish_crawl_run, record_source, start_crawl_run
 from db.health import check_health
-from tests.conftest import run_cli
+from tests.conftest import run_cli, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["--no-process", "-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
@@ -18,8 +18,7 @@ def test_silent_feed_flagged_healthy_outlet_not(tmp_path):
     web = GrowingWeb({"steady": "127.0.0.46", "quiet": "127.0.0.47"})
     try:
         db = tmp_path / "n.db"
-        (tmp_path / "outlets.toml").write_text(web.outlets_toml())
-        assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+        import_outlets(db, web.outlets_toml(), tmp_path)
         r = run_cli("health", db)
         assert r.returncode == 0 and "no crawl runs yet" in r.stdout
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 SEED = 20260305
@@ -81,8 +81,7 @@ def web():
 
 def new_db(tmp_path, web, name):
     db = tmp_path / name
-    (tmp_path / "outlets.toml").write_text(web.outlets_toml())
-    assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+    import_outlets(db, web.outlets_toml(), tmp_path)
     return db
 
 

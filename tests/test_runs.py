@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli, db_rows as rows
+from tests.conftest import REPO, run_cli, db_rows as rows, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.05", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s", "DOWNLOAD_TIMEOUT=5"]
@@ -28,8 +28,7 @@ def growing(tmp_path):
     web.publish("steady", 4)
     web.publish("quiet", 3)
     db = tmp_path / "n.db"
-    (tmp_path / "outlets.toml").write_text(web.outlets_toml())
-    assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+    import_outlets(db, web.outlets_toml(), tmp_path)
     yield web, db
     web.stop()
 
@@ -93,8 +92,7 @@ def test_overlapping_runs_only_one_writes(tmp_path):
     try:
         web.publish("slowpoke", 4)
         db = tmp_path / "n.db"
-        (tmp_path / "outlets.toml").write_text(web.outlets_toml())
-        assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+        import_outlets(db, web.outlets_toml(), tmp_path)
         # crawl only: crawl + process in one run is exercised by the crontab/systemd recipe test
         first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", str(db), "--no-process", *FAST,
                                   "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"],

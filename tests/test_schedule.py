@@ -9,7 +9,7 @@ import pytest
 
 from crawler.exceptions import ScheduleError
 from crawler.schedule import next_slot, parse_interval
-from tests.conftest import REPO, run_cli, db_query as query
+from tests.conftest import REPO, run_cli, db_query as query, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s",
@@ -31,8 +31,7 @@ def web_and_db(tmp_path):
     web = GrowingWeb({"herald": "127.0.0.48"})
     web.publish("herald", 2)
     db = tmp_path / "news.db"
-    (tmp_path / "outlets.toml").write_text(web.outlets_toml())
-    assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
+    import_outlets(db, web.outlets_toml(), tmp_path)
     yield web, db
     web.stop()
 
