@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 
 from bench.eval_watch import Doc, embed_passages, load_semeval_en, semeval_en_dir
+from clustering import carrier as C
 from clustering.carrier import CarrierModel, features, load_carrier, save_model
 from clustering.embedders import load_embedder
 
@@ -54,8 +55,8 @@ def demo_check(model: CarrierModel) -> dict:
     covered = np.array([a.event is not None for a in arts])  # articles about the planted events
     return {"demo_auc_all": round(float(roc_auc_score(y, s)), 3),
             "demo_auc_event_coverage": round(float(roc_auc_score(y[covered], s[covered])), 3),
-            "demo_narrative_articles_below_gate": int((s[y] < 0).sum()), "demo_narrative_articles": int(y.sum()),
-            "demo_other_event_articles_above_gate": int((s[~y & covered] >= 0).sum()),
+            "demo_narrative_articles_below_gate": int((s[y] < C.CARRIER_GATE).sum()), "demo_narrative_articles": int(y.sum()),
+            "demo_other_event_articles_above_gate": int((s[~y & covered] >= C.CARRIER_GATE).sum()),
             "demo_other_event_articles": int((~y & covered).sum())}
 
 

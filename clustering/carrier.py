@@ -14,8 +14,9 @@ of narrative discovery (bench/eval_narratives.py: 0.375 ungated, 0.422 at -0.5, 
 0.306 at 0.5). Watched narratives on SemEval would gain more from a higher gate (held-out
 micro-F1 0.324 ungated, 0.328 at -0.5, 0.334 at 0, 0.337 at 0.5), but a higher gate also
 penalises outlets that relay a claim uncritically in plain news register, which are carriers:
-one gate serves both, the one discovery chose. The demo web is a held-out check. A model is valid only for the embedding model it was trained on: for any
-other embedding model there is none and no article is gated (a warning says so).
+one gate serves both, the one discovery chose. The demo web is a held-out check. A model is
+valid only for the embedding model it was trained on: for any other embedding model there is
+none and no article is gated (a warning says so).
 """
 from __future__ import annotations
 
@@ -43,28 +44,34 @@ class CarrierModel:
 
     def scores(self, passage_vectors: list[np.ndarray]) -> np.ndarray:
         """Logit per article from its passage vectors ((n, dim) each); NaN for an empty article."""
-        out = np.full(len(passage_vectors), np.nan)
-        for i, v in enumerate(passage_vectors):
-            if len(v):
-                out[i] = float(features(v) @ self.coef + self.intercept)
-        return out
+        sizes = [len(v) for v in passage_vectors]
+        if not any(sizes):
+            return np.full(len(sizes), np.nan)
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        return self.doc_scores(np.vstack([v for v in passage_vectors if len(v)]), owner, len(sizes))
 
     def doc_scores(self, passage_vectors: np.ndarray, owner, n_docs: int) -> np.ndarray:
-        """Logit per doc from a flat (passages, dim) matrix and each passage's doc index."""
-        owner = np.asarray(owner, dtype=np.int64)
-        sums = np.zeros((n_docs, passage_vectors.shape[1] if len(passage_vectors) else len(self.coef)))
-        np.add.at(sums, owner, np.asarray(passage_vectors, dtype=np.float64))
-        counts = np.bincount(owner, minlength=n_docs)
-        norms = np.linalg.norm(sums, axis=1)
+        """Logit per doc from a flat (passages, dim) matrix and each passage's doc index; NaN for a
+        doc without passages."""
+        x, has = doc_features(passage_vectors, owner, n_docs)
         out = np.full(n_docs, np.nan)
-        ok = counts > 0
-        out[ok] = (sums[ok] / np.maximum(norms[ok], 1e-12)[:, None]) @ self.coef + self.intercept
+        out[has] = x[has] @ self.coef + self.intercept
         return out
+
+
+def doc_features(passage_vectors: np.ndarray, owner, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(per doc: the mean of its passage vectors, L2-normalised; per doc: has it any passage)."""
+    owner = np.asarray(owner, dtype=np.int64)
+    v = np.asarray(passage_vectors, dtype=np.float64)
+    sums = np.zeros((n_docs, v.shape[1]))
+    np.add.at(sums, owner, v)
+    has = np.bincount(owner, minlength=n_docs) > 0
+    return sums / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)[:, None], has
 
 
 def features(passage_vectors: np.ndarray) -> np.ndarray:
-    m = np.asarray(passage_vectors, dtype=np.float64).mean(axis=0)
-    return m / max(float(np.linalg.norm(m)), 1e-12)
+    """The model's input for one article (what training and scoring both use)."""
+    return doc_features(passage_vectors, np.zeros(len(passage_vectors), dtype=np.int64), 1)[0][0]
 
 
 def model_file(model_id: str) -> Path:
