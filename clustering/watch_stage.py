@@ -145,15 +145,21 @@ def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
         db.execute("DELETE FROM watched_narratives WHERE id = ?", [row["id"]])
 
 
-def _score(db, profile: Profile, watch_id: int, ids: list[int], model_id: str, run_id, result: WatchResult) -> None:
+def _articles(db, model_id: str, ids: list[int]) -> tuple[dict, dict]:
+    """What scoring needs of these articles, read and computed once for every watched narrative:
+    (article id -> (passage texts, vectors), article id -> narrative-carrier logit or None)."""
     found = passages_of(db, model_id, ids)
-    carrier = load_carrier(model_id)
+    model = load_carrier(model_id)
+    scores = model.scores([vecs for _, vecs in found.values()]) if model and found else [None] * len(found)
+    return found, dict(zip(found, scores))
+
+
+def _score(db, profile: Profile, watch_id: int, articles: tuple[dict, dict], model_id: str, run_id,
+           result: WatchResult) -> None:
+    found, carriers = articles
     out = []
-    for aid in ids:
-        if aid not in found:
-            continue
-        texts, vecs = found[aid]
-        (m,) = score_article([profile], vecs, texts, carrier=carrier.scores([vecs])[0] if carrier else None)
+    for aid, (texts, vecs) in found.items():
+        (m,) = score_article([profile], vecs, texts, carrier=carriers[aid])
         out.append({"watch_id": watch_id, "article_id": aid, "score": round(m.score, 5),
                     "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id})
         result.matched += m.matched
@@ -195,7 +201,7 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
                     [model_id, last, batch])]
                 if not ids:
                     break
-                _score(db, profile, row["id"], ids, model_id, run_id, result)
+                _score(db, profile, row["id"], _articles(db, model_id, ids), model_id, run_id, result)
                 last = ids[-1]
             with db.conn:
                 db.execute("UPDATE watched_narratives SET rescore = 0 WHERE id = ?", [row["id"]])
@@ -204,8 +210,9 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
                                         [batch])]
         if not ids:
             break
+        articles = _articles(db, model_id, ids) if profiles else ({}, {})
         for watch_id, profile in profiles.items():
-            _score(db, profile, watch_id, ids, model_id, run_id, result)
+            _score(db, profile, watch_id, articles, model_id, run_id, result)
         with db.conn:
             db.execute(f"DELETE FROM pending WHERE stage = 'watch' AND article_id IN ({','.join('?' * len(ids))})", ids)
     return result
