@@ -141,11 +141,12 @@ def oof_carrier(vecs: np.ndarray, index: np.ndarray, labels: list[str]) -> np.nd
     return cv_scores(x, np.array([l != "Other" for l in labels]), 1.0)
 
 
-def semeval_scores(params=None, subset: list[int] | None = None, gate: float | None | str = "default") -> dict | None:
-    """BCubed on SemEval; `gate`: the narrative-carrier gate ("default": the shipped one, None: off),
-    with out-of-fold carrier scores."""
-    from clustering import carrier as C
-    from clustering.narratives import discover_narratives
+def semeval_scores(params=None, subset: list[int] | None = None, gates=("default",)) -> dict | None:
+    """BCubed on SemEval with the narrative-carrier gate ("default": the shipped one, None: off,
+    or a logit), scored with out-of-fold carrier scores; several `gates` -> {str(gate): result}."""
+    from dataclasses import replace
+
+    from clustering.narratives import DEFAULT_PARAMS, discover_narratives
 
     loaded = semeval_docs()
     if loaded is None:
@@ -154,19 +155,19 @@ def semeval_scores(params=None, subset: list[int] | None = None, gate: float | N
     if subset is not None:
         docs, labels = [docs[i] for i in subset], [labels[i] for i in subset]
     vecs, index, _ = embed_passages(docs)
-    carrier = None if gate is None else oof_carrier(vecs, index, labels)
-    shipped = C.CARRIER_GATE
-    if gate not in (None, "default"):
-        C.CARRIER_GATE = gate
-    t0 = time.perf_counter()
-    try:
-        clusters = discover_narratives(docs, vecs, index, params, carrier=carrier)
-    finally:
-        C.CARRIER_GATE = shipped
-    elapsed = time.perf_counter() - t0
-    p, r, f = bcubed(flat_labels(docs, clusters), labels)
-    return {"docs": len(docs), "clusters": len(clusters), "bcubed_p": round(p, 4), "bcubed_r": round(r, 4),
-            "bcubed_f1": round(f, 4), "seconds": round(elapsed, 3)}
+    carrier = oof_carrier(vecs, index, labels) if any(g is not None for g in gates) else None
+    out = {}
+    for gate in gates:
+        p = params or DEFAULT_PARAMS
+        if gate not in (None, "default"):
+            p = replace(p, carrier_gate=gate)
+        t0 = time.perf_counter()
+        clusters = discover_narratives(docs, vecs, index, p, carrier=None if gate is None else carrier)
+        elapsed = time.perf_counter() - t0
+        pr, r, f = bcubed(flat_labels(docs, clusters), labels)
+        out[str(gate)] = {"docs": len(docs), "clusters": len(clusters), "bcubed_p": round(pr, 4),
+                          "bcubed_r": round(r, 4), "bcubed_f1": round(f, 4), "seconds": round(elapsed, 3)}
+    return out if len(gates) > 1 else out[str(gates[0])]
 
 
 def semeval_baselines() -> dict | None:
@@ -240,8 +241,9 @@ def main(argv=None) -> int:
             print(f"{nid:5s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f}  {r['headline']}")
             print(f"{'':27s} {', '.join(r['keywords'] or [])}")
         print(f"min F1 {res['min_f1']:.4f}")
-    se = semeval_scores()
-    gates = {str(g): semeval_scores(gate=g) for g in (None, -0.5, 0.0, 0.5)} if se is not None else None
+    swept = semeval_scores(gates=("default", None, -0.5, 0.0, 0.5))
+    se = swept.pop("default") if swept else None
+    gates = swept
     if se is None:
         print("\nSemEval: ../shared/data/semeval2025-task10-train absent, skipped")
     else:

@@ -43,11 +43,9 @@ EXAMPLE_SEED = 13
 TOPK_GRID = (1, 3, 5)
 PROTOTYPE_PASSAGES_GRID = (3, 6)
 WEIGHT_GRID = (0.5, 1.0, 2.0)
-# narrative-carrier gate: the shipped one (chosen on narrative discovery, see clustering/carrier.py);
-# the sweep reports what other gates would score here
-GATE_GRID = (C.CARRIER_GATE,)
+# narrative-carrier gates the sweep reports (None: no gate); the CV uses the shipped one, chosen
+# on narrative discovery (see clustering/carrier.py)
 GATE_SWEEP = (None, -0.5, 0.0, 0.5)
-PENALTY_GRID = (C.CARRIER_PENALTY,)
 MAX_PASSAGES = 24
 DOMAINS = {"URW": "Russia-Ukraine war", "CC": "Climate change"}
 
@@ -130,26 +128,24 @@ def _best_threshold(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(cands[i]), f[i]
 
 
-def _penalty(carrier: np.ndarray, gate, per_unit: float) -> np.ndarray:
-    if gate is None:
-        return np.zeros((len(carrier), 1))
-    return (per_unit * np.maximum(0.0, gate - np.nan_to_num(carrier, nan=gate)))[:, None]
+def _penalty(carrier: np.ndarray, gate) -> np.ndarray:
+    """(docs, 1) what the watch score loses below the carrier gate, as `clustering.carrier.penalty`."""
+    return np.array([[C.penalty(c, gate) if gate is not None else 0.0] for c in carrier])
 
 
-def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarray) -> dict:
-    """Held-out 5-fold CV micro-F1: top-k, prototype passages and weight, the carrier gate and the
-    threshold are chosen on the training folds only; also the micro-F1 of the shipped defaults
-    (in-sample). `carrier`: each doc's out-of-fold narrative-carrier logit."""
+def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarray,
+                     gate: float | None = C.CARRIER_GATE) -> dict:
+    """Held-out 5-fold CV micro-F1: top-k, prototype passages and weight, and the threshold are
+    chosen on the training folds only; also the micro-F1 of the shipped defaults (in-sample).
+    `carrier`: each doc's out-of-fold narrative-carrier logit; `gate`: the carrier gate (None: off)."""
     candidates = {}
+    penalty = _penalty(carrier, gate)
     for m in (PROTOTYPE_PASSAGES_GRID if few_shot else (W.PROTOTYPE_PASSAGES,)):
         profiles = make_profiles(m)
         for k in TOPK_GRID:
             parts = _parts(profiles, pvs, k)
             for w in (WEIGHT_GRID if few_shot else (W.PROTOTYPE_WEIGHT,)):
-                z = _calibrated(parts, w)
-                for g in GATE_GRID:
-                    for pen in (PENALTY_GRID if g is not None else (0.0,)):
-                        candidates[(k, m, w, g, pen)] = z - _penalty(carrier, g, pen)
+                candidates[(k, m, w)] = _calibrated(parts, w) - penalty
     rng = np.random.default_rng(FOLD_SEED)
     idx = rng.permutation(len(y))
     yh = np.zeros_like(y)
@@ -162,8 +158,7 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
             if best is None or f > best[0]:
                 best = (f, key, t)
         _, key, t = best
-        chosen.append({"top_k": key[0], "prototype_passages": key[1], "prototype_weight": key[2],
-                       "carrier_gate": key[3], "carrier_penalty": key[4], "threshold": t})
+        chosen.append({"top_k": key[0], "prototype_passages": key[1], "prototype_weight": key[2], "threshold": t})
         yh[fold] = candidates[key][fold] >= t
     cv_f1, cv_p, cv_r = micro_f1(y, yh)
     # shipped defaults, through the real code path (calibrate on the scored docs, unlabelled)
@@ -171,30 +166,21 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
     for p in profiles:
         p.top_k = W.TOP_K
     W.calibrate(profiles, pvs)
-    pred = np.array([[m.matched for m in W.score_article(profiles, v, carrier=c)] for v, c in zip(pvs, carrier)])
+    pred = np.array([[m.matched for m in W.score_article(profiles, v, carrier=c if gate is not None else None)]
+                     for v, c in zip(pvs, carrier)])
     d_f1, d_p, d_r = micro_f1(y, pred)
     return {"cv_micro_f1": round(cv_f1, 4), "cv_precision": round(cv_p, 4), "cv_recall": round(cv_r, 4),
             "cv_chosen": chosen, "default_micro_f1": round(d_f1, 4), "default_precision": round(d_p, 4),
             "default_recall": round(d_r, 4), "cv_predictions": yh}
 
 
-def _cv_with_gate(make_profiles, pvs, y, few_shot, carrier, gate) -> float:
-    global GATE_GRID
-    shipped, GATE_GRID = GATE_GRID, (gate,)
-    try:
-        return evaluate_setting(make_profiles, pvs, y, few_shot=few_shot, carrier=carrier)["cv_micro_f1"]
-    finally:
-        GATE_GRID = shipped
-
-
-def oracle_ceiling(pvs, y, name_vecs, examples: dict[int, list[int]], scored: list[int]) -> dict:
+def oracle_ceiling(pvs, y, name_vecs, examples: dict[int, list[int]], scored: list[int], cent: np.ndarray) -> dict:
     """Micro-F1 on the `scored` docs with per-label thresholds chosen ON those docs (an oracle no
     method has): how far thresholding MiniLM similarities can go at all. Scores: the mean of the
     top-3 passage cosines to the label name (zero-shot), and the cosine of the doc's mean passage
-    vector to the mean of its examples' (few-shot)."""
+    vector (`cent`) to the mean of its examples' (few-shot)."""
     yr = y[scored]
     zs = np.array([np.sort(pvs[i] @ name_vecs.T, axis=0)[::-1][:3].mean(0) for i in scored])
-    cent = np.array([C.features(v) for v in pvs])
     fs = np.array([[float(cent[i] @ cent[examples[j]].mean(0)) for j in range(y.shape[1])] for i in scored])
 
     def best(scores):
@@ -249,19 +235,23 @@ def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES) -> dict:
     # the shipped carrier model was trained on these docs: score each with a model that did not see it
     from bench.train_carrier import cv_scores
 
-    carrier = cv_scores(np.array([C.features(v) for v in pvs]), y.any(1), 1.0)
+    features = np.array([C.features(v) for v in pvs])
+    carrier = cv_scores(features, y.any(1), 1.0)
     zs = evaluate_setting(zero_shot, pvs, y, few_shot=False, carrier=carrier)
     zs_rest = evaluate_setting(zero_shot, [pvs[i] for i in rest], y[rest], few_shot=False, carrier=carrier[rest])
     fs = evaluate_setting(few_shot, [pvs[i] for i in rest], y[rest], few_shot=True, carrier=carrier[rest])
 
     ceiling = oracle_ceiling(pvs, y, embed([label_to_name(l) for l in labels]),
-                             {j: examples[l] for j, l in enumerate(labels)}, rest)
-    sweep = {}
+                             {j: examples[l] for j, l in enumerate(labels)}, rest, features)
+    sweep = {str(C.CARRIER_GATE): {"zero_shot": zs["cv_micro_f1"], "few_shot": fs["cv_micro_f1"]}}
     for g in GATE_SWEEP:
-        sweep[str(g)] = {
-            "zero_shot": _cv_with_gate(zero_shot, pvs, y, False, carrier, g),
-            "few_shot": _cv_with_gate(few_shot, [pvs[i] for i in rest], y[rest], True, carrier[rest], g)}
-    out = {"oracle_ceiling": ceiling, "carrier_gate_sweep": sweep, "docs": len(docs), "labels": len(labels), "docs_without_narrative": int((~y.any(1)).sum()),
+        if str(g) not in sweep:
+            sweep[str(g)] = {setting: evaluate_setting(make, ps, yy, few_shot=few, carrier=c, gate=g)["cv_micro_f1"]
+                             for setting, make, ps, yy, few, c in (
+                                 ("zero_shot", zero_shot, pvs, y, False, carrier),
+                                 ("few_shot", few_shot, [pvs[i] for i in rest], y[rest], True, carrier[rest]))}
+    out = {"oracle_ceiling": ceiling, "carrier_gate_sweep": {str(g): sweep[str(g)] for g in GATE_SWEEP},
+           "docs": len(docs), "labels": len(labels), "docs_without_narrative": int((~y.any(1)).sum()),
            "example_docs": len(ex_docs), "few_shot_scored_docs": len(rest), "max_passages": max_passages}
     for name, res, yy in (("zero_shot", zs, y), ("zero_shot_on_few_shot_docs", zs_rest, y[rest]),
                           ("few_shot", fs, y[rest])):

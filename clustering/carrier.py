@@ -96,8 +96,9 @@ def load_carrier(model_id: str) -> CarrierModel | None:
     return CarrierModel(d["model_id"], np.asarray(d["coef"], dtype=np.float64), float(d["intercept"]), d.get("info", {}))
 
 
-def penalty(score: float | None) -> float:
-    """What a watched-narrative score loses for an article below the carrier gate (0 above it)."""
+def penalty(score: float | None, gate: float | None = None) -> float:
+    """What a watched-narrative score loses for an article below the carrier gate (0 above it, and
+    without a score). `gate`: another gate than CARRIER_GATE (benchmarks sweep it)."""
     if score is None or np.isnan(score):
         return 0.0
-    return CARRIER_PENALTY * max(0.0, CARRIER_GATE - float(score))
+    return CARRIER_PENALTY * max(0.0, (CARRIER_GATE if gate is None else gate) - float(score))

@@ -93,6 +93,7 @@ class NarrativeParams:
     copy_similarity: float = 0.95
     max_items: int = 4000
     assign_similarity: float = 0.35
+    carrier_gate: float = carrier_model.CARRIER_GATE  # docs whose carrier logit is below join no narrative
 
 
 DEFAULT_PARAMS = NarrativeParams()
@@ -192,12 +193,12 @@ def _assign(x: np.ndarray, centroids: np.ndarray, max_distance: float) -> np.nda
     return out
 
 
-def _carriers(carrier, n_docs: int) -> np.ndarray:
+def _carriers(carrier, n_docs: int, gate: float) -> np.ndarray:
     """Per doc: may it carry a narrative (narrative-carrier logit at or above the gate, or unknown)."""
     if carrier is None:
         return np.ones(n_docs, dtype=bool)
     c = np.asarray(carrier, dtype=np.float64)
-    return np.isnan(c) | (c >= carrier_model.CARRIER_GATE)
+    return np.isnan(c) | (c >= gate)
 
 
 def _likely_carriers(member_docs: list[int], carrier) -> list[int]:
@@ -230,7 +231,7 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     corpus_ctx = dv.mean(axis=0)
 
     # passages in a deterministic order (by article id, then position) for sampling
-    eligible = _carriers(carrier, n_docs)[pdi]
+    eligible = _carriers(carrier, n_docs, p.carrier_gate)[pdi]
     order = sorted(np.nonzero(eligible)[0].tolist(), key=lambda i: (docs[pdi[i]].article_id, i))
     order = np.asarray(order, dtype=np.int64)
     picked = order[_sample(len(order), p.max_items)]
@@ -322,7 +323,7 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
 def assign_to_narratives(residual_centroids: np.ndarray, context: np.ndarray, passage_vectors: np.ndarray,
                          passage_doc_index, n_docs: int, *,
                          min_similarity: float = DEFAULT_PARAMS.assign_similarity,
-                         carrier=None) -> list[dict[int, float]]:
+                         carrier=None, carrier_gate: float = DEFAULT_PARAMS.carrier_gate) -> list[dict[int, float]]:
     """Incremental assignment of new articles to existing narratives (between full runs).
 
     `residual_centroids` (K, dim): the clusters' `residual_centroid`s; `context`: the run's
@@ -339,7 +340,7 @@ def assign_to_narratives(residual_centroids: np.ndarray, context: np.ndarray, pa
     pdi = np.asarray(passage_doc_index, dtype=np.int64)
     sims = q @ rc.T
     best = sims.argmax(axis=1)
-    may_carry = _carriers(carrier, n_docs)
+    may_carry = _carriers(carrier, n_docs, carrier_gate)
     for i, (d, k) in enumerate(zip(pdi.tolist(), best.tolist())):
         s = float(sims[i, k])
         if may_carry[d] and s >= min_similarity and s > out[d].get(k, -1.0):
