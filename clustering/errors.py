@@ -11,3 +11,7 @@ class ModelNotAvailableError(ClusteringError):
 
 class UnknownNarrativeError(ClusteringError, LookupError):
     """No narrative (or watched narrative) with that id."""
+
+
+class EmbeddingSettingError(ClusteringError, ValueError):
+    """An embedding setting (environment variable) has a value that cannot be used."""

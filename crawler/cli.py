@@ -154,11 +154,11 @@ model_option = click.option(
 
 def embedder_or_exit(model):
     from clustering.embedders import load_embedder
-    from clustering.errors import ModelNotAvailableError
+    from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
 
     try:
         return load_embedder(model)
-    except ModelNotAvailableError as exc:
+    except (ModelNotAvailableError, EmbeddingSettingError) as exc:
         fail(str(exc), EXIT_USAGE)
 
 
@@ -805,7 +805,7 @@ def write_timings(path: str, results: list, embedder) -> None:
     Path(path).write_text(json.dumps({
         "runs": sum(r.run_id is not None for r in results), "timings": total_timings(results),
         "embedded": sum(r.embed.embedded for r in results), "passages": sum(r.embed.passages for r in results),
-        "skipped": skipped, "precision": embedder.precision, "cpu_s": time.process_time(),
+        "skipped": skipped, "precision": embedder.precision, "cpu_s": time.process_time() + getattr(embedder, "worker_cpu_s", 0.0),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
