@@ -2,8 +2,12 @@
 
 New articles are assigned to the existing narratives (nearest narrative in the context-removed
 passage space, `clustering.narratives.assign_to_narratives`) without re-clustering history.
-Full discovery over every embedded article runs when there is none yet, when the corpus grew by
-REDISCOVER_GROWTH since the last discovery, or when forced (`process --rediscover`); its clusters
+Full discovery runs when there is none yet, when the corpus grew by REDISCOVER_GROWTH since the
+last discovery, or when forced (`process --rediscover`). It clusters every embedded article up to
+DISCOVERY_MAX_ARTICLES; above that, an even stride of that many articles over the whole history
+(oldest to newest), and the others are assigned to the narratives found, DISCOVERY_CHUNK articles
+at a time, so memory stays bounded however large the database (at 1M articles every passage
+vector together would be ~25 GB). Its clusters
 inherit the ids of the narratives they continue (`clustering.stable_ids`), and merges, splits,
 new and retired narratives are written to `narrative_lineage` with the run that made them. Each
 membership row records its run, method, score and model.
@@ -29,6 +33,10 @@ ASSIGN_METHOD = "nearest-residual-centroid"
 # Re-discover when the corpus grew by half since the last discovery: new narratives surface,
 # while between discoveries the cost per new article stays flat and ids cannot churn.
 REDISCOVER_GROWTH = 0.5
+# Memory, not quality, sets this: 20,000 articles are ~320,000 passage vectors (~0.5 GB with their
+# context-removed copies); discovery clusters at most NarrativeParams.max_items passages anyway.
+DISCOVERY_MAX_ARTICLES = 20_000
+DISCOVERY_CHUNK = 5_000
 
 
 @dataclass
@@ -55,19 +63,27 @@ def _last_discovery_size(db, model_id: str) -> int | None:
     return json.loads(row[0]).get("articles") if row and row[0] else None
 
 
-def load_corpus(db: sqlite_utils.Database, model_id: str):
+def load_corpus(db: sqlite_utils.Database, model_id: str, article_ids: list[int] | None = None):
+    """(docs, passage vectors, each passage's doc index) of every embedded article, or of
+    `article_ids` only."""
     docs: list[DocInfo] = []
     index: dict[int, int] = {}
+    only = ""
+    if article_ids is not None:
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS corpus_ids (article_id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM corpus_ids")
+        db.conn.executemany("INSERT OR IGNORE INTO corpus_ids VALUES (?)", [(int(a),) for a in article_ids])
+        only = "AND e.article_id IN (SELECT article_id FROM corpus_ids)"
     for r in db.query(
-        """SELECT a.id, a.title, a.text, a.outlet, a.published_at, m.event_id FROM embeddings e
+        f"""SELECT a.id, a.title, a.text, a.outlet, a.published_at, m.event_id FROM embeddings e
            JOIN articles a ON a.id = e.article_id LEFT JOIN event_memberships m ON m.article_id = a.id
-           WHERE e.model_id = ? ORDER BY a.id""", [model_id]):
+           WHERE e.model_id = ? {only} ORDER BY a.id""", [model_id]):
         index[r["id"]] = len(docs)
         docs.append(DocInfo(r["id"], r["title"] or "", r["text"] or "", r["outlet"],
                             r["event_id"], r["published_at"]))
     blobs, owner = [], []
-    for aid, blob in db.execute("SELECT article_id, vector FROM passages WHERE model_id = ? ORDER BY article_id, idx",
-                                [model_id]):
+    for aid, blob in db.execute(f"SELECT article_id, vector FROM passages e WHERE model_id = ? {only} "
+                                "ORDER BY article_id, idx", [model_id]):
         if aid in index:
             blobs.append(blob)
             owner.append(index[aid])
@@ -95,21 +111,27 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     last = _last_discovery_size(db, model_id)
     if not force and last and n_articles < last * (1 + REDISCOVER_GROWTH):
         return assign_new_articles(db, model_id, run_id)
-    docs, vectors, owner = load_corpus(db, model_id)
+    all_ids = [r[0] for r in db.execute("SELECT article_id FROM embeddings WHERE model_id = ? ORDER BY article_id",
+                                        [model_id])]
+    sample = _discovery_sample(all_ids)
+    docs, vectors, owner = load_corpus(db, model_id, sample if len(sample) < len(all_ids) else None)
     clusters = discover_narratives(docs, vectors, owner, carrier=_carrier_scores(model_id, vectors, owner, len(docs)))
+    del vectors, owner
+    assigned = _assign_rest(db, model_id, clusters, sorted(set(all_ids) - set(sample)))
     old: dict[int, set[int]] = {}
     for nid, aid in db.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
                                "ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id = ?", [model_id]):
         old.setdefault(nid, set()).add(aid)
     next_id = (db.execute("SELECT max(id) FROM narratives").fetchone()[0] or 0) + 1
-    ids, lineage = match_ids(old, [set(int(a) for a in c.members) for c in clusters], next_id)
+    ids, lineage = match_ids(old, [set(int(a) for a in c.members) | set(more) for c, more in zip(clusters, assigned)],
+                             next_id)
     with db.conn:
         stage_run = db["runs"].insert({"stage": "narratives", "started_at": db.execute(
             "SELECT started_at FROM runs WHERE id = ?", [run_id]).fetchone()[0],
             "params": json.dumps({"model_id": model_id, "process_run": run_id})}).last_pk
         if old:
             db.execute(f"DELETE FROM narrative_memberships WHERE narrative_id IN ({','.join('?' * len(old))})", list(old))
-        for nid, cluster in zip(ids, clusters):
+        for nid, cluster, more in zip(ids, clusters, assigned):
             row = {"id": nid, "label": " / ".join(cluster.keywords[:4]) or cluster.headline,
                    "keywords": json.dumps(cluster.keywords), "headline": cluster.headline, "status": "active",
                    "centroid": to_blob(cluster.centroid), "residual_centroid": to_blob(cluster.residual_centroid),
@@ -119,7 +141,9 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             db["narratives"].upsert(row, pk="id")
             db["narrative_memberships"].insert_all(
                 {"narrative_id": nid, "article_id": int(aid), "run_id": stage_run, "score": round(float(score), 5),
-                 "method": METHOD, "model_id": model_id} for aid, score in sorted(cluster.members.items()))
+                 "method": method, "model_id": model_id}
+                for members, method in ((cluster.members, METHOD), (more, ASSIGN_METHOD))
+                for aid, score in sorted(members.items()))
         for item in lineage:
             result.lineage[item.kind] = result.lineage.get(item.kind, 0) + 1
             if item.kind in ("merged", "retired"):
@@ -137,6 +161,34 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     result.active = len(clusters)
     result.touched = sorted(ids)
     return result
+
+
+def _discovery_sample(article_ids: list[int]) -> list[int]:
+    """All ids up to DISCOVERY_MAX_ARTICLES, else an even stride over them (deterministic)."""
+    if len(article_ids) <= DISCOVERY_MAX_ARTICLES:
+        return list(article_ids)
+    pick = np.unique(np.linspace(0, len(article_ids) - 1, DISCOVERY_MAX_ARTICLES).round().astype(np.int64))
+    return [article_ids[i] for i in pick]
+
+
+def _assign_rest(db, model_id: str, clusters, article_ids: list[int]) -> list[dict[int, float]]:
+    """Per cluster, {article id: score} of the articles discovery did not cluster, assigned to the
+    nearest narrative as new articles are (`assign_to_narratives`), DISCOVERY_CHUNK at a time."""
+    out: list[dict[int, float]] = [dict() for _ in clusters]
+    if not clusters or not article_ids:
+        return out
+    rc = np.stack([c.residual_centroid for c in clusters])
+    for i in range(0, len(article_ids), DISCOVERY_CHUNK):
+        chunk = article_ids[i:i + DISCOVERY_CHUNK]
+        docs, vectors, owner = load_corpus(db, model_id, chunk)
+        if not len(vectors):
+            continue
+        scores = assign_to_narratives(rc, clusters[0].context, vectors, owner, len(docs),
+                                      carrier=_carrier_scores(model_id, vectors, owner, len(docs)))
+        for d, doc_scores in zip(docs, scores):
+            for k, score in doc_scores.items():
+                out[k][int(d.article_id)] = float(score)
+    return out
 
 
 def _refresh_counts(db, run_id: int) -> None:
