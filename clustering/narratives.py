@@ -150,12 +150,15 @@ def _episodes(docs: list[DocInfo], groups: list[str], gap_days: float) -> list[s
 
 
 def _parse_time(stamp: str):
-    from datetime import datetime
+    """An ISO time, UTC when it names no offset (stored dates come with and without one); None
+    when it is not one."""
+    from datetime import datetime, timezone
 
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        t = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
 def _groups(docs: list[DocInfo], doc_vectors: np.ndarray, copy_similarity: float,

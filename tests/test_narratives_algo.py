@@ -162,3 +162,15 @@ def test_claim_recurring_inside_a_chained_event_is_still_a_narrative(demo, carri
                                     params=NarrativeParams(episode_gap_days=None))
     assert _best_f1(with_episodes, gold["N4"]) >= 0.8
     assert _best_f1(one_group, gold["N4"]) < 0.5
+
+
+def test_episodes_split_at_long_gaps_whatever_the_date_format():
+    from clustering.narratives import _episodes
+
+    stamps = ["2026-03-01T10:00:00Z", "2026-03-02", "2026-03-20T08:00:00+02:00", "2026-03-21T09:00:00",
+              "not a date", None]
+    docs = [DocInfo(str(i), "t", "x", event_id="E", published_at=s) for i, s in enumerate(stamps)]
+    groups = _episodes(docs, ["e:E"] * len(docs), 7.0)
+    assert groups[0] == groups[1] == "e:E"
+    assert groups[2] == groups[3] == "e:E#1"
+    assert groups[5] == "e:E"  # no date: stays in the event's group
