@@ -110,10 +110,12 @@ def embed_articles(
                 result.skipped[reason.split(" (")[0]] = result.skipped.get(reason.split(" (")[0], 0) + 1
             else:
                 todo.append(row)
-        docs = embedder.embed([doc_text(r["title"], r["text"]) for r in todo]) if todo else np.zeros((0, 0))
         passage_lists = [split_passages(r["title"], r["text"]) for r in todo]
         flat = [p for ps in passage_lists for p in ps]
-        pvecs = embedder.embed(flat) if flat else np.zeros((0, 0))
+        # one call for leads and passages: the embedder's workers get all of the batch's texts
+        # (sentence-transformers batches them by length, so long leads and short passages do not mix)
+        both = embedder.embed([doc_text(r["title"], r["text"]) for r in todo] + flat) if todo else np.zeros((0, 0))
+        docs, pvecs = both[:len(todo)], both[len(todo):]
         with db.conn:
             ids = [r["id"] for r in rows]
             marks = ",".join("?" * len(ids))
