@@ -91,9 +91,54 @@ def _shingle_arrays(db: sqlite_utils.Database, ids: list[int]) -> dict[int, np.n
     return out
 
 
+# the MAX_CANDIDATES most recent articles of each of the article's BANDS buckets, and of their union
+_BUCKET = ("SELECT article_id FROM (SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ? "
+           "ORDER BY article_id DESC LIMIT ?)")
+_CANDIDATES = f"SELECT article_id FROM ({' UNION '.join([_BUCKET] * BANDS)}) ORDER BY article_id DESC LIMIT ?"
+# articles whose outlet, time and shingles a run keeps at hand: a syndicated text's recent copies are
+# candidates of many new articles
+CACHE_SIZE = 50_000
+
+
+class _Articles:
+    """Outlet, time and shingles of candidate articles, read once per run."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.meta: dict[int, tuple] = {}
+        self.shingles: dict[int, np.ndarray] = {}
+
+    def load_meta(self, ids: list[int]) -> None:
+        ids = [i for i in ids if i not in self.meta]
+        if len(self.meta) + len(ids) > CACHE_SIZE:
+            self.meta.clear()
+            self.shingles.clear()
+        if ids:
+            self.meta.update((row[0], row[1:]) for row in self.db.execute(
+                f"SELECT id, outlet, coalesce(published_at, fetched_at) FROM articles "
+                f"WHERE id IN ({','.join('?' * len(ids))})", ids))
+
+    def load_shingles(self, ids: list[int]) -> None:
+        self.shingles.update(_shingle_arrays(self.db, [i for i in ids if i not in self.shingles]))
+
+
+def _overlaps(mine: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """|mine ∩ other| for each of `others` (all sorted and unique): one pass over them all."""
+    if not others:
+        return np.zeros(0, np.int64)
+    allc = np.concatenate(others)
+    ends = np.cumsum([len(o) for o in others])
+    if len(mine) == 0 or len(allc) == 0:
+        return np.zeros(len(others), np.int64)
+    pos = np.minimum(np.searchsorted(mine, allc), len(mine) - 1)
+    hits = np.concatenate(([0], np.cumsum(mine[pos] == allc)))
+    return hits[ends] - hits[np.concatenate(([0], ends[:-1]))]
+
+
 def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
     """Compare articles not yet checked with earlier ones; store reuse pairs and their buckets."""
     result = ReuseResult()
+    known = _Articles(db)
     while True:
         rows = list(db.query(
             """SELECT a.id, a.outlet, a.text, coalesce(a.published_at, a.fetched_at) AS time
@@ -102,43 +147,41 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
         if not rows:
             return result
         pairs, buckets, stored = [], [], {}
+        in_batch: dict[tuple[int, int], list[int]] = {}  # buckets written earlier in this batch (not in the table yet)
         for r in rows:
             mine = stored[r["id"]] = shingles(r["text"])
+            known.meta[r["id"]] = (r["outlet"], r["time"])
             keys = band_keys(signature(mine))
-            cands = set()
+            cands = {x[0] for x in db.execute(
+                _CANDIDATES, [v for band, key in enumerate(keys) for v in (band, key, MAX_CANDIDATES)] + [MAX_CANDIDATES])}
             for band, key in enumerate(keys):
-                cands.update(x[0] for x in db.execute(
-                    "SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ? ORDER BY article_id DESC LIMIT ?",
-                    [band, key, MAX_CANDIDATES]))
-            # buckets written earlier in this batch are not in the table yet
-            cands.update(b["article_id"] for b in buckets if b["key"] == keys[b["band"]])
+                cands.update(in_batch.get((band, key), ()))
             cands.discard(r["id"])
             chosen = sorted(cands, reverse=True)[:MAX_CANDIDATES]
-            meta = {row[0]: row[1:] for row in db.execute(
-                f"SELECT id, outlet, coalesce(published_at, fetched_at) FROM articles "
-                f"WHERE id IN ({','.join('?' * len(chosen))})", chosen)} if chosen else {}
-            others = {c: stored[c] for c in chosen if c in stored}
-            others.update(_shingle_arrays(db, [c for c in chosen if c not in others and c in meta
-                                               and meta[c][0] != r["outlet"]]))
+            # an article of this batch is compared with its new text, the others with their stored shingles
+            known.load_meta(chosen)
+            others_ids = [c for c in sorted(chosen) if c in known.meta and known.meta[c][0] != r["outlet"]]
+            known.load_shingles([c for c in others_ids if c not in stored])
+            others = [stored[c] if c in stored else known.shingles[c] for c in others_ids]
             found = []
-            for cand in sorted(chosen):
-                c = meta.get(cand)
-                if c is None or c[0] == r["outlet"] or len(mine) == 0:
-                    continue
-                other = others[cand]
-                inter = overlap(mine, other)
-                if inter < MIN_CONTAINMENT * len(mine):
-                    continue
-                # the earlier article is the source; containment is of the copy in the source
-                new_id, src_id = (r["id"], cand) if (c[1] or "", cand) <= (r["time"] or "", r["id"]) else (cand, r["id"])
-                copy_size = len(mine) if new_id == r["id"] else len(other)
-                share = inter / copy_size if copy_size else 0.0
-                found.append({"article_id": new_id, "source_article_id": src_id, "containment": round(share, 4),
-                              "jaccard": round(inter / max(1, len(mine) + len(other) - inter), 4),
-                              "kind": "verbatim" if share >= VERBATIM else "partial"})
+            if len(mine):
+                for cand, other, inter in zip(others_ids, others, _overlaps(mine, others).tolist()):
+                    if inter < MIN_CONTAINMENT * len(mine):
+                        continue
+                    c = known.meta[cand]
+                    # the earlier article is the source; containment is of the copy in the source
+                    new_id, src_id = ((r["id"], cand) if (c[1] or "", cand) <= (r["time"] or "", r["id"])
+                                      else (cand, r["id"]))
+                    copy_size = len(mine) if new_id == r["id"] else len(other)
+                    share = inter / copy_size if copy_size else 0.0
+                    found.append({"article_id": new_id, "source_article_id": src_id, "containment": round(share, 4),
+                                  "jaccard": round(inter / max(1, len(mine) + len(other) - inter), 4),
+                                  "kind": "verbatim" if share >= VERBATIM else "partial"})
             found.sort(key=lambda p: (-p["containment"], p["source_article_id"], p["article_id"]))
             pairs.extend(found[:MAX_SOURCES])
             buckets.extend({"band": band, "key": key, "article_id": r["id"]} for band, key in enumerate(keys))
+            for band, key in enumerate(keys):
+                in_batch.setdefault((band, key), []).append(r["id"])
         with db.conn:
             marks = ",".join("?" * len(rows))
             ids = [r["id"] for r in rows]
@@ -150,5 +193,6 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles) VALUES (?, ?)",
                                 [(aid, arr.tobytes()) for aid, arr in stored.items()])
             db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({marks})", ids)
+        known.shingles.update(stored)
         result.articles += len(rows)
         result.pairs += len(pairs)

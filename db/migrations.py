@@ -384,6 +384,26 @@ def m017_reuse_bucket_recency(db: sqlite_utils.Database):
                "shingles BLOB NOT NULL)")
 
 
+
+@migration
+def m018_incremental_counts(db: sqlite_utils.Database):
+    # the reuse stage replaces a re-compared article's buckets: found by article, not by a scan
+    db.execute("CREATE INDEX reuse_buckets_article ON reuse_buckets (article_id)")
+    # the distinct outlets of each event and the distinct outlets and events of each narrative, so
+    # a run adds its new members to outlet_count / event_count instead of recounting every member
+    db.execute("""CREATE TABLE event_outlets (event_id INTEGER NOT NULL, outlet TEXT NOT NULL,
+        PRIMARY KEY (event_id, outlet)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE narrative_outlets (narrative_id INTEGER NOT NULL, outlet TEXT NOT NULL,
+        PRIMARY KEY (narrative_id, outlet)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE narrative_events (narrative_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
+        PRIMARY KEY (narrative_id, event_id)) WITHOUT ROWID""")
+    db.execute("""INSERT INTO event_outlets SELECT DISTINCT m.event_id, a.outlet FROM event_memberships m
+                  JOIN articles a ON a.id = m.article_id""")
+    db.execute("""INSERT INTO narrative_outlets SELECT DISTINCT m.narrative_id, a.outlet FROM narrative_memberships m
+                  JOIN articles a ON a.id = m.article_id""")
+    db.execute("""INSERT INTO narrative_events SELECT DISTINCT m.narrative_id, e.event_id FROM narrative_memberships m
+                  JOIN event_memberships e ON e.article_id = m.article_id""")
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
