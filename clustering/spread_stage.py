@@ -111,9 +111,12 @@ def _merge_edges(db, kind: str, sid: int, run_id, edges: _Edges) -> int:
     return len(edges.rows)
 
 
-def _count_new_members(db, kind: str, sid: int) -> bool:
-    """Add the new members to the subject's days and outlets; True when an outlet's first
-    appearance changed (a new outlet, or an earlier article), i.e. the follow edges must change."""
+def _count_new_members(db, kind: str, sid: int) -> tuple[list[str], str | None]:
+    """Add the new members to the subject's days and outlets; return the outlets whose first
+    appearance changed (a new outlet, or an earlier article: their follow edges must change) and
+    the subject's first appearance before (None: no outlet yet)."""
+    before = db.execute("SELECT min(first_seen_at), count(*) FROM subject_outlets WHERE kind = ? AND subject_id = ?",
+                        [kind, sid]).fetchone()
     db.execute(f"""INSERT INTO subject_days (kind, subject_id, day, outlet, articles)
                    SELECT ?, ?, substr({_TIME}, 1, 10) AS day, a.outlet, count(*) FROM spread_new n
                    CROSS JOIN articles a ON a.id = n.id GROUP BY day, a.outlet
@@ -130,30 +133,42 @@ def _count_new_members(db, kind: str, sid: int) -> bool:
                        OR (excluded.first_seen_at = first_seen_at AND excluded.first_article_id < first_article_id)
                        THEN excluded.first_article_id ELSE first_article_id END,
                      first_seen_at = min(first_seen_at, excluded.first_seen_at)""", [kind, sid])
-    firsts_changed = db.execute(
-        """SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
+    changed = [r[0] for r in db.execute(
+        """SELECT DISTINCT o.outlet FROM spread_new n CROSS JOIN articles a ON a.id = n.id
             CROSS JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
-            WHERE o.first_article_id = a.id)""", [kind, sid]).fetchone()[0]
+            WHERE o.first_article_id = a.id ORDER BY o.outlet""", [kind, sid])]
     db.execute("INSERT OR IGNORE INTO spread_members (kind, subject_id, article_id) SELECT ?, ?, id FROM spread_new",
                [kind, sid])
-    return bool(firsts_changed)
+    return changed, before[0] if before[1] else None
 
 
-def _follow_edges(db, kind: str, sid: int, run_id) -> int:
-    """Origin outlet(s) -> every later adopter, from the subject's outlets (ties are all origins)."""
-    db.execute("DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'", [kind, sid])
+def _follow_edges(db, kind: str, sid: int, run_id, changed: list[str] | None = None,
+                  first_before: str | None = None) -> int:
+    """Origin outlet(s) -> every later adopter, from the subject's outlets (ties are all origins).
+    With `changed` (the outlets whose first appearance changed) and the subject's first appearance
+    before them, only the edges into those outlets are rewritten when the origins stay as they were
+    (the usual case: new articles are late adopters); otherwise all follow edges are."""
     rows = db.execute("""SELECT outlet, first_seen_at, first_article_id,
                                 round((julianday(first_seen_at) - julianday(min(first_seen_at) OVER ())) * 24, 2)
                          FROM subject_outlets WHERE kind = ? AND subject_id = ? ORDER BY first_seen_at, outlet""",
                       [kind, sid]).fetchall()
+    first = rows[0][1] if rows else None
+    targets = set(changed or ())
+    if (changed is None or first_before is None or first != first_before
+            or any(r[1] == first for r in rows if r[0] in targets)):
+        targets = None  # the origins changed: every adopter's edges change
+        db.execute("DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'", [kind, sid])
+    else:
+        marks = ",".join("?" * len(targets))
+        db.execute(f"""DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'
+                       AND to_outlet IN ({marks})""", [kind, sid, *sorted(targets)])
     if not rows:
         return 0
-    first = rows[0][1]
     origins = [r for r in rows if r[1] == first]
     edges = _Edges()
     for o in origins:
         for r in rows:
-            if r[1] != first:
+            if r[1] != first and (targets is None or r[0] in targets):
                 edges.add(o[0], r[0], "follow", r[3], {"origin_article": o[2], "first_article": r[2]})
     return _merge_edges(db, kind, sid, run_id, edges)
 
@@ -202,8 +217,9 @@ def _update_subject(db, kind: str, sid: int, run_id, *, full: bool,
         edges = _Edges()
         _new_member_edges(db, kind, sid, edges)
         written = _merge_edges(db, kind, sid, run_id, edges)
-        if _count_new_members(db, kind, sid):
-            written += _follow_edges(db, kind, sid, run_id)
+        changed, first_before = _count_new_members(db, kind, sid)
+        if changed:
+            written += _follow_edges(db, kind, sid, run_id, changed, first_before)
         _bursts(db, kind, sid, run_id)
     return new, written
 
