@@ -76,21 +76,6 @@ def containment(new: np.ndarray, old: np.ndarray) -> float:
     return overlap(new, old) / len(new) if len(new) else 0.0
 
 
-def _shingle_arrays(db: sqlite_utils.Database, ids: list[int]) -> dict[int, np.ndarray]:
-    """Stored shingles of these articles; from their text where none are stored (older databases)."""
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    out = {aid: np.frombuffer(blob, dtype=np.uint32) for aid, blob in db.execute(
-        f"SELECT article_id, shingles FROM article_shingles WHERE article_id IN ({marks})", ids)}
-    missing = [i for i in ids if i not in out]
-    if missing:
-        for aid, text in db.execute(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(missing))})",
-                                    missing):
-            out[aid] = shingles(text)
-    return out
-
-
 # the MAX_CANDIDATES most recent articles of each of the article's BANDS buckets, and of their union
 _BUCKET = ("SELECT article_id FROM (SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ? "
            "ORDER BY article_id DESC LIMIT ?)")
@@ -105,21 +90,28 @@ class _Articles:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        self.meta: dict[int, tuple] = {}
+        self.meta: dict[int, tuple] = {}  # article id -> (outlet, time)
         self.shingles: dict[int, np.ndarray] = {}
 
-    def load_meta(self, ids: list[int]) -> None:
+    def load(self, ids: list[int]) -> None:
         ids = [i for i in ids if i not in self.meta]
+        if not ids:
+            return
         if len(self.meta) + len(ids) > CACHE_SIZE:
             self.meta.clear()
             self.shingles.clear()
-        if ids:
-            self.meta.update((row[0], row[1:]) for row in self.db.execute(
-                f"SELECT id, outlet, coalesce(published_at, fetched_at) FROM articles "
-                f"WHERE id IN ({','.join('?' * len(ids))})", ids))
-
-    def load_shingles(self, ids: list[int]) -> None:
-        self.shingles.update(_shingle_arrays(self.db, [i for i in ids if i not in self.shingles]))
+        for aid, outlet, time, blob in self.db.execute(
+                f"SELECT article_id, outlet, time, shingles FROM article_shingles WHERE article_id IN "
+                f"({','.join('?' * len(ids))}) AND outlet IS NOT NULL", ids):
+            self.meta[aid] = (outlet, time)
+            self.shingles[aid] = np.frombuffer(blob, dtype=np.uint32)
+        missing = [i for i in ids if i not in self.meta]
+        if missing:  # no stored shingles (older databases): from the article
+            for aid, outlet, time, text in self.db.execute(
+                    f"SELECT id, outlet, coalesce(published_at, fetched_at), text FROM articles "
+                    f"WHERE id IN ({','.join('?' * len(missing))})", missing):
+                self.meta[aid] = (outlet, time)
+                self.shingles[aid] = shingles(text)
 
 
 def _overlaps(mine: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
@@ -159,9 +151,8 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             cands.discard(r["id"])
             chosen = sorted(cands, reverse=True)[:MAX_CANDIDATES]
             # an article of this batch is compared with its new text, the others with their stored shingles
-            known.load_meta(chosen)
+            known.load(chosen)
             others_ids = [c for c in sorted(chosen) if c in known.meta and known.meta[c][0] != r["outlet"]]
-            known.load_shingles([c for c in others_ids if c not in stored])
             others = [stored[c] if c in stored else known.shingles[c] for c in others_ids]
             found = []
             if len(mine):
@@ -190,8 +181,9 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             db.execute(f"DELETE FROM text_reuse WHERE article_id IN ({marks})", ids)
             db["text_reuse"].insert_all(pairs, replace=True)
             db["reuse_buckets"].insert_all(buckets)
-            db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles) VALUES (?, ?)",
-                                [(aid, arr.tobytes()) for aid, arr in stored.items()])
+            db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles, outlet, time) "
+                                "VALUES (?, ?, ?, ?)", [(r["id"], stored[r["id"]].tobytes(), r["outlet"], r["time"])
+                                                        for r in rows])
             db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({marks})", ids)
         known.shingles.update(stored)
         result.articles += len(rows)
