@@ -165,12 +165,13 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
                                       else (cand, r["id"]))
                     copy_size = len(mine) if new_id == r["id"] else len(other)
                     share = inter / copy_size if copy_size else 0.0
-                    found.append({"article_id": new_id, "source_article_id": src_id, "containment": round(share, 4),
-                                  "jaccard": round(inter / max(1, len(mine) + len(other) - inter), 4),
-                                  "kind": "verbatim" if share >= VERBATIM else "partial"})
-            found.sort(key=lambda p: (-p["containment"], p["source_article_id"], p["article_id"]))
-            pairs.extend(found[:MAX_SOURCES])
-            buckets.extend({"band": band, "key": key, "article_id": r["id"]} for band, key in enumerate(keys))
+                    found.append((-round(share, 4), src_id, new_id, share, inter, len(other)))
+            # the MAX_SOURCES best: highest containment, then the earliest source
+            found.sort()
+            for neg_share, src_id, new_id, share, inter, n_other in found[:MAX_SOURCES]:
+                pairs.append((new_id, src_id, -neg_share, round(inter / max(1, len(mine) + n_other - inter), 4),
+                              "verbatim" if share >= VERBATIM else "partial"))
+            buckets.extend((band, key, r["id"]) for band, key in enumerate(keys))
             for band, key in enumerate(keys):
                 in_batch.setdefault((band, key), []).append(r["id"])
         with db.conn:
@@ -179,8 +180,9 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
             # a re-extracted article is compared again: drop what its old text produced
             db.execute(f"DELETE FROM reuse_buckets WHERE article_id IN ({marks})", ids)
             db.execute(f"DELETE FROM text_reuse WHERE article_id IN ({marks})", ids)
-            db["text_reuse"].insert_all(pairs, replace=True)
-            db["reuse_buckets"].insert_all(buckets)
+            db.conn.executemany("INSERT OR REPLACE INTO text_reuse (article_id, source_article_id, containment, jaccard, "
+                                "kind) VALUES (?, ?, ?, ?, ?)", pairs)
+            db.conn.executemany("INSERT INTO reuse_buckets (band, key, article_id) VALUES (?, ?, ?)", buckets)
             db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles, outlet, time) "
                                 "VALUES (?, ?, ?, ?)", [(r["id"], stored[r["id"]].tobytes(), r["outlet"], r["time"])
                                                         for r in rows])

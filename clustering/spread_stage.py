@@ -174,6 +174,28 @@ def _follow_edges(db, kind: str, sid: int, run_id, changed: list[str] | None = N
 
 
 def _bursts(db, kind: str, sid: int, run_id) -> None:
+    """The subject's bursts from its days. When the new members (spread_new, already in
+    subject_days) fall on or after the start of the last stored burst, the earlier bursts cannot
+    change: the last one is extended and later ones appended, without reading the subject's days."""
+    new_days = db.execute(f"""SELECT substr({_TIME}, 1, 10) AS day, count(*) FROM spread_new n
+                              CROSS JOIN articles a ON a.id = n.id GROUP BY day ORDER BY day""").fetchall()
+    last = db.execute("""SELECT burst, start_day, end_day, articles FROM narrative_bursts WHERE kind = ? AND subject_id = ?
+                         ORDER BY burst DESC LIMIT 1""", [kind, sid]).fetchone()
+    if last and new_days and new_days[0][0] is not None and new_days[0][0] >= last[1]:
+        out = [{"burst": last[0], "start_day": last[1], "end_day": last[2], "articles": last[3]}]
+        for day, n in new_days:  # every stored day is on or before the last burst's end
+            cur = out[-1]
+            if day <= cur["end_day"]:
+                cur["articles"] += n
+            elif (date.fromisoformat(day) - date.fromisoformat(cur["end_day"])).days <= BURST_GAP_DAYS:
+                cur["end_day"] = day
+                cur["articles"] += n
+            else:
+                out.append({"burst": cur["burst"] + 1, "start_day": day, "end_day": day, "articles": n})
+        db.conn.executemany("""INSERT OR REPLACE INTO narrative_bursts (kind, subject_id, burst, start_day, end_day,
+                               articles, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                            [(kind, sid, b["burst"], b["start_day"], b["end_day"], b["articles"], run_id) for b in out])
+        return
     days = db.execute("""SELECT day, sum(articles) FROM subject_days WHERE kind = ? AND subject_id = ?
                          GROUP BY day ORDER BY day""", [kind, sid]).fetchall()
     out: list[dict] = []
