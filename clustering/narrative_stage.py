@@ -175,7 +175,7 @@ def _add_counts(db, members: list[tuple[int, int]], recount: set[int]) -> None:
     """Add new memberships (narrative, article) to their narratives' counts without reading the
     older members: article_count grows by the new members, the distinct outlets and events gain
     theirs, first/last seen widen. Narratives in `recount`, and those not counted yet, are counted
-    from all their members (`_refresh_counts`), which gives the same numbers."""
+    from all their members (`_recount`), which gives the same numbers."""
     by_narrative: dict[int, list[int]] = {}
     for nid, aid in members:
         by_narrative.setdefault(nid, []).append(aid)
@@ -185,23 +185,25 @@ def _add_counts(db, members: list[tuple[int, int]], recount: set[int]) -> None:
                                                  [nid, nid]).fetchone()[0]:
             recount.add(nid)
     _recount(db, sorted(recount))
-    for nid, aids in sorted(by_narrative.items()):
+    for nid, all_aids in sorted(by_narrative.items()):
         if nid in recount:
             continue
-        marks = ",".join("?" * len(aids))
-        db.execute(f"""INSERT OR IGNORE INTO narrative_outlets SELECT DISTINCT ?, outlet FROM articles
-                       WHERE id IN ({marks})""", [nid, *aids])
-        db.execute(f"""INSERT OR IGNORE INTO narrative_events SELECT DISTINCT ?, event_id FROM event_memberships
-                       WHERE article_id IN ({marks})""", [nid, *aids])
-        db.execute(f"""UPDATE narratives SET
-                         article_count = article_count + ?,
-                         outlet_count = (SELECT count(*) FROM narrative_outlets WHERE narrative_id = narratives.id),
-                         event_count = (SELECT count(*) FROM narrative_events WHERE narrative_id = narratives.id),
-                         first_seen_at = (SELECT min(t) FROM (SELECT narratives.first_seen_at AS t UNION ALL
-                           SELECT coalesce(published_at, fetched_at) FROM articles WHERE id IN ({marks}))),
-                         last_seen_at = (SELECT max(t) FROM (SELECT narratives.last_seen_at AS t UNION ALL
-                           SELECT coalesce(published_at, fetched_at) FROM articles WHERE id IN ({marks})))
-                       WHERE id = ?""", [len(aids), *aids, *aids, nid])
+        for i in range(0, len(all_aids), 500):
+            aids = all_aids[i:i + 500]
+            marks = ",".join("?" * len(aids))
+            db.execute(f"""INSERT OR IGNORE INTO narrative_outlets SELECT DISTINCT ?, outlet FROM articles
+                           WHERE id IN ({marks})""", [nid, *aids])
+            db.execute(f"""INSERT OR IGNORE INTO narrative_events SELECT DISTINCT ?, event_id FROM event_memberships
+                           WHERE article_id IN ({marks})""", [nid, *aids])
+            db.execute(f"""UPDATE narratives SET
+                             article_count = article_count + ?,
+                             outlet_count = (SELECT count(*) FROM narrative_outlets WHERE narrative_id = narratives.id),
+                             event_count = (SELECT count(*) FROM narrative_events WHERE narrative_id = narratives.id),
+                             first_seen_at = (SELECT min(t) FROM (SELECT narratives.first_seen_at AS t UNION ALL
+                               SELECT coalesce(published_at, fetched_at) FROM articles WHERE id IN ({marks}))),
+                             last_seen_at = (SELECT max(t) FROM (SELECT narratives.last_seen_at AS t UNION ALL
+                               SELECT coalesce(published_at, fetched_at) FROM articles WHERE id IN ({marks})))
+                           WHERE id = ?""", [len(aids), *aids, *aids, nid])
 
 
 def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -> NarrativeStageResult:

@@ -5,7 +5,10 @@ and the bursts (active periods) of its timeline.
 Incremental: what has been counted for a subject is kept (`spread_members`, its outlets' first
 appearances in `subject_outlets`, its articles per day and outlet in `subject_days`), so a run
 reads only the subject's new members, their copies and citations, and merges them into the
-stored edges. A subject is recomputed from all its members when it has no state yet or its
+stored edges. Follow edges are rewritten only into the outlets whose first appearance changed
+(all of them when the origin changed), and only the last burst is extended (all bursts are
+recomputed when a new member is older than its start), so an unchanged row keeps the run that
+wrote it. A subject is recomputed from all its members when it has no state yet or its
 members may have left (narratives rediscovered, a watched narrative re-scored or re-thresholded).
 """
 from __future__ import annotations
