@@ -5,7 +5,12 @@ store functions; vectors are inserted with the articles, so the measured `proces
 embedding (the issue asks for the cost with embedding excluded). Each database is processed
 once (events, narrative discovery), then 1,000 newer articles are added and `process` is timed.
 
-    python -m bench.incremental [--sizes 10000 100000] [--json OUT]
+    python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--keep DIR] [--after DIR] [--json OUT]
+
+--keep DIR keeps each processed database (before the 1,000 new articles) and reuses it next time,
+so a re-timing skips the build (~6 min at 100k); --after DIR keeps each database as the timed
+`process` left it, to check with `python -m bench.compare_outputs OLD NEW` that a change to the
+stages left their results as they were.
 """
 from __future__ import annotations
 
@@ -57,7 +62,7 @@ def _flush(db, batch, model_id, dim, now):
 
 
 def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = None,
-            per_day: float | None = None) -> dict:
+            per_day: float | None = None, after: Path | None = None) -> dict:
     """Build and process a database of `size` articles (or reuse the one kept in `keep` by an
     earlier run of the same code), add NEW articles and time `process` on them."""
     embedder = load_embedder()
@@ -85,6 +90,10 @@ def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = 
     result = process(db, embedder)
     inc = time.perf_counter() - t0
     assert result.embed.embedded == 0
+    if after:
+        db.conn.close()
+        after.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, after / f"inc-{size}{f'-{per_day:g}perday' if per_day else ''}-after.db")
     return {"size": size, "build_s": build, "first_process_s": first, "process_1000_new_s": round(inc, 2),
             "stage_seconds": result.timings, "summary": result.summary()}
 
@@ -97,13 +106,14 @@ def main(argv=None) -> int:
                     help="articles published per day (default: every size spread over the same two years)")
     ap.add_argument("--keep", type=Path, help="keep the processed databases here and reuse them next time "
                                               "(only valid while the processing code is unchanged)")
+    ap.add_argument("--after", type=Path, help="keep the databases as the timed process left them here")
     args = ap.parse_args(argv)
     pool = real_pool()
     docs, passages = pool_vectors(pool)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            r = measure(size, Path(tmp), pool, docs, passages, args.keep, args.per_day)
+            r = measure(size, Path(tmp), pool, docs, passages, args.keep, args.per_day, args.after)
             print(json.dumps(r), flush=True)
             out.append(r)
     if len(out) >= 2:

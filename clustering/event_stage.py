@@ -58,6 +58,25 @@ def _load_state(db, model_id: str, since_ts: float, dim: int, params: EventParam
     return EventState.from_rows(rows, dim, len(params.weights), params, next_id=next_id)
 
 
+def _count_outlets(db, uncounted: list[int], articles: list[int], events: list[int]) -> None:
+    """outlet_count of `events`: their distinct outlets (event_outlets) gain the outlets of the new
+    member `articles`; the `uncounted` ones are counted from all their members."""
+    for i in range(0, len(uncounted), 500):
+        chunk = uncounted[i:i + 500]
+        db.execute(f"""INSERT OR IGNORE INTO event_outlets SELECT m.event_id, a.outlet FROM event_memberships m
+                       JOIN articles a ON a.id = m.article_id WHERE m.event_id IN ({','.join('?' * len(chunk))})""",
+                   chunk)
+    for i in range(0, len(articles), 500):
+        chunk = articles[i:i + 500]
+        db.execute(f"""INSERT OR IGNORE INTO event_outlets SELECT m.event_id, a.outlet FROM event_memberships m
+                       JOIN articles a ON a.id = m.article_id WHERE m.article_id IN ({','.join('?' * len(chunk))})""",
+                   chunk)
+    for i in range(0, len(events), 500):
+        chunk = events[i:i + 500]
+        db.execute(f"""UPDATE events SET outlet_count = (SELECT count(*) FROM event_outlets o WHERE o.event_id = events.id)
+                       WHERE id IN ({','.join('?' * len(chunk))})""", chunk)
+
+
 def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, params: EventParams = DEFAULT_PARAMS,
                       batch: int = 5000) -> EventStageResult:
     result = EventStageResult()
@@ -79,7 +98,11 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
         titles = {r["id"]: r["title"] for r in rows}
         with db.conn:
             new_ids = {a.event_id: a.article_id for a in assignments if a.new_event}
-            for ev in state.rows(state.take_dirty()):
+            dirty = state.take_dirty()
+            # events whose distinct outlets are not counted yet (new ones, older databases): from all members
+            uncounted = [e for e in dirty if e in new_ids or not db.execute(
+                "SELECT EXISTS (SELECT 1 FROM event_outlets WHERE event_id = ?)", [e]).fetchone()[0]]
+            for ev in state.rows(dirty):
                 row = {"id": ev.event_id, "model_id": model_id, "article_count": ev.count, "first_at": iso(ev.first_ts),
                        "last_at": iso(ev.last_ts), "state": to_blob(ev.centroid_sum.reshape(-1)),
                        "centroid": to_blob(normalize(ev.centroid_sum[-1])), "updated_run": run_id}
@@ -91,9 +114,7 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
                   "method": METHOD, "model_id": model_id} for a in assignments), replace=True)
             db.execute(f"DELETE FROM pending WHERE stage = 'events' AND article_id IN ({','.join('?' * len(rows))})",
                        [r["id"] for r in rows])
-            db.execute("""UPDATE events SET outlet_count = (SELECT count(DISTINCT a.outlet) FROM event_memberships m
-                          JOIN articles a ON a.id = m.article_id WHERE m.event_id = events.id) WHERE updated_run = ?""",
-                       [run_id])
+            _count_outlets(db, uncounted, [a.article_id for a in assignments], dirty)
         result.assigned += len(assignments)
         result.touched.update(a.event_id for a in assignments)
         result.new_events += len(new_ids)

@@ -192,7 +192,17 @@ def _assign_rest(db, model_id: str, clusters, article_ids: list[int]) -> list[di
 
 
 def _refresh_counts(db, run_id: int) -> None:
-    db.execute("""
+    """Counts of the narratives updated by `run_id`, from all their members (after a discovery)."""
+    _recount(db, [r[0] for r in db.execute("SELECT id FROM narratives WHERE updated_run = ?", [run_id])])
+
+
+def _recount(db, ids: list[int]) -> None:
+    """Counts of these narratives from all their members, and their distinct outlets and events,
+    which later runs add to."""
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"""
             UPDATE narratives SET
               article_count = (SELECT count(*) FROM narrative_memberships m WHERE m.narrative_id = narratives.id),
               outlet_count = (SELECT count(DISTINCT a.outlet) FROM narrative_memberships m
@@ -203,7 +213,49 @@ def _refresh_counts(db, run_id: int) -> None:
                                JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id),
               last_seen_at = (SELECT max(coalesce(a.published_at, a.fetched_at)) FROM narrative_memberships m
                               JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = narratives.id)
-            WHERE updated_run = ?""", [run_id])
+            WHERE id IN ({marks})""", chunk)
+        db.execute(f"DELETE FROM narrative_outlets WHERE narrative_id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM narrative_events WHERE narrative_id IN ({marks})", chunk)
+        db.execute(f"""INSERT OR IGNORE INTO narrative_outlets SELECT m.narrative_id, a.outlet FROM narrative_memberships m
+                       JOIN articles a ON a.id = m.article_id WHERE m.narrative_id IN ({marks})""", chunk)
+        db.execute(f"""INSERT OR IGNORE INTO narrative_events SELECT m.narrative_id, e.event_id
+                       FROM narrative_memberships m JOIN event_memberships e ON e.article_id = m.article_id
+                       WHERE m.narrative_id IN ({marks})""", chunk)
+
+
+def _add_counts(db, members: list[tuple[int, int]], recount: set[int]) -> None:
+    """Add new memberships (narrative, article) to their narratives' counts without reading the
+    older members: article_count grows by the new members, the distinct outlets and events gain
+    theirs, first/last seen widen. Narratives in `recount`, and those not counted yet, are counted
+    from all their members (`_recount`), which gives the same numbers."""
+    by_narrative: dict[int, list[int]] = {}
+    for nid, aid in members:
+        by_narrative.setdefault(nid, []).append(aid)
+    for nid in sorted(by_narrative):
+        if nid not in recount and not db.execute("SELECT EXISTS (SELECT 1 FROM narrative_outlets WHERE narrative_id = ?) "
+                                                 "AND (SELECT article_count FROM narratives WHERE id = ?) IS NOT NULL",
+                                                 [nid, nid]).fetchone()[0]:
+            recount.add(nid)
+    _recount(db, sorted(recount))
+    for nid, all_aids in sorted(by_narrative.items()):
+        if nid in recount:
+            continue
+        for i in range(0, len(all_aids), 500):
+            aids = all_aids[i:i + 500]
+            marks = ",".join("?" * len(aids))
+            db.execute(f"""INSERT OR IGNORE INTO narrative_outlets SELECT DISTINCT ?, outlet FROM articles
+                           WHERE id IN ({marks})""", [nid, *aids])
+            db.execute(f"""INSERT OR IGNORE INTO narrative_events SELECT DISTINCT ?, event_id FROM event_memberships
+                           WHERE article_id IN ({marks})""", [nid, *aids])
+            db.execute(f"""UPDATE narratives SET
+                             article_count = article_count + ?,
+                             outlet_count = (SELECT count(*) FROM narrative_outlets WHERE narrative_id = narratives.id),
+                             event_count = (SELECT count(*) FROM narrative_events WHERE narrative_id = narratives.id),
+                             first_seen_at = (SELECT min(t) FROM (SELECT narratives.first_seen_at AS t UNION ALL
+                               SELECT coalesce(published_at, fetched_at) FROM articles WHERE id IN ({marks}))),
+                             last_seen_at = (SELECT max(t) FROM (SELECT narratives.last_seen_at AS t UNION ALL
+                               SELECT coalesce(published_at, fetched_at) FROM articles WHERE id IN ({marks})))
+                           WHERE id = ?""", [len(aids), *aids, *aids, nid])
 
 
 def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -> NarrativeStageResult:
@@ -233,13 +285,22 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
         members = [{"narrative_id": rows[k]["id"], "article_id": aid, "run_id": run_id, "score": float(score),
                     "method": ASSIGN_METHOD, "model_id": model_id}
                    for aid, doc_scores in zip(new_ids, scores) for k, score in sorted(doc_scores.items())]
+        # articles assigned before (re-extracted, re-embedded): their narratives are recounted from all
+        # members, since an older member's time may have changed with its text
+        earlier: set[tuple[int, int]] = set()
+        for i in range(0, len(new_ids), 500):
+            chunk = new_ids[i:i + 500]
+            earlier.update(db.execute(f"SELECT narrative_id, article_id FROM narrative_memberships WHERE article_id IN "
+                                      f"({','.join('?' * len(chunk))})", chunk).fetchall())
         db["narrative_memberships"].insert_all(members, replace=True)
         db.execute("DELETE FROM pending WHERE stage = 'narratives'")
         touched = sorted({m["narrative_id"] for m in members})
         if touched:
             db.execute(f"UPDATE narratives SET updated_run = ? WHERE id IN ({','.join('?' * len(touched))})",
                        [run_id, *touched])
-            _refresh_counts(db, run_id)
+            _add_counts(db, [(m["narrative_id"], m["article_id"]) for m in members
+                                     if (m["narrative_id"], m["article_id"]) not in earlier],
+                        {nid for nid, _ in earlier} & set(touched))
     result.assigned = len(members)
     result.touched = touched
     result.articles = len(new_ids)

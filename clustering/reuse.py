@@ -76,24 +76,61 @@ def containment(new: np.ndarray, old: np.ndarray) -> float:
     return overlap(new, old) / len(new) if len(new) else 0.0
 
 
-def _shingle_arrays(db: sqlite_utils.Database, ids: list[int]) -> dict[int, np.ndarray]:
-    """Stored shingles of these articles; from their text where none are stored (older databases)."""
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    out = {aid: np.frombuffer(blob, dtype=np.uint32) for aid, blob in db.execute(
-        f"SELECT article_id, shingles FROM article_shingles WHERE article_id IN ({marks})", ids)}
-    missing = [i for i in ids if i not in out]
-    if missing:
-        for aid, text in db.execute(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(missing))})",
-                                    missing):
-            out[aid] = shingles(text)
-    return out
+# the MAX_CANDIDATES most recent articles of each of the article's BANDS buckets, and of their union
+_BUCKET = ("SELECT article_id FROM (SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ? "
+           "ORDER BY article_id DESC LIMIT ?)")
+_CANDIDATES = f"SELECT article_id FROM ({' UNION '.join([_BUCKET] * BANDS)}) ORDER BY article_id DESC LIMIT ?"
+# articles whose outlet, time and shingles a run keeps at hand: a syndicated text's recent copies are
+# candidates of many new articles
+CACHE_SIZE = 50_000
+
+
+class _Articles:
+    """Outlet, time and shingles of candidate articles, read once per run."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.meta: dict[int, tuple] = {}  # article id -> (outlet, time)
+        self.shingles: dict[int, np.ndarray] = {}
+
+    def load(self, ids: list[int]) -> None:
+        ids = [i for i in ids if i not in self.meta]
+        if not ids:
+            return
+        if len(self.meta) + len(ids) > CACHE_SIZE:
+            self.meta.clear()
+            self.shingles.clear()
+        for aid, outlet, time, blob in self.db.execute(
+                f"SELECT article_id, outlet, time, shingles FROM article_shingles WHERE article_id IN "
+                f"({','.join('?' * len(ids))}) AND outlet IS NOT NULL", ids):
+            self.meta[aid] = (outlet, time)
+            self.shingles[aid] = np.frombuffer(blob, dtype=np.uint32)
+        missing = [i for i in ids if i not in self.meta]
+        if missing:  # no stored shingles (older databases): from the article
+            for aid, outlet, time, text in self.db.execute(
+                    f"SELECT id, outlet, coalesce(published_at, fetched_at), text FROM articles "
+                    f"WHERE id IN ({','.join('?' * len(missing))})", missing):
+                self.meta[aid] = (outlet, time)
+                self.shingles[aid] = shingles(text)
+
+
+def _overlaps(mine: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """|mine ∩ other| for each of `others` (all sorted and unique): one pass over them all."""
+    if not others:
+        return np.zeros(0, np.int64)
+    allc = np.concatenate(others)
+    ends = np.cumsum([len(o) for o in others])
+    if len(mine) == 0 or len(allc) == 0:
+        return np.zeros(len(others), np.int64)
+    pos = np.minimum(np.searchsorted(mine, allc), len(mine) - 1)
+    hits = np.concatenate(([0], np.cumsum(mine[pos] == allc)))
+    return hits[ends] - hits[np.concatenate(([0], ends[:-1]))]
 
 
 def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
     """Compare articles not yet checked with earlier ones; store reuse pairs and their buckets."""
     result = ReuseResult()
+    known = _Articles(db)
     while True:
         rows = list(db.query(
             """SELECT a.id, a.outlet, a.text, coalesce(a.published_at, a.fetched_at) AS time
@@ -102,53 +139,54 @@ def find_reuse(db: sqlite_utils.Database, *, batch: int = 500) -> ReuseResult:
         if not rows:
             return result
         pairs, buckets, stored = [], [], {}
+        in_batch: dict[tuple[int, int], list[int]] = {}  # buckets written earlier in this batch (not in the table yet)
         for r in rows:
             mine = stored[r["id"]] = shingles(r["text"])
+            known.meta[r["id"]] = (r["outlet"], r["time"])
             keys = band_keys(signature(mine))
-            cands = set()
+            cands = {x[0] for x in db.execute(
+                _CANDIDATES, [v for band, key in enumerate(keys) for v in (band, key, MAX_CANDIDATES)] + [MAX_CANDIDATES])}
             for band, key in enumerate(keys):
-                cands.update(x[0] for x in db.execute(
-                    "SELECT article_id FROM reuse_buckets WHERE band = ? AND key = ? ORDER BY article_id DESC LIMIT ?",
-                    [band, key, MAX_CANDIDATES]))
-            # buckets written earlier in this batch are not in the table yet
-            cands.update(b["article_id"] for b in buckets if b["key"] == keys[b["band"]])
+                cands.update(in_batch.get((band, key), ()))
             cands.discard(r["id"])
             chosen = sorted(cands, reverse=True)[:MAX_CANDIDATES]
-            meta = {row[0]: row[1:] for row in db.execute(
-                f"SELECT id, outlet, coalesce(published_at, fetched_at) FROM articles "
-                f"WHERE id IN ({','.join('?' * len(chosen))})", chosen)} if chosen else {}
-            others = {c: stored[c] for c in chosen if c in stored}
-            others.update(_shingle_arrays(db, [c for c in chosen if c not in others and c in meta
-                                               and meta[c][0] != r["outlet"]]))
+            # an article of this batch is compared with its new text, the others with their stored shingles
+            known.load(chosen)
+            others_ids = [c for c in sorted(chosen) if c in known.meta and known.meta[c][0] != r["outlet"]]
+            others = [stored[c] if c in stored else known.shingles[c] for c in others_ids]
             found = []
-            for cand in sorted(chosen):
-                c = meta.get(cand)
-                if c is None or c[0] == r["outlet"] or len(mine) == 0:
-                    continue
-                other = others[cand]
-                inter = overlap(mine, other)
-                if inter < MIN_CONTAINMENT * len(mine):
-                    continue
-                # the earlier article is the source; containment is of the copy in the source
-                new_id, src_id = (r["id"], cand) if (c[1] or "", cand) <= (r["time"] or "", r["id"]) else (cand, r["id"])
-                copy_size = len(mine) if new_id == r["id"] else len(other)
-                share = inter / copy_size if copy_size else 0.0
-                found.append({"article_id": new_id, "source_article_id": src_id, "containment": round(share, 4),
-                              "jaccard": round(inter / max(1, len(mine) + len(other) - inter), 4),
-                              "kind": "verbatim" if share >= VERBATIM else "partial"})
-            found.sort(key=lambda p: (-p["containment"], p["source_article_id"], p["article_id"]))
-            pairs.extend(found[:MAX_SOURCES])
-            buckets.extend({"band": band, "key": key, "article_id": r["id"]} for band, key in enumerate(keys))
+            if len(mine):
+                for cand, other, inter in zip(others_ids, others, _overlaps(mine, others).tolist()):
+                    if inter < MIN_CONTAINMENT * len(mine):
+                        continue
+                    c = known.meta[cand]
+                    # the earlier article is the source; containment is of the copy in the source
+                    new_id, src_id = ((r["id"], cand) if (c[1] or "", cand) <= (r["time"] or "", r["id"])
+                                      else (cand, r["id"]))
+                    copy_size = len(mine) if new_id == r["id"] else len(other)
+                    share = inter / copy_size if copy_size else 0.0
+                    found.append((-round(share, 4), src_id, new_id, share, inter, len(other)))
+            # the MAX_SOURCES best: highest containment, then the earliest source
+            found.sort()
+            for neg_share, src_id, new_id, share, inter, n_other in found[:MAX_SOURCES]:
+                pairs.append((new_id, src_id, -neg_share, round(inter / max(1, len(mine) + n_other - inter), 4),
+                              "verbatim" if share >= VERBATIM else "partial"))
+            buckets.extend((band, key, r["id"]) for band, key in enumerate(keys))
+            for band, key in enumerate(keys):
+                in_batch.setdefault((band, key), []).append(r["id"])
         with db.conn:
             marks = ",".join("?" * len(rows))
             ids = [r["id"] for r in rows]
             # a re-extracted article is compared again: drop what its old text produced
             db.execute(f"DELETE FROM reuse_buckets WHERE article_id IN ({marks})", ids)
             db.execute(f"DELETE FROM text_reuse WHERE article_id IN ({marks})", ids)
-            db["text_reuse"].insert_all(pairs, replace=True)
-            db["reuse_buckets"].insert_all(buckets)
-            db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles) VALUES (?, ?)",
-                                [(aid, arr.tobytes()) for aid, arr in stored.items()])
+            db.conn.executemany("INSERT OR REPLACE INTO text_reuse (article_id, source_article_id, containment, jaccard, "
+                                "kind) VALUES (?, ?, ?, ?, ?)", pairs)
+            db.conn.executemany("INSERT INTO reuse_buckets (band, key, article_id) VALUES (?, ?, ?)", buckets)
+            db.conn.executemany("INSERT OR REPLACE INTO article_shingles (article_id, shingles, outlet, time) "
+                                "VALUES (?, ?, ?, ?)", [(r["id"], stored[r["id"]].tobytes(), r["outlet"], r["time"])
+                                                        for r in rows])
             db.execute(f"DELETE FROM pending WHERE stage = 'reuse' AND article_id IN ({marks})", ids)
+        known.shingles.update(stored)
         result.articles += len(rows)
         result.pairs += len(pairs)

@@ -5,7 +5,10 @@ and the bursts (active periods) of its timeline.
 Incremental: what has been counted for a subject is kept (`spread_members`, its outlets' first
 appearances in `subject_outlets`, its articles per day and outlet in `subject_days`), so a run
 reads only the subject's new members, their copies and citations, and merges them into the
-stored edges. A subject is recomputed from all its members when it has no state yet or its
+stored edges. Follow edges are rewritten only into the outlets whose first appearance changed
+(all of them when the origin changed), and only the last burst is extended (all bursts are
+recomputed when a new member is older than its start), so an unchanged row keeps the run that
+wrote it. A subject is recomputed from all its members when it has no state yet or its
 members may have left (narratives rediscovered, a watched narrative re-scored or re-thresholded).
 """
 from __future__ import annotations
@@ -111,9 +114,12 @@ def _merge_edges(db, kind: str, sid: int, run_id, edges: _Edges) -> int:
     return len(edges.rows)
 
 
-def _count_new_members(db, kind: str, sid: int) -> bool:
-    """Add the new members to the subject's days and outlets; True when an outlet's first
-    appearance changed (a new outlet, or an earlier article), i.e. the follow edges must change."""
+def _count_new_members(db, kind: str, sid: int) -> tuple[list[str], str | None]:
+    """Add the new members to the subject's days and outlets; return the outlets whose first
+    appearance changed (a new outlet, or an earlier article: their follow edges must change) and
+    the subject's first appearance before (None: no outlet yet)."""
+    before = db.execute("SELECT min(first_seen_at), count(*) FROM subject_outlets WHERE kind = ? AND subject_id = ?",
+                        [kind, sid]).fetchone()
     db.execute(f"""INSERT INTO subject_days (kind, subject_id, day, outlet, articles)
                    SELECT ?, ?, substr({_TIME}, 1, 10) AS day, a.outlet, count(*) FROM spread_new n
                    CROSS JOIN articles a ON a.id = n.id GROUP BY day, a.outlet
@@ -130,35 +136,69 @@ def _count_new_members(db, kind: str, sid: int) -> bool:
                        OR (excluded.first_seen_at = first_seen_at AND excluded.first_article_id < first_article_id)
                        THEN excluded.first_article_id ELSE first_article_id END,
                      first_seen_at = min(first_seen_at, excluded.first_seen_at)""", [kind, sid])
-    firsts_changed = db.execute(
-        """SELECT EXISTS (SELECT 1 FROM spread_new n CROSS JOIN articles a ON a.id = n.id
+    changed = [r[0] for r in db.execute(
+        """SELECT DISTINCT o.outlet FROM spread_new n CROSS JOIN articles a ON a.id = n.id
             CROSS JOIN subject_outlets o ON o.kind = ? AND o.subject_id = ? AND o.outlet = a.outlet
-            WHERE o.first_article_id = a.id)""", [kind, sid]).fetchone()[0]
+            WHERE o.first_article_id = a.id ORDER BY o.outlet""", [kind, sid])]
     db.execute("INSERT OR IGNORE INTO spread_members (kind, subject_id, article_id) SELECT ?, ?, id FROM spread_new",
                [kind, sid])
-    return bool(firsts_changed)
+    return changed, before[0] if before[1] else None
 
 
-def _follow_edges(db, kind: str, sid: int, run_id) -> int:
-    """Origin outlet(s) -> every later adopter, from the subject's outlets (ties are all origins)."""
-    db.execute("DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'", [kind, sid])
+def _follow_edges(db, kind: str, sid: int, run_id, changed: list[str] | None = None,
+                  first_before: str | None = None) -> int:
+    """Origin outlet(s) -> every later adopter, from the subject's outlets (ties are all origins).
+    With `changed` (the outlets whose first appearance changed) and the subject's first appearance
+    before them, only the edges into those outlets are rewritten when the origins stay as they were
+    (the usual case: new articles are late adopters); otherwise all follow edges are."""
     rows = db.execute("""SELECT outlet, first_seen_at, first_article_id,
                                 round((julianday(first_seen_at) - julianday(min(first_seen_at) OVER ())) * 24, 2)
                          FROM subject_outlets WHERE kind = ? AND subject_id = ? ORDER BY first_seen_at, outlet""",
                       [kind, sid]).fetchall()
+    first = rows[0][1] if rows else None
+    targets = set(changed or ())
+    if (changed is None or first_before is None or first != first_before
+            or any(r[1] == first for r in rows if r[0] in targets)):
+        targets = None  # the origins changed: every adopter's edges change
+        db.execute("DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'", [kind, sid])
+    else:
+        marks = ",".join("?" * len(targets))
+        db.execute(f"""DELETE FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = 'follow'
+                       AND to_outlet IN ({marks})""", [kind, sid, *sorted(targets)])
     if not rows:
         return 0
-    first = rows[0][1]
     origins = [r for r in rows if r[1] == first]
     edges = _Edges()
     for o in origins:
         for r in rows:
-            if r[1] != first:
+            if r[1] != first and (targets is None or r[0] in targets):
                 edges.add(o[0], r[0], "follow", r[3], {"origin_article": o[2], "first_article": r[2]})
     return _merge_edges(db, kind, sid, run_id, edges)
 
 
 def _bursts(db, kind: str, sid: int, run_id) -> None:
+    """The subject's bursts from its days. When the new members (spread_new, already in
+    subject_days) fall on or after the start of the last stored burst, the earlier bursts cannot
+    change: the last one is extended and later ones appended, without reading the subject's days."""
+    new_days = db.execute(f"""SELECT substr({_TIME}, 1, 10) AS day, count(*) FROM spread_new n
+                              CROSS JOIN articles a ON a.id = n.id GROUP BY day ORDER BY day""").fetchall()
+    last = db.execute("""SELECT burst, start_day, end_day, articles FROM narrative_bursts WHERE kind = ? AND subject_id = ?
+                         ORDER BY burst DESC LIMIT 1""", [kind, sid]).fetchone()
+    if last and new_days and new_days[0][0] is not None and new_days[0][0] >= last[1]:
+        out = [{"burst": last[0], "start_day": last[1], "end_day": last[2], "articles": last[3]}]
+        for day, n in new_days:  # every stored day is on or before the last burst's end
+            cur = out[-1]
+            if day <= cur["end_day"]:
+                cur["articles"] += n
+            elif (date.fromisoformat(day) - date.fromisoformat(cur["end_day"])).days <= BURST_GAP_DAYS:
+                cur["end_day"] = day
+                cur["articles"] += n
+            else:
+                out.append({"burst": cur["burst"] + 1, "start_day": day, "end_day": day, "articles": n})
+        db.conn.executemany("""INSERT OR REPLACE INTO narrative_bursts (kind, subject_id, burst, start_day, end_day,
+                               articles, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                            [(kind, sid, b["burst"], b["start_day"], b["end_day"], b["articles"], run_id) for b in out])
+        return
     days = db.execute("""SELECT day, sum(articles) FROM subject_days WHERE kind = ? AND subject_id = ?
                          GROUP BY day ORDER BY day""", [kind, sid]).fetchall()
     out: list[dict] = []
@@ -202,8 +242,9 @@ def _update_subject(db, kind: str, sid: int, run_id, *, full: bool,
         edges = _Edges()
         _new_member_edges(db, kind, sid, edges)
         written = _merge_edges(db, kind, sid, run_id, edges)
-        if _count_new_members(db, kind, sid):
-            written += _follow_edges(db, kind, sid, run_id)
+        changed, first_before = _count_new_members(db, kind, sid)
+        if changed:
+            written += _follow_edges(db, kind, sid, run_id, changed, first_before)
         _bursts(db, kind, sid, run_id)
     return new, written
 

@@ -384,6 +384,38 @@ def m017_reuse_bucket_recency(db: sqlite_utils.Database):
                "shingles BLOB NOT NULL)")
 
 
+
+@migration
+def m018_incremental_counts(db: sqlite_utils.Database):
+    # the reuse stage replaces a re-compared article's buckets: found by article, not by a scan
+    db.execute("CREATE INDEX reuse_buckets_article ON reuse_buckets (article_id)")
+    # the distinct outlets of each event and the distinct outlets and events of each narrative, so
+    # a run adds its new members to outlet_count / event_count instead of recounting every member
+    db.execute("""CREATE TABLE event_outlets (event_id INTEGER NOT NULL, outlet TEXT NOT NULL,
+        PRIMARY KEY (event_id, outlet)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE narrative_outlets (narrative_id INTEGER NOT NULL, outlet TEXT NOT NULL,
+        PRIMARY KEY (narrative_id, outlet)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE narrative_events (narrative_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
+        PRIMARY KEY (narrative_id, event_id)) WITHOUT ROWID""")
+    db.execute("""INSERT INTO event_outlets SELECT DISTINCT m.event_id, a.outlet FROM event_memberships m
+                  JOIN articles a ON a.id = m.article_id""")
+    db.execute("""INSERT INTO narrative_outlets SELECT DISTINCT m.narrative_id, a.outlet FROM narrative_memberships m
+                  JOIN articles a ON a.id = m.article_id""")
+    db.execute("""INSERT INTO narrative_events SELECT DISTINCT m.narrative_id, e.event_id FROM narrative_memberships m
+                  JOIN event_memberships e ON e.article_id = m.article_id""")
+    # a reuse candidate's outlet and time stand with its shingles (kept in step with the article by
+    # triggers), so comparing with it reads one small row instead of the article's
+    db.execute("ALTER TABLE article_shingles ADD COLUMN outlet TEXT")
+    db.execute("ALTER TABLE article_shingles ADD COLUMN time TEXT")
+    db.execute("DELETE FROM article_shingles WHERE article_id NOT IN (SELECT id FROM articles)")
+    db.execute("""UPDATE article_shingles SET (outlet, time) = (SELECT a.outlet, coalesce(a.published_at, a.fetched_at)
+                  FROM articles a WHERE a.id = article_shingles.article_id)""")
+    db.execute("""CREATE TRIGGER articles_shingles_update AFTER UPDATE OF outlet, published_at, fetched_at ON articles
+        BEGIN UPDATE article_shingles SET outlet = new.outlet, time = coalesce(new.published_at, new.fetched_at)
+        WHERE article_id = new.id; END""")
+    db.execute("""CREATE TRIGGER articles_shingles_delete AFTER DELETE ON articles
+        BEGIN DELETE FROM article_shingles WHERE article_id = old.id; END""")
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

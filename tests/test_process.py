@@ -94,10 +94,41 @@ def test_narrative_ids_stable_when_a_quarter_more_articles_arrive(crawled_db, tm
     assert re.search(r"spread: \d+ edges over [1-9]\d* subjects", r.stdout), r.stdout
     incremental = spread_snapshot(db)
     assert incremental["spread_edges"] and incremental["narrative_bursts"]
+    follow = follow_evidence(db)
     handle = open_db(db)
     update_spread(handle)
     handle.conn.close()
     assert spread_snapshot(db) == incremental
+    assert follow_evidence(db) == follow
+    # the counts the second run added its new members to are the counts of all members
+    assert counts(db, stored=True) == counts(db, stored=False)
+
+
+def follow_evidence(db) -> list:
+    conn = sqlite3.connect(db)
+    out = sorted(conn.execute("SELECT kind, subject_id, from_outlet, to_outlet, evidence FROM spread_edges "
+                              "WHERE edge_kind = 'follow'").fetchall())
+    conn.close()
+    return out
+
+
+def counts(db, *, stored: bool) -> dict:
+    """Narratives' and events' counts as stored, or recounted from all their members."""
+    conn = sqlite3.connect(db)
+    time = "coalesce(a.published_at, a.fetched_at)"
+    narratives = ("SELECT id, article_count, outlet_count, event_count, first_seen_at, last_seen_at FROM narratives"
+                  if stored else
+                  f"""SELECT n.id, count(m.article_id), count(DISTINCT a.outlet), count(DISTINCT e.event_id),
+                             min({time}), max({time})
+                      FROM narratives n LEFT JOIN narrative_memberships m ON m.narrative_id = n.id
+                      LEFT JOIN articles a ON a.id = m.article_id LEFT JOIN event_memberships e ON e.article_id = a.id
+                      GROUP BY n.id""")
+    events = ("SELECT id, outlet_count FROM events" if stored else
+              """SELECT m.event_id, count(DISTINCT a.outlet) FROM event_memberships m
+                 JOIN articles a ON a.id = m.article_id GROUP BY m.event_id""")
+    out = {"narratives": sorted(conn.execute(narratives).fetchall()), "events": sorted(conn.execute(events).fetchall())}
+    conn.close()
+    return out
 
 
 def spread_snapshot(db) -> dict:
