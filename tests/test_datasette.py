@@ -326,3 +326,18 @@ def test_narrative_page_in_headless_chromium(chromium_binary, demo_db, demo_serv
     r = chromium(binary, tmp_path / "profile", "--window-size=1280,1600", f"--screenshot={shot}", url)
     assert r.returncode == 0 and shot.stat().st_size > 10_000, r.stderr[-2000:]
     print(f"\nscreenshot of {url}: {shot}")
+
+
+def test_every_table_is_described_or_hidden(tmp_path):
+    """A table a migration adds shows up in Datasette: it gets a description in db/metadata.yml,
+    or is hidden there when it is the pipeline's own bookkeeping."""
+    import yaml
+
+    from db.datasette_plugin import METADATA_PATH
+
+    tables = yaml.safe_load(METADATA_PATH.read_text("utf-8"))["database"]["tables"]
+    db = open_db(tmp_path / "all.db")
+    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                                      "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'articles_fts_%'")]
+    bare = sorted(n for n in names if not (tables.get(n, {}).get("description") or tables.get(n, {}).get("hidden")))
+    assert not bare, f"tables without a description or hidden: in db/metadata.yml: {bare}"
