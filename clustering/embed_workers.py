@@ -8,9 +8,9 @@ are bitwise the ones one process computes (tests/test_embed_workers.py), only so
 
 NARRATIVES_EMBED_WORKERS: number of worker processes; "auto" (default) = the CPU count, at most
 MAX_AUTO_WORKERS; 0 or 1 = embed in the calling process. Starting a worker costs ~4 CPU-s
-(torch, the model), so the pool starts only once START_AFTER_TEXTS texts were embedded in the
-calling process (a long run: the demo's 800 texts never start it) and then lives as long as the
-embedder; calls with fewer than MIN_POOLED_BATCHES batches stay in the calling process.
+(torch, the model), so the pool starts only once a run reaches START_AFTER_TEXTS texts (with
+the call that reaches it: a long run; the demo's 800 texts never start it) and then lives as long
+as the embedder; calls with fewer than MIN_POOLED_BATCHES batches stay in the calling process.
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ class PooledEmbedder:
         unique = list(dict.fromkeys(texts))
         batches = self.inner.batches(unique)
         if (self.workers < 2 or len(batches) < MIN_POOLED_BATCHES
-                or (self._pool is None and self._in_process < self.start_after_texts)):
+                or (self._pool is None and self._in_process + len(unique) < self.start_after_texts)):
             self._in_process += len(unique)
             return self.inner.embed(texts)
         vecs = np.empty((len(unique), self.inner.dim), dtype=np.float32)

@@ -736,7 +736,7 @@ def process(db, model, min_words, rediscover, follow, timings):
     crawl's lock); `narratives run` crawls and processes in one go.
 
     Long runs embed on every core: NARRATIVES_EMBED_WORKERS worker processes (default: the CPU
-    count, at most 4; 1 = embed in this process), started once a run has embedded 2,000 texts.
+    count, at most 4; 1 = embed in this process), started once a run reaches 2,000 texts.
     """
     from clustering.pipeline import process as run_process
     from crawler.exceptions import RunLockedError

@@ -58,6 +58,11 @@ def test_small_calls_and_short_runs_stay_in_process(embedders):
     short = embed_workers.PooledEmbedder(single, workers=2, start_after_texts=500)
     short.embed(_texts(300))  # a short run: starting workers would cost more than it saves
     assert short._pool is None and short._in_process == 300
+    try:
+        short.embed(_texts(250))  # 300 + 250 distinct texts reach 500: this call goes to the workers
+        assert short._pool is not None and short.worker_cpu_s > 0
+    finally:
+        short.close()
 
 
 def test_workers_setting(monkeypatch):
