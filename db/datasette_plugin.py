@@ -35,6 +35,23 @@ from db.connection import schema_names
 
 logger = logging.getLogger(__name__)
 
+
+def _plain_404s() -> None:
+    """Datasette 0.65's last-resort error handler prints every error with rich when rich is
+    importable (transformers pulls it in), and rich refuses to print outside an `except` block,
+    which is where Datasette reports a path no route matches: the 404 became a 500 ("Internal
+    Server Error") for e.g. /DB/-/narratives/1. Without rich it renders the 404 page as meant;
+    tracebacks of real errors are still printed (by `traceback`)."""
+    try:
+        import datasette.handle_exception as handler
+    except ImportError:
+        return
+    if getattr(handler, "rich", None) is not None:
+        handler.rich = None
+
+
+_plain_404s()
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"

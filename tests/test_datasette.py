@@ -341,3 +341,11 @@ def test_every_table_is_described_or_hidden(tmp_path):
                                       "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'articles_fts_%'")]
     bare = sorted(n for n in names if not (tables.get(n, {}).get("description") or tables.get(n, {}).get("hidden")))
     assert not bare, f"tables without a description or hidden: in db/metadata.yml: {bare}"
+
+
+def test_unknown_paths_are_404_not_500(small_ds):
+    # rich (pulled in by transformers) used to turn Datasette's 404 for unrouted paths into a 500
+    for path in ("/small/-/narratives/1", "/small/-/narrative/999", "/no-such-database"):
+        r = get(small_ds, path)
+        assert r.status_code == 404, (path, r.status_code)
+    assert get(small_ds, "/small/-/narrative/1").status_code == 200
