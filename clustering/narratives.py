@@ -132,6 +132,8 @@ def _episodes(docs: list[DocInfo], groups: list[str], gap_days: float) -> list[s
     Event clustering can chain the recurring coverage of one topic into a single event (an
     emissions rule in March, a tractor protest in April, a buy-out fund in May): without this a
     claim that came back around each of them would look like the coverage of one happening."""
+    from clustering.events import to_timestamp
+
     by_group: dict[str, list[tuple[str, int]]] = {}
     for i, (d, g) in enumerate(zip(docs, groups)):
         if g.startswith("e:") and d.published_at:
@@ -141,24 +143,15 @@ def _episodes(docs: list[DocInfo], groups: list[str], gap_days: float) -> list[s
         items.sort()
         episode, prev = 0, None
         for stamp, i in items:
-            t = _parse_time(stamp)
-            if t is not None and prev is not None and (t - prev).total_seconds() > gap_days * 86400:
+            try:  # stored dates come with and without an offset (naive = UTC)
+                t = to_timestamp(stamp)
+            except ValueError:
+                t = None
+            if t is not None and prev is not None and t - prev > gap_days * 86400:
                 episode += 1
             prev = t if t is not None else prev
             out[i] = f"{g}#{episode}" if episode else g
     return out
-
-
-def _parse_time(stamp: str):
-    """An ISO time, UTC when it names no offset (stored dates come with and without one); None
-    when it is not one."""
-    from datetime import datetime, timezone
-
-    try:
-        t = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
 def _groups(docs: list[DocInfo], doc_vectors: np.ndarray, copy_similarity: float,
