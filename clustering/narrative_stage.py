@@ -180,15 +180,31 @@ def _assign_rest(db, model_id: str, clusters, article_ids: list[int]) -> list[di
     rc = np.stack([c.residual_centroid for c in clusters])
     for i in range(0, len(article_ids), DISCOVERY_CHUNK):
         chunk = article_ids[i:i + DISCOVERY_CHUNK]
-        docs, vectors, owner = load_corpus(db, model_id, chunk)
+        vectors, owner = _passage_vectors(db, model_id, chunk)
         if not len(vectors):
             continue
-        scores = assign_to_narratives(rc, clusters[0].context, vectors, owner, len(docs),
-                                      carrier=_carrier_scores(model_id, vectors, owner, len(docs)))
-        for d, doc_scores in zip(docs, scores):
+        scores = assign_to_narratives(rc, clusters[0].context, vectors, owner, len(chunk),
+                                      carrier=_carrier_scores(model_id, vectors, owner, len(chunk)))
+        for aid, doc_scores in zip(chunk, scores):
             for k, score in doc_scores.items():
-                out[k][int(d.article_id)] = float(score)
+                out[k][int(aid)] = float(score)
     return out
+
+
+def _passage_vectors(db, model_id: str, article_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(passage vectors, each one's index into `article_ids`) of these articles, in article and
+    passage order; only the vectors are read (assignment needs no text)."""
+    blobs, owner = [], []
+    pos = {aid: i for i, aid in enumerate(article_ids)}
+    for i in range(0, len(article_ids), 500):
+        chunk = article_ids[i:i + 500]
+        for aid, blob in db.execute(f"SELECT article_id, vector FROM passages WHERE model_id = ? AND article_id IN "
+                                    f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [model_id, *chunk]):
+            blobs.append(blob)
+            owner.append(pos[aid])
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    return stack(blobs, len(blobs[0]) // 4), np.asarray(owner, dtype=np.int64)
 
 
 def _refresh_counts(db, run_id: int) -> None:
@@ -266,20 +282,11 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
     new_ids = [r[0] for r in db.execute(
         """SELECT p.article_id FROM pending p JOIN embeddings e ON e.article_id = p.article_id AND e.model_id = ?
            WHERE p.stage = 'narratives' ORDER BY p.article_id""", [model_id])]
-    blobs, owner = [], []
-    pos = {aid: i for i, aid in enumerate(new_ids)}
-    for i in range(0, len(new_ids), 500):
-        chunk = new_ids[i:i + 500]
-        for aid, blob in db.execute(f"SELECT article_id, vector FROM passages WHERE model_id = ? AND article_id IN "
-                                    f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [model_id, *chunk]):
-            blobs.append(blob)
-            owner.append(pos[aid])
+    vectors, owner = _passage_vectors(db, model_id, new_ids)
     scores: list[dict[int, float]] = [dict() for _ in new_ids]
-    if rows and blobs:
-        dim = len(blobs[0]) // 4
-        vectors = stack(blobs, dim)
-        scores = assign_to_narratives(stack((r["residual_centroid"] for r in rows), dim), from_blob(rows[0]["context"]),
-                                      vectors, np.asarray(owner), len(new_ids),
+    if rows and len(vectors):
+        scores = assign_to_narratives(stack((r["residual_centroid"] for r in rows), vectors.shape[1]),
+                                      from_blob(rows[0]["context"]), vectors, owner, len(new_ids),
                                       carrier=_carrier_scores(model_id, vectors, owner, len(new_ids)))
     with db.conn:
         members = [{"narrative_id": rows[k]["id"], "article_id": aid, "run_id": run_id, "score": float(score),
