@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from clustering.embedders import expand
 from clustering.errors import EmbeddingSettingError
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,4 @@ class PooledEmbedder:
         for idx, (v, cpu) in zip(batches, self._start().imap(_embed_batch, [[unique[i] for i in b] for b in batches])):
             vecs[idx] = v
             self.worker_cpu_s += cpu
-        if len(unique) == len(texts):
-            return vecs
-        index = {t: i for i, t in enumerate(unique)}
-        return vecs[[index[t] for t in texts]]
+        return expand(vecs, unique, texts)

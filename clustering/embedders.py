@@ -148,11 +148,7 @@ class SentenceTransformerEmbedder:
         # syndicated copies (one story on many outlets) and titles repeated as passage 0 recur
         # within a batch: encode each distinct text once
         unique = list(dict.fromkeys(texts))
-        vecs = self._encode(unique, self.precision == "bf16")
-        if len(unique) == len(texts):
-            return vecs
-        index = {t: i for i, t in enumerate(unique)}
-        return vecs[[index[t] for t in texts]]
+        return expand(self._encode(unique, self.precision == "bf16"), unique, texts)
 
     def batches(self, texts: list[str]) -> list[np.ndarray]:
         """The index batches sentence-transformers forms when it encodes `texts` in one call (its
@@ -173,6 +169,14 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def expand(vecs: np.ndarray, unique: list[str], texts: list[str]) -> np.ndarray:
+    """The vectors of `texts` from those of their distinct texts `unique` (in first-seen order)."""
+    if len(unique) == len(texts):
+        return vecs
+    index = {t: i for i, t in enumerate(unique)}
+    return vecs[[index[t] for t in texts]]
 
 
 _CACHE: dict[tuple[str, str, int], object] = {}
