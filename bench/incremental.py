@@ -2,10 +2,14 @@
 
 The databases are built from real-derived text and vectors (bench.synth) with the project's
 store functions; vectors are inserted with the articles, so the measured `process` runs do no
-embedding (the issue asks for the cost with embedding excluded). Each database is processed
+embedding (issue #3 asks for the cost with embedding excluded). Each database is processed
 once (events, narrative discovery), then 1,000 newer articles are added and `process` is timed.
+With --with-embedding a second 1,000 newer articles are then added *without* vectors and
+`process` is timed again, embedding them with the real model (issue #6 asks for the cost with
+embedding included). Peak RSS of the bench process is recorded after each phase.
 
-    python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--keep DIR] [--after DIR] [--json OUT]
+    python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--with-embedding]
+                                [--keep DIR] [--after DIR] [--json OUT]
 
 --keep DIR keeps each processed database (before the 1,000 new articles) and reuses it next time,
 so a re-timing skips the build (~6 min at 100k); --after DIR keeps each database as the timed
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -35,25 +40,29 @@ from db.store import ensure_outlet, insert_articles
 NEW = 1000
 
 
-def add_articles(db, rows, model_id: str, dim: int) -> None:
+def add_articles(db, rows, model_id: str, dim: int, *, vectors: bool = True) -> None:
+    """Store synthetic rows with the project's store functions; with vectors=False only the
+    articles go in, so the next `process` embeds them."""
     now = utcnow()
     batch = []
     for row, vec, passages in rows:
         batch.append((row, vec, passages))
         if len(batch) == 2000:
-            _flush(db, batch, model_id, dim, now)
+            _flush(db, batch, model_id, dim, now, vectors)
             batch = []
     if batch:
-        _flush(db, batch, model_id, dim, now)
+        _flush(db, batch, model_id, dim, now, vectors)
 
 
-def _flush(db, batch, model_id, dim, now):
+def _flush(db, batch, model_id, dim, now, vectors=True):
     with db.conn:
         for row, _, _ in batch:
             ensure_outlet(db, row["outlet"], row["url"].split("/a/")[0] + "/")
         ids = insert_articles(db, [dict(row, content_hash=content_hash(row["text"]), fetched_at=now,
                                         canonical_url=row["url"], date_source="import", extractor="synthetic")
                                    for row, _, _ in batch])
+        if not vectors:
+            return
         db["embeddings"].insert_all(
             ({"article_id": aid, "model_id": model_id, "content_hash": content_hash(row["text"]), "dim": dim,
               "vector": to_blob(vec), "created_at": now} for aid, (row, vec, _) in zip(ids, batch)), batch_size=1000)
@@ -62,16 +71,21 @@ def _flush(db, batch, model_id, dim, now):
              for aid, (_, _, ps) in zip(ids, batch) for i, (text, v) in enumerate(ps)), batch_size=2000)
 
 
+def peak_rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = None,
-            per_day: float | None = None, after: Path | None = None) -> dict:
+            per_day: float | None = None, after: Path | None = None, with_embedding: bool = False) -> dict:
     """Build and process a database of `size` articles (or reuse the one kept in `keep` by an
     earlier run of the same code), add NEW articles and time `process` on them."""
     embedder = load_embedder()
     path = workdir / f"inc-{size}.db"
     base = keep / f"inc-{size}{f'-{per_day:g}perday' if per_day else ''}-processed.db" if keep else None
     # a generator, not a list: at 1M articles every row with its passage vectors is ~25 GB
-    rows = synthetic_rows(size + NEW, pool, docs, passages, per_day=per_day)
+    rows = synthetic_rows(size + NEW * (2 if with_embedding else 1), pool, docs, passages, per_day=per_day)
     build = first = None
+    rss = {"model_loaded": peak_rss_mib()}
     if base and base.exists():
         shutil.copy(base, path)
         db = open_db(path)
@@ -82,24 +96,46 @@ def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = 
         t0 = time.perf_counter()
         add_articles(db, islice(rows, size), embedder.model_id, docs.shape[1])
         build = round(time.perf_counter() - t0, 1)
+        rss["built"] = peak_rss_mib()
+        _log(f"{size}: built in {build} s")
         t0 = time.perf_counter()
         process(db, embedder)
         first = round(time.perf_counter() - t0, 1)
+        rss["first_process"] = peak_rss_mib()
+        _log(f"{size}: first process {first} s")
         if base:
             db.conn.close()
             shutil.copy(path, base)
             db = open_db(path)
-    add_articles(db, rows, embedder.model_id, docs.shape[1])
+    add_articles(db, islice(rows, NEW), embedder.model_id, docs.shape[1])
     t0 = time.perf_counter()
     result = process(db, embedder)
     inc = time.perf_counter() - t0
     assert result.embed.embedded == 0
+    rss["process_1000_new"] = peak_rss_mib()
+    _log(f"{size}: 1,000 new (vectors stored) {inc:.2f} s")
+    embedded = None
+    if with_embedding:
+        add_articles(db, rows, embedder.model_id, docs.shape[1], vectors=False)
+        t0 = time.perf_counter()
+        res2 = process(db, embedder)
+        secs = time.perf_counter() - t0
+        assert res2.embed.embedded + sum(res2.embed.skipped.values()) == NEW, res2.summary()
+        rss["process_1000_new_embedded"] = peak_rss_mib()
+        embedded = {"stored_before": size + NEW, "process_s": round(secs, 2), "stage_seconds": res2.timings,
+                    "summary": res2.summary()}
+        _log(f"{size}: 1,000 new, embedding included, {secs:.2f} s")
     if after:
         db.conn.close()
         after.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, after / f"inc-{size}{f'-{per_day:g}perday' if per_day else ''}-after.db")
     return {"size": size, "build_s": build, "first_process_s": first, "process_1000_new_s": round(inc, 2),
-            "stage_seconds": result.timings, "summary": result.summary()}
+            "stage_seconds": result.timings, "summary": result.summary(), "with_embedding": embedded,
+            "peak_rss_mib": rss}
+
+
+def _log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -111,17 +147,23 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", type=Path, help="keep the processed databases here and reuse them next time "
                                               "(only valid while the processing code is unchanged)")
     ap.add_argument("--after", type=Path, help="keep the databases as the timed process left them here")
+    ap.add_argument("--with-embedding", action="store_true",
+                    help="then time 1,000 more new articles stored without vectors (embedding included)")
     args = ap.parse_args(argv)
     pool = real_pool()
     docs, passages = pool_vectors(pool)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            r = measure(size, Path(tmp), pool, docs, passages, args.keep, args.per_day, args.after)
+            r = measure(size, Path(tmp), pool, docs, passages, args.keep, args.per_day, args.after,
+                        args.with_embedding)
             print(json.dumps(r), flush=True)
             out.append(r)
     if len(out) >= 2:
         print(f"ratio {out[-1]['size']}/{out[0]['size']}: {out[-1]['process_1000_new_s'] / out[0]['process_1000_new_s']:.2f}")
+        if args.with_embedding:
+            a, b = out[0]["with_embedding"]["process_s"], out[-1]["with_embedding"]["process_s"]
+            print(f"ratio with embedding {out[-1]['size']}/{out[0]['size']}: {b / a:.2f}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0

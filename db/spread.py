@@ -43,16 +43,40 @@ def subject_info(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict:
     return dict(rows[0], kind=kind)
 
 
+def counted(db: sqlite_utils.Database, kind: str, subject_id: int) -> bool:
+    """Whether the spread stage's per-subject counts (`subject_days`, `subject_outlets`) hold
+    exactly the subject's members, so its timeline and first appearances can be read from them
+    instead of from every member's article row (at a million articles a large narrative has
+    100,000 members). Members only join between spread runs, except where the stage recounts the
+    subject from scratch (narratives rediscovered, a watched narrative re-scored), so equal counts
+    mean the same members. Not counted: single-outlet events (not spread subjects), a subject
+    whose `process` stopped before its spread stage, a database from before the stage existed."""
+    have = db.execute("SELECT sum(articles) FROM subject_outlets WHERE kind = ? AND subject_id = ?",
+                      [kind, subject_id]).fetchone()[0]
+    if not have:
+        return False
+    return have == db.execute(f"SELECT count(*) FROM ({member_sql(kind)})", [subject_id]).fetchone()[0]
+
+
+def _week(day: str) -> str:
+    """SQL: the Monday starting the ISO week of the day expression `day` (YYYY-MM-DD...)."""
+    return f"date(substr({day}, 1, 10), '-' || ((strftime('%w', substr({day}, 1, 10)) + 6) % 7) || ' days')"
+
+
 def timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str = "day") -> list[dict]:
     """Articles per time bucket (day or ISO week starting Monday) and outlet."""
     subject_info(db, kind, subject_id)
-    if by == "day":
-        bucket = "substr(coalesce(a.published_at, a.fetched_at), 1, 10)"
-    elif by == "week":
-        bucket = ("date(substr(coalesce(a.published_at, a.fetched_at), 1, 10), "
-                  "'-' || ((strftime('%w', substr(coalesce(a.published_at, a.fetched_at), 1, 10)) + 6) % 7) || ' days')")
-    else:
+    if by not in ("day", "week"):
         raise ValueError("by must be 'day' or 'week'")
+    if counted(db, kind, subject_id):
+        if by == "day":
+            return list(db.query("""SELECT day AS bucket, outlet, articles FROM subject_days
+                                    WHERE kind = ? AND subject_id = ? ORDER BY day, outlet""", [kind, subject_id]))
+        return list(db.query(f"""SELECT {_week('day')} AS bucket, outlet, sum(articles) AS articles FROM subject_days
+                                 WHERE kind = ? AND subject_id = ? GROUP BY bucket, outlet ORDER BY bucket, outlet""",
+                             [kind, subject_id]))
+    time = "coalesce(a.published_at, a.fetched_at)"
+    bucket = f"substr({time}, 1, 10)" if by == "day" else _week(time)
     return list(db.query(
         f"""SELECT {bucket} AS bucket, a.outlet, count(*) AS articles
             FROM articles a WHERE a.id IN ({member_sql(kind)})
@@ -62,22 +86,29 @@ def timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str =
 def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
     """One row per outlet in adoption order: first article, first-seen time and its source, lag, rank.
 
-    One GROUP BY over the members' (outlet, time) rows; title, url and date source are read for
-    each outlet's first article only. The bare `a.id` comes from the row holding min(time)
-    (SQLite's documented min()/max() bare-column rule); members are visited in id order and
-    min() keeps the first row reaching the minimum, so ties within an outlet go to the smallest id.
+    Read from the spread stage's `subject_outlets` when it has counted every member (`counted`),
+    else one GROUP BY over the members' (outlet, time) rows. Either way title, url and date source
+    are read for each outlet's first article only, and ties within an outlet go to the smallest
+    id (here the bare `a.id` comes from the row holding min(time), SQLite's documented
+    min()/max() bare-column rule, and members are visited in id order).
     """
+    if counted(db, kind, subject_id):
+        first = """SELECT outlet, first_seen_at AS time, first_article_id AS id, articles FROM subject_outlets
+                   WHERE kind = ? AND subject_id = ?"""
+        params = [kind, subject_id]
+    else:
+        first = f"""SELECT a.outlet, min(coalesce(a.published_at, a.fetched_at)) AS time, a.id AS id, count(*) AS articles
+                    FROM articles a WHERE a.id IN ({member_sql(kind)}) GROUP BY a.outlet"""
+        params = [subject_id]
     rows = list(db.query(
-        f"""WITH f AS (
-              SELECT a.outlet, min(coalesce(a.published_at, a.fetched_at)) AS time, a.id AS id, count(*) AS articles
-              FROM articles a WHERE a.id IN ({member_sql(kind)}) GROUP BY a.outlet)
+        f"""WITH f AS ({first})
             SELECT f.outlet, f.time AS first_seen_at,
                    CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
                         ELSE 'first fetch' END AS time_source,
                    f.articles, f.id AS first_article_id, a.title AS first_title, a.url AS first_url,
                    round((julianday(f.time) - julianday(min(f.time) OVER ())) * 24, 2) AS lag_hours,
                    dense_rank() OVER (ORDER BY f.time) AS adoption_rank
-            FROM f JOIN articles a ON a.id = f.id ORDER BY f.time, f.outlet""", [subject_id]))
+            FROM f JOIN articles a ON a.id = f.id ORDER BY f.time, f.outlet""", params))
     for r in rows:
         r["is_origin"] = r["adoption_rank"] == 1
     return rows

@@ -9,7 +9,8 @@ import pytest
 from clustering.reuse import containment, shingles
 from clustering.spread_stage import update_spread
 from db import open_db
-from db.spread import adopters, bursts, spread, timeline
+import db.spread as spread_queries
+from db.spread import adopters, bursts, counted, spread, timeline
 from tests.conftest import run_cli
 
 N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
@@ -175,3 +176,33 @@ def test_discovered_narrative_origin_and_adoption_order(demo_db, planted):
     assert result["origin"] == [n["origin_outlet"]]
     order = [a["outlet"] for a in result["adopters"] if a["outlet"] in set(n["outlets"])]
     assert order == [a["outlet"] for a in n["adoption_order"]]
+
+
+def test_timeline_and_adopters_read_from_the_spread_counts_agree_with_the_members(demo_db, tmp_path, monkeypatch):
+    """The queries read the spread stage's per-subject counts when they hold every member; the
+    answer is the one a scan of the members' articles gives, and a subject whose counts are
+    missing or short falls back to that scan."""
+    db_path = tmp_path / "counts.db"
+    shutil.copy(demo_db[0], db_path)
+    db = open_db(db_path)
+    subjects = ([("narrative", r[0]) for r in db.execute("SELECT id FROM narratives WHERE status = 'active'")]
+                + [("watch", r[0]) for r in db.execute("SELECT id FROM watched_narratives")]
+                + [("event", r[0]) for r in db.execute("SELECT id FROM events")])
+
+    def answers(kind, sid):
+        return timeline(db, kind, sid), timeline(db, kind, sid, by="week"), adopters(db, kind, sid)
+
+    from_counts = {s: answers(*s) for s in subjects}
+    assert all(counted(db, *s) for s in subjects if s[0] != "event")
+    with monkeypatch.context() as m:
+        m.setattr(spread_queries, "counted", lambda *a: False)
+        assert {s: answers(*s) for s in subjects} == from_counts
+    # a narrative whose spread stage did not count its latest member: the scan answers
+    kind, sid = subjects[0]
+    last = db.execute("SELECT max(article_id) FROM narrative_memberships WHERE narrative_id = ?", [sid]).fetchone()[0]
+    outlet = db.execute("SELECT outlet FROM articles WHERE id = ?", [last]).fetchone()[0]
+    db.execute("UPDATE subject_outlets SET articles = articles - 1 WHERE kind = ? AND subject_id = ? AND outlet = ?",
+               [kind, sid, outlet])
+    db.conn.commit()
+    assert not counted(db, kind, sid)
+    assert answers(kind, sid) == from_counts[(kind, sid)]
