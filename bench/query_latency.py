@@ -15,6 +15,10 @@ narrative's time and the slowest call are reported too, and each query's EXPLAIN
 
     python -m bench.query_latency [--articles 1000000] [--json OUT] [--db PATH] [--variants]
 
+--db PATH reuses a database that exists, e.g. one `bench.incremental --keep DIR` built with the
+store functions from real-derived text and vectors and processed with `process` (its
+narratives and spread state are the pipeline's own).
+
 --variants also measures candidate index changes, applied to the benchmark database only
 (dropped again afterwards), with before/after numbers.
 """
@@ -211,8 +215,12 @@ def build(path: Path, n: int, *, seed: int = 0, text_words: int = 30) -> dict:
 
 
 def pick_narratives(db) -> list[int]:
-    """20 different active narratives: the 5 largest and 15 spread over the rest by size."""
+    """20 different active narratives: the 5 largest and 15 spread over the rest by size. A
+    database with fewer (one the pipeline processed: `--db`) has each of them called in turn,
+    largest first, until 20 calls are made."""
     ids = [r[0] for r in db.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY article_count DESC, id")]
+    if len(ids) < CALLS:
+        return (ids * CALLS)[:CALLS]
     rest = ids[5:]
     step = max(1, len(rest) // (CALLS - 5))
     return (ids[:5] + rest[::step])[:CALLS]
@@ -247,7 +255,9 @@ def measure(db, ids: list[int]) -> dict:
 
 
 def query_plans(db, nid: int) -> dict:
-    """EXPLAIN QUERY PLAN of the SQL behind each function (the same statements, reconstructed)."""
+    """EXPLAIN QUERY PLAN of the SQL behind each function (the same statements, reconstructed): the
+    member scans, and the reads of the spread stage's counts that replace them once the subject is
+    counted (`db.spread.counted`)."""
     plans = {}
     members = member_sql("narrative")
     sqls = {
@@ -256,6 +266,10 @@ def query_plans(db, nid: int) -> dict:
         "adopters": f"""WITH m AS (SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
                            row_number() OVER (PARTITION BY a.outlet ORDER BY coalesce(a.published_at, a.fetched_at), a.id) AS nth
                            FROM articles a WHERE a.id IN ({members})) SELECT * FROM m WHERE nth = 1""",
+        **({"timeline_day (from the spread counts)": "SELECT day, outlet, articles FROM subject_days WHERE kind = 'narrative' "
+                                                      "AND subject_id = ? ORDER BY day, outlet",
+            "adopters (from the spread counts)": "SELECT * FROM subject_outlets WHERE kind = 'narrative' AND subject_id = ?"}
+           if spread_mod.counted(db, "narrative", nid) else {}),
         "edges": "SELECT * FROM spread_edges WHERE kind = 'narrative' AND subject_id = ? ORDER BY edge_kind, from_outlet, to_outlet",
         "list_narratives": "SELECT id FROM narratives WHERE status = 'active' AND ? IS NOT NULL ORDER BY article_count DESC, id",
     }
@@ -298,7 +312,8 @@ def main(argv=None) -> int:
         print(json.dumps(built), flush=True)
         db = open_db(path)
         ids = pick_narratives(db)
-        sizes = dict(db.execute(f"SELECT id, article_count FROM narratives WHERE id IN ({','.join('?' * len(ids))})", ids))
+        sizes = dict(db.execute(f"SELECT id, article_count FROM narratives WHERE id IN ({','.join('?' * len(set(ids)))})",
+                                sorted(set(ids))))
         result = {"build": built, "narratives_measured": [[i, sizes[i]] for i in ids], "target_ms": TARGET_MS,
                   "plans": query_plans(db, ids[0]), "largest_breakdown_ms": breakdown(db, ids[0]),
                   "latency": measure(db, ids)}
