@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# the demo's watched narrative, as `make demo` adds it (demo/make_demo.py)
+N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
 
 
 def run_cli(*args, cwd=None, timeout=180, env=None):

@@ -8,9 +8,8 @@ import pytest
 
 from clustering.spread_stage import update_spread
 from db import open_db
-from tests.conftest import run_cli
+from tests.conftest import N1_DESCRIPTION, run_cli
 
-N1_DESCRIPTION = "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies."
 
 
 @pytest.fixture(scope="module")
