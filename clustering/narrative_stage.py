@@ -139,11 +139,12 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             if nid not in old:
                 row["created_run"] = stage_run
             db["narratives"].upsert(row, pk="id")
+            rows = [(aid, score, ASSIGN_METHOD if aid in cluster.assigned else METHOD)
+                    for aid, score in sorted(cluster.members.items())]
+            rows += [(aid, score, ASSIGN_METHOD) for aid, score in sorted(more.items())]
             db["narrative_memberships"].insert_all(
                 {"narrative_id": nid, "article_id": int(aid), "run_id": stage_run, "score": round(float(score), 5),
-                 "method": method, "model_id": model_id}
-                for members, method in ((cluster.members, METHOD), (more, ASSIGN_METHOD))
-                for aid, score in sorted(members.items()))
+                 "method": method, "model_id": model_id} for aid, score, method in rows)
         for item in lineage:
             result.lineage[item.kind] = result.lineage.get(item.kind, 0) + 1
             if item.kind in ("merged", "retired"):
