@@ -4,8 +4,6 @@ chunks. On the processed demo web (real model, real SQLite), with the cap lowere
 import shutil
 import sqlite3
 
-import pytest
-
 from clustering import narrative_stage as ns
 from db import open_db
 
