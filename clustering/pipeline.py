@@ -56,18 +56,22 @@ class ProcessResult:
 
 
 def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
-    """Anything queued, a model not yet used on these articles, or a watched narrative to re-score."""
+    """Anything queued, a model not yet used on these articles, a watched narrative to re-score,
+    or spread to recount (a member's time changed)."""
     return bool(db.execute(
         """SELECT EXISTS (SELECT 1 FROM pending)
            OR (EXISTS (SELECT 1 FROM articles) AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
-           OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)""",
+           OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)
+           OR EXISTS (SELECT 1 FROM spread_stale)""",
         {"m": model_id}).fetchone()[0])
 
 
 def queued_work(db: sqlite_utils.Database) -> bool:
-    """Anything in the processing queue or a watched narrative waiting to be re-scored (no model needed)."""
+    """Anything in the processing queue, a watched narrative waiting to be re-scored or spread to
+    recount (no model needed)."""
     return bool(db.execute("SELECT EXISTS (SELECT 1 FROM pending) OR EXISTS "
-                           "(SELECT 1 FROM watched_narratives WHERE rescore = 1)").fetchone()[0])
+                           "(SELECT 1 FROM watched_narratives WHERE rescore = 1) "
+                           "OR EXISTS (SELECT 1 FROM spread_stale)").fetchone()[0])
 
 
 def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False,

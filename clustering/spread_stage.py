@@ -8,8 +8,9 @@ reads only the subject's new members, their copies and citations, and merges the
 stored edges. Follow edges are rewritten only into the outlets whose first appearance changed
 (all of them when the origin changed), and only the last burst is extended (all bursts are
 recomputed when a new member is older than its start), so an unchanged row keeps the run that
-wrote it. A subject is recomputed from all its members when it has no state yet or its
-members may have left (narratives rediscovered, a watched narrative re-scored or re-thresholded).
+wrote it. A subject is recomputed from all its members when it has no state yet, its
+members may have left (narratives rediscovered, a watched narrative re-scored or re-thresholded)
+or one of them changed its time since it was counted (`spread_stale`, filled by a trigger).
 """
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def _subjects(db: sqlite_utils.Database, run_id: int | None) -> list[tuple[str, 
     events = db.execute("SELECT id FROM events WHERE outlet_count > 1" + (" AND updated_run = ?" if run_id else "")
                         + " ORDER BY id", [run_id] if run_id else []).fetchall()
     return out + [("event", r[0]) for r in events]
+
+
+def _is_subject(db: sqlite_utils.Database, kind: str, sid: int) -> bool:
+    """Whether the subject is one the stage keeps spread for (as `_subjects` lists them)."""
+    sql = {"narrative": "SELECT 1 FROM narratives WHERE id = ? AND status = 'active'",
+           "watch": "SELECT 1 FROM watched_narratives WHERE id = ?",
+           "event": "SELECT 1 FROM events WHERE id = ? AND outlet_count > 1"}[kind]
+    return db.execute(sql, [sid]).fetchone() is not None
 
 
 def member_exists_sql(kind: str, article: str) -> str:
@@ -278,6 +287,12 @@ def update_spread(db: sqlite_utils.Database, run_id: int | None = None,
     result = SpreadResult()
     everything = subjects is None
     recompute = set(recompute)
+    # subjects a member of which changed its time since it was counted: rebuilt from all members
+    stale = [(k, i) for k, i in db.execute("SELECT kind, subject_id FROM spread_stale ORDER BY kind, subject_id")]
+    if stale and not everything:
+        live = {s for s in stale if _is_subject(db, *s)}
+        recompute |= live
+        subjects = sorted(set(subjects) | live)
     db.execute("CREATE TEMP TABLE IF NOT EXISTS spread_new (id INTEGER PRIMARY KEY)")
     found = _memberships_of(db, articles) if articles is not None else None
     for kind, sid in (_subjects(db, None if all_events else run_id) if everything else subjects):
@@ -288,6 +303,9 @@ def update_spread(db: sqlite_utils.Database, run_id: int | None = None,
         result.members += new
         result.edges += written
         result.recomputed += full
+    if stale:
+        with db.conn:
+            db.conn.executemany("DELETE FROM spread_stale WHERE kind = ? AND subject_id = ?", stale)
     if everything or any(kind == "narrative" for kind, _ in recompute):
         # narratives that are no longer active keep no spread
         with db.conn:

@@ -416,6 +416,23 @@ def m018_incremental_counts(db: sqlite_utils.Database):
     db.execute("""CREATE TRIGGER articles_shingles_delete AFTER DELETE ON articles
         BEGIN DELETE FROM article_shingles WHERE article_id = old.id; END""")
 
+@migration
+def m019_spread_stale(db: sqlite_utils.Database):
+    # the spread stage counts a member once, with its time then; an article whose time changes
+    # afterwards (a re-fetch or re-extraction finds another publication date) marks the subjects
+    # it belongs to, and the next `process` recounts them from all their members
+    db.execute("""CREATE TABLE spread_stale (kind TEXT NOT NULL, subject_id INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject_id)) WITHOUT ROWID""")
+    db.execute("""CREATE TRIGGER articles_time_changed AFTER UPDATE OF published_at, fetched_at ON articles
+        WHEN coalesce(new.published_at, new.fetched_at) IS NOT coalesce(old.published_at, old.fetched_at)
+        BEGIN
+          INSERT OR IGNORE INTO spread_stale SELECT 'narrative', narrative_id FROM narrative_memberships
+            WHERE article_id = new.id;
+          INSERT OR IGNORE INTO spread_stale SELECT 'event', event_id FROM event_memberships WHERE article_id = new.id;
+          INSERT OR IGNORE INTO spread_stale SELECT 'watch', watch_id FROM watch_matches WHERE article_id = new.id;
+        END""")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

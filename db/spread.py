@@ -50,10 +50,12 @@ def counted(db: sqlite_utils.Database, kind: str, subject_id: int) -> bool:
     100,000 members). Members only join between spread runs, except where the stage recounts the
     subject from scratch (narratives rediscovered, a watched narrative re-scored), so equal counts
     mean the same members. Not counted: single-outlet events (not spread subjects), a subject
-    whose `process` stopped before its spread stage, a database from before the stage existed."""
+    whose `process` stopped before its spread stage, a database from before the stage existed,
+    a subject one of whose members changed its time since (`spread_stale`, until `process`)."""
     have = db.execute("SELECT sum(articles) FROM subject_outlets WHERE kind = ? AND subject_id = ?",
                       [kind, subject_id]).fetchone()[0]
-    if not have:
+    if not have or db.execute("SELECT EXISTS (SELECT 1 FROM spread_stale WHERE kind = ? AND subject_id = ?)",
+                              [kind, subject_id]).fetchone()[0]:
         return False
     return have == db.execute(f"SELECT count(*) FROM ({member_sql(kind)})", [subject_id]).fetchone()[0]
 

@@ -133,6 +133,9 @@ def store_article(db: sqlite_utils.Database, article: dict, citations: Iterable[
     if existing:
         article_id, old_title, old_text = existing[0], existing[1], existing[2]
         changed = old_title != row.get("title") or old_text != row.get("text")
+        # `fetched_at` is the first fetch: an undated article's time in every timeline and spread
+        if existing[5] and (not row.get("fetched_at") or existing[5] < row["fetched_at"]):
+            row["fetched_at"] = existing[5]
         if keep_revision and changed:
             db["article_revisions"].insert({
                 "article_id": article_id, "title": old_title, "text": old_text, "content_hash": existing[3],

@@ -38,3 +38,16 @@ def test_store_article_upserts_and_replaces_citations(tmp_path):
     assert [(c["kind"], c["text"]) for c in db["citations"].rows] == [("source", "Y")]
     conn = sqlite3.connect(tmp_path / "n.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_refetch_keeps_the_first_fetch_time(tmp_path):
+    """An undated article's time is its first fetch (timelines, adoption order): a later fetch of
+    the same URL must not move it."""
+    db = open_db(tmp_path / "n.db")
+    upsert_outlets(db, [{"name": "a", "home": "http://x/", "feeds": "[]", "sitemaps": "[]", "sections": "[]"}])
+    art = {"url": "http://x/1", "outlet": "a", "title": "T", "text": "one two three", "fetched_at": "2026-03-01T08:00:00Z"}
+    aid = store_article(db, art)
+    store_article(db, dict(art, text="one two three four", fetched_at="2026-03-02T09:00:00Z"), keep_revision=True)
+    store_article(db, dict(art, fetched_at="2026-03-03T10:00:00Z"))
+    assert db["articles"].get(aid)["fetched_at"] == "2026-03-01T08:00:00Z"
+    assert db["articles"].get(aid)["word_count"] == 3

@@ -205,3 +205,37 @@ def test_timeline_and_adopters_read_from_the_spread_counts_agree_with_the_member
     db.conn.commit()
     assert not counted(db, kind, sid)
     assert answers(kind, sid) == from_counts[(kind, sid)]
+
+
+def test_a_member_whose_time_changes_is_recounted_by_the_next_process(demo_db, tmp_path, monkeypatch):
+    """A re-fetch or re-extraction that finds another publication date for a counted member marks
+    its subjects; until `process` recounts them the queries read the members themselves, after it
+    the spread counts (origin included) agree with the members again."""
+    db_path = tmp_path / "redated.db"
+    shutil.copy(demo_db[0], db_path)
+    db = open_db(db_path)
+    nid = db.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY id").fetchone()[0]
+    before = spread(db, "narrative", nid)
+    first = before["adopters"][0]
+    # the origin's first article turns out to be published a month after the last adopter
+    late = db.execute("SELECT datetime(max(first_seen_at), '+30 days') FROM subject_outlets "
+                      "WHERE kind = 'narrative' AND subject_id = ?", [nid]).fetchone()[0].replace(" ", "T") + "Z"
+    with db.conn:
+        db.execute("UPDATE articles SET published_at = ? WHERE id = ?", [late, first["first_article_id"]])
+    assert ("narrative", nid) in set(db.execute("SELECT kind, subject_id FROM spread_stale").fetchall())
+    assert not counted(db, "narrative", nid)
+    scanned = spread(db, "narrative", nid)
+    assert scanned["adopters"] != before["adopters"]
+    db.conn.close()
+    r = run_cli("process", db_path)
+    assert r.returncode == 0, r.stderr
+    db = open_db(db_path)
+    assert db.execute("SELECT count(*) FROM spread_stale").fetchone()[0] == 0
+    assert counted(db, "narrative", nid)
+    after = spread(db, "narrative", nid)
+    assert after["adopters"] == scanned["adopters"]
+    follows = {(e["from_outlet"], e["to_outlet"]) for e in after["edges"] if e["edge_kind"] == "follow"}
+    assert follows == {(o, a["outlet"]) for o in after["origin"] for a in after["adopters"] if not a["is_origin"]}
+    counts = timeline(db, "narrative", nid), timeline(db, "narrative", nid, by="week")
+    monkeypatch.setattr(spread_queries, "counted", lambda *a: False)
+    assert counts == (timeline(db, "narrative", nid), timeline(db, "narrative", nid, by="week"))
