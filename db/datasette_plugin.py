@@ -13,8 +13,9 @@ Hooks:
   render_cell        a `page` column holding "narrative/ID" (saved queries) links to that page
   database_actions, table_actions   links to the narrative pages
 
-The pages read the spread views (`subject_members`, `timeline_daily`, `spread_outlets`,
-`spread_edges`, `narrative_bursts`); a database that predates them gets a page that says so.
+The pages read the timeline and adopters through the functions the CLI uses (`db.spread`: the
+spread stage's counts when current, else the members), the edges and bursts from `spread_edges`
+and `narrative_bursts`; a database that predates them gets a page that says so.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import sqlite_utils
 import yaml
 from datasette import Response, hookimpl
 from datasette.utils.asgi import asgi_static
@@ -32,6 +34,8 @@ from markupsafe import Markup, escape
 
 from db.charts import bucket_timeline, chart_data, choose_bucket, outlet_colors, subject_summary
 from db.connection import schema_names
+from db.spread import adopters
+from db.spread import timeline as spread_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +243,17 @@ async def rows(db, sql: str, params=()) -> list[dict]:
     return [dict(r) for r in result.rows]
 
 
+def _spread_rows(conn: sqlite3.Connection, kind: str, subject_id: int) -> tuple[list, list, dict]:
+    """(articles per day and outlet, outlets in adoption order, article count and first/last day)."""
+    handle = sqlite_utils.Database(conn)
+    timeline = [{"day": r["bucket"], "outlet": r["outlet"], "articles": r["articles"]}
+                for r in spread_timeline(handle, kind, subject_id)]
+    nodes = adopters(handle, kind, subject_id)
+    days = [r["day"] for r in timeline]
+    return timeline, nodes, {"n": sum(r["articles"] for r in timeline), "first": min(days, default=None),
+                             "last": max(days, default=None)}
+
+
 async def missing_objects(db) -> list[str]:
     present = set(await db.table_names()) | set(await db.view_names())
     return [name for name in SPREAD_OBJECTS if name not in present]
@@ -289,12 +304,9 @@ async def subject_page(datasette, request):
     }
     if not missing:
         params = [kind, subject_id]
-        timeline = await rows(db, """SELECT day, outlet, articles FROM timeline_daily
-                                     WHERE kind = ? AND subject_id = ? ORDER BY day, outlet""", params)
-        nodes = await rows(db, """SELECT outlet, first_article_id, first_seen_at, time_source, articles, lag_hours,
-                                         adoption_rank, is_origin
-                                  FROM spread_outlets WHERE kind = ? AND subject_id = ?
-                                  ORDER BY adoption_rank, outlet""", params)
+        # the functions the CLI's `timeline` and `spread` call: they read the spread stage's counts
+        # when current (a few rows however large the narrative), else the members
+        timeline, nodes, span = await db.execute_fn(lambda conn: _spread_rows(conn, kind, subject_id))
         edges = await rows(db, """SELECT from_outlet, to_outlet, edge_kind, lag_hours, weight, evidence
                                   FROM spread_edges WHERE kind = ? AND subject_id = ?
                                   ORDER BY edge_kind, from_outlet, to_outlet""", params)
@@ -302,10 +314,6 @@ async def subject_page(datasette, request):
         if "narrative_bursts" in set(await db.table_names()) | set(await db.view_names()):
             bursts = await rows(db, """SELECT burst, start_day, end_day, articles FROM narrative_bursts
                                        WHERE kind = ? AND subject_id = ? ORDER BY start_day""", params)
-        span = (await rows(db, """SELECT count(*) AS n, min(coalesce(a.published_at, a.fetched_at)) AS first,
-                                         max(coalesce(a.published_at, a.fetched_at)) AS last
-                                  FROM subject_members s JOIN articles a ON a.id = s.article_id
-                                  WHERE s.kind = ? AND s.subject_id = ?""", params))[0]
         total = span["n"]
         articles = await rows(db, f"""
             SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
