@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
+from clustering.spread_stage import update_spread
 from crawler.serve import ServeError, build_datasette, free_port, serve
 from db import open_db
 from tests.conftest import REPO
@@ -107,6 +108,12 @@ def small_db(tmp_path_factory):
     for aid, _, _ in articles:
         db["watch_matches"].insert({"watch_id": 1, "article_id": aid, "score": 0.4 + 0.05 * aid, "passage": "p",
                                     "run_id": 1, "model_id": "m"})
+    db.conn.commit()
+    # what `process` keeps per subject (first appearances, articles per day), as after a run; the
+    # edges and bursts below are hand-made instead of the stage's
+    update_spread(db)
+    db.execute("DELETE FROM spread_edges")
+    db.execute("DELETE FROM narrative_bursts")
     db.conn.commit()
     db.conn.close()
     ensure_spread_objects(path)
