@@ -216,6 +216,23 @@ def m011_article_labels(db: sqlite_utils.Database):
     db["article_labels"].create_index(["label"])
 
 
+# the outlet summary as first defined: from every narrative member (kept: m020 replaced it, tests compare)
+INFLUENCE_FROM_MEMBERS = """CREATE VIEW outlet_influence AS
+        WITH adoption AS (SELECT * FROM spread_outlets WHERE kind = 'narrative')
+        SELECT o.name AS outlet,
+          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND a.is_origin) AS originated,
+          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin) AS adopted,
+          (SELECT round(avg(a.lag_hours), 1) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin)
+            AS mean_lag_hours,
+          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.article_id WHERE x.outlet = o.name)
+            AS copies_made,
+          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.source_article_id WHERE x.outlet = o.name)
+            AS copied_by_others,
+          (SELECT count(*) FROM citations c JOIN articles x ON x.id = c.article_id
+            WHERE c.target_outlet = o.name AND x.outlet != o.name) AS cited_by_others
+        FROM outlets o"""
+
+
 @migration
 def m012_reuse_and_spread(db: sqlite_utils.Database):
     db["reuse_buckets"].create({"band": int, "key": int, "article_id": int})
@@ -267,20 +284,7 @@ def m012_reuse_and_spread(db: sqlite_utils.Database):
                dense_rank() OVER (PARTITION BY kind, subject_id ORDER BY time) AS adoption_rank,
                time = min(time) OVER (PARTITION BY kind, subject_id) AS is_origin
         FROM firsts""")
-    db.execute("""CREATE VIEW outlet_influence AS
-        WITH adoption AS (SELECT * FROM spread_outlets WHERE kind = 'narrative')
-        SELECT o.name AS outlet,
-          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND a.is_origin) AS originated,
-          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin) AS adopted,
-          (SELECT round(avg(a.lag_hours), 1) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin)
-            AS mean_lag_hours,
-          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.article_id WHERE x.outlet = o.name)
-            AS copies_made,
-          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.source_article_id WHERE x.outlet = o.name)
-            AS copied_by_others,
-          (SELECT count(*) FROM citations c JOIN articles x ON x.id = c.article_id
-            WHERE c.target_outlet = o.name AND x.outlet != o.name) AS cited_by_others
-        FROM outlets o""")
+    db.execute(INFLUENCE_FROM_MEMBERS)
 
 
 @migration

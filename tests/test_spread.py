@@ -244,22 +244,12 @@ def test_a_member_whose_time_changes_is_recounted_by_the_next_process(demo_db, t
 def test_outlet_influence_from_the_spread_counts_agrees_with_the_members(demo_db):
     """`narratives influence` reads the spread stage's first appearances; the answer is the one
     computed from every narrative member (the `spread_outlets` view) and correlated counts."""
+    from db.migrations import INFLUENCE_FROM_MEMBERS
     from db.spread import influence
 
     db = open_db(demo_db[0])
-    expected = [dict(r) for r in db.query("""
-        WITH adoption AS (SELECT * FROM spread_outlets WHERE kind = 'narrative')
-        SELECT o.name AS outlet,
-          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND a.is_origin) AS originated,
-          (SELECT count(*) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin) AS adopted,
-          (SELECT round(avg(a.lag_hours), 1) FROM adoption a WHERE a.outlet = o.name AND NOT a.is_origin)
-            AS mean_lag_hours,
-          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.article_id WHERE x.outlet = o.name)
-            AS copies_made,
-          (SELECT count(*) FROM text_reuse r JOIN articles x ON x.id = r.source_article_id WHERE x.outlet = o.name)
-            AS copied_by_others,
-          (SELECT count(*) FROM citations c JOIN articles x ON x.id = c.article_id
-            WHERE c.target_outlet = o.name AND x.outlet != o.name) AS cited_by_others
-        FROM outlets o ORDER BY originated DESC, copied_by_others DESC, cited_by_others DESC, outlet""")]
+    view = INFLUENCE_FROM_MEMBERS.split(" AS\n", 1)[1]  # the query of the view as first defined
+    expected = [dict(r) for r in db.query(f"""SELECT * FROM ({view})
+        ORDER BY originated DESC, copied_by_others DESC, cited_by_others DESC, outlet""")]
     assert influence(db) == expected
     assert sum(r["originated"] for r in expected) >= 4 and sum(r["copied_by_others"] for r in expected) >= 12
