@@ -19,8 +19,9 @@ narrative's time and the slowest call are reported too, and each query's EXPLAIN
 store functions from real-derived text and vectors and processed with `process` (its
 narratives and spread state are the pipeline's own).
 
---variants also measures candidate index changes, applied to the benchmark database only
-(dropped again afterwards), with before/after numbers.
+--variants also measures the member scans the queries used before they read the spread
+stage's counts (and with a covering index, applied to the benchmark database only and dropped
+again afterwards): before/after numbers in the same run, and whether the answers are the same.
 """
 from __future__ import annotations
 
@@ -46,65 +47,24 @@ SPAN_DAYS = 730
 CALLS = 20
 START = np.datetime64("2023-01-01T00:00:00", "s")
 
-# -- candidate fixes, measured with --variants (benchmark database only, undone afterwards) ----------
-
-TIMELINE_TABLE = "bench_subject_timeline"
-
-
-def _materialize_timeline(db) -> float:
-    """Per subject, day and outlet counts, as the spread stage could write them each run (it already
-    visits every subject); returns the seconds it took for all active narratives."""
-    t0 = time.perf_counter()
-    with db.conn:
-        db.execute(f"""CREATE TABLE {TIMELINE_TABLE} (kind TEXT, subject_id INTEGER, day TEXT, outlet TEXT,
-                       articles INTEGER, PRIMARY KEY (kind, subject_id, day, outlet)) WITHOUT ROWID""")
-        db.execute(f"""INSERT INTO {TIMELINE_TABLE}
-                       SELECT 'narrative', m.narrative_id, substr(coalesce(a.published_at, a.fetched_at), 1, 10), a.outlet, count(*)
-                       FROM narrative_memberships m JOIN articles a ON a.id = m.article_id
-                       JOIN narratives n ON n.id = m.narrative_id WHERE n.status = 'active'
-                       GROUP BY 1, 2, 3, 4""")
-    return time.perf_counter() - t0
-
-
-def _timeline_materialized(db, kind: str, subject_id: int, *, by: str = "day") -> list[dict]:
-    spread_mod.subject_info(db, kind, subject_id)
-    if by == "day":
-        return list(db.query(f"""SELECT day AS bucket, outlet, articles FROM {TIMELINE_TABLE}
-                                 WHERE kind = ? AND subject_id = ? ORDER BY day, outlet""", [kind, subject_id]))
-    if by != "week":
-        raise ValueError("by must be 'day' or 'week'")
-    return list(db.query(f"""SELECT date(day, '-' || ((strftime('%w', day) + 6) % 7) || ' days') AS bucket, outlet,
-                                    sum(articles) AS articles
-                             FROM {TIMELINE_TABLE} WHERE kind = ? AND subject_id = ?
-                             GROUP BY bucket, outlet ORDER BY bucket, outlet""", [kind, subject_id]))
-
-
-def _undo_timeline(db):
-    db.execute(f"DROP TABLE IF EXISTS {TIMELINE_TABLE}")
-
+# -- other ways to answer, measured with --variants (before/after in the same run) ---------------
 
 VARIANTS = {
-    # a narrow covering index keyed by id: SQLite keeps using the rowid table (plan unchanged)
-    "covering_time_index": {
+    # the queries as they were before they read the spread stage's counts: every member's article row
+    "member_scan": {"apply": None, "undo": None, "patch": {"counted": lambda *a: False}},
+    # a narrow covering index keyed by id for the member scan: SQLite keeps using the rowid table
+    "member_scan_covering_index": {
         "apply": lambda db: db.execute("CREATE INDEX IF NOT EXISTS bench_articles_time ON articles "
                                        "(id, outlet, published_at, fetched_at, date_source)"),
         "undo": lambda db: db.execute("DROP INDEX IF EXISTS bench_articles_time"),
-        "patch": {}},
-    # (the GROUP BY rewrite of adopters() measured here earlier now ships in db/spread.py)
-    "timeline_materialized": {"apply": _materialize_timeline, "undo": _undo_timeline,
-                              "patch": {"timeline": _timeline_materialized}},
+        "patch": {"counted": lambda *a: False}},
 }
 
 
-def check_same(db, ids: list[int], originals: dict) -> bool:
-    """The patched functions return exactly what the originals return, on every measured narrative."""
-    for nid in ids:
-        if spread_mod.adopters(db, "narrative", nid) != originals["adopters"](db, "narrative", nid):
-            return False
-        for by in ("day", "week"):
-            if spread_mod.timeline(db, "narrative", nid, by=by) != originals["timeline"](db, "narrative", nid, by=by):
-                return False
-    return True
+def answers(db, ids: list[int]) -> list:
+    """What the CLI's queries return for each measured narrative (to compare variants with)."""
+    return [(spread_mod.adopters(db, "narrative", nid), spread_mod.timeline(db, "narrative", nid, by="day"),
+             spread_mod.timeline(db, "narrative", nid, by="week")) for nid in dict.fromkeys(ids)]
 
 
 def narrative_sizes(n_articles: int) -> list[int]:
@@ -301,7 +261,7 @@ def main(argv=None) -> int:
     ap.add_argument("--articles", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--db", type=Path, help="build here (or reuse it when it exists); default a temporary folder")
-    ap.add_argument("--variants", action="store_true", help="also measure candidate index changes (before/after)")
+    ap.add_argument("--variants", action="store_true", help="also measure the member scans (before/after)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "latency.db"
@@ -320,7 +280,9 @@ def main(argv=None) -> int:
         print(json.dumps({k: result[k] for k in ("latency", "largest_breakdown_ms", "plans")}, indent=2), flush=True)
         if args.variants:
             result["variants"] = {}
-            originals = {"adopters": spread_mod.adopters, "timeline": spread_mod.timeline}
+            originals = {"adopters": spread_mod.adopters, "timeline": spread_mod.timeline,
+                         "counted": spread_mod.counted}
+            baseline = answers(db, ids)
             for name, v in VARIANTS.items():
                 apply_s = v["apply"](db) if v["apply"] else None
                 db.execute("ANALYZE")
@@ -328,7 +290,7 @@ def main(argv=None) -> int:
                     setattr(spread_mod, fn_name, fn)
                 try:
                     out = {"apply_s": round(apply_s, 2) if isinstance(apply_s, float) else None,
-                           "same_results": check_same(db, ids, originals),
+                           "same_results": answers(db, ids) == baseline,
                            "plans": query_plans(db, ids[0]), "largest_breakdown_ms": breakdown(db, ids[0]),
                            "latency": measure(db, ids)}
                 finally:
