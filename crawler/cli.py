@@ -1009,19 +1009,25 @@ def timeline(db, subject_id, kind, by, fmt):
 @db_argument
 @click.argument("subject_id", metavar="ID", type=int)
 @kind_option
+@click.option("--edges", "edge_limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Edges of each kind to show, the strongest (most article pairs) first; 0 = all")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON")
-def spread_cmd(db, subject_id, kind, as_json):
+def spread_cmd(db, subject_id, kind, edge_limit, as_json):
     """How one narrative spread: origin, adopters in order with lags, edges with evidence, bursts.
+
+    Edges: the strongest 50 of each kind (copy, citation, follow) unless --edges says otherwise;
+    the totals are printed (and under "edge_counts" in --json).
 
     \b
     Example:
         narratives spread news.db 3
         narratives spread news.db 12 --kind event --json
+        narratives spread news.db 3 --edges 0 --json > all-edges.json
     """
     from db.spread import UnknownSubject, evidence_summary, spread as run_spread
 
     try:
-        data = run_spread(database(db), kind, subject_id)
+        data = run_spread(database(db), kind, subject_id, edges_per_kind=edge_limit or None)
     except UnknownSubject as exc:
         fail(str(exc), EXIT_USAGE)
     if as_json:
@@ -1037,6 +1043,11 @@ def spread_cmd(db, subject_id, kind, as_json):
     click.echo("\nedges (copy = shared text, citation = link or 'Source:' mention, follow = adoption after the origin):")
     rows = [dict(e, evidence=evidence_summary(e)) for e in data["edges"]]
     emit(rows, "table", ["edge_kind", "from_outlet", "to_outlet", "weight", "lag_hours", "evidence"])
+    total = sum(data["edge_counts"].values())
+    if total > len(rows):
+        click.echo(f"{len(rows)} of {total} edges shown ("
+                   + ", ".join(f"{n} {k}" for k, n in data["edge_counts"].items())
+                   + "): the strongest of each kind; --edges 0 shows all")
     click.echo("\nbursts (active periods):")
     emit(data["bursts"], "table")
 

@@ -34,7 +34,8 @@ from markupsafe import Markup, escape
 
 from db.charts import bucket_timeline, chart_data, choose_bucket, outlet_colors, subject_summary
 from db.connection import schema_names
-from db.spread import adopters
+from db.spread import EDGE_LIMIT, adopters, edge_counts
+from db.spread import edges as spread_edges
 from db.spread import timeline as spread_timeline
 
 logger = logging.getLogger(__name__)
@@ -300,6 +301,7 @@ async def subject_page(datasette, request):
         "index_url": index_url(datasette, database), "kind": kind, "kind_label": KIND_LABELS[kind],
         "subject_id": subject_id, "subject": subject, "missing": missing, "static": STATIC_PREFIX,
         "table": table, "articles": [], "article_total": 0, "article_limit": ARTICLE_LIMIT, "data": None,
+        "edge_total": 0, "edge_shown": 0,
         "outlets": [],
     }
     if not missing:
@@ -307,9 +309,9 @@ async def subject_page(datasette, request):
         # the functions the CLI's `timeline` and `spread` call: they read the spread stage's counts
         # when current (a few rows however large the narrative), else the members
         timeline, nodes, span = await db.execute_fn(lambda conn: _spread_rows(conn, kind, subject_id))
-        edges = await rows(db, """SELECT from_outlet, to_outlet, edge_kind, lag_hours, weight, evidence
-                                  FROM spread_edges WHERE kind = ? AND subject_id = ?
-                                  ORDER BY edge_kind, from_outlet, to_outlet""", params)
+        edges, counts = await db.execute_fn(lambda conn: (
+            spread_edges(sqlite_utils.Database(conn), kind, subject_id, per_kind=EDGE_LIMIT),
+            edge_counts(sqlite_utils.Database(conn), kind, subject_id)))
         bursts = []
         if "narrative_bursts" in set(await db.table_names()) | set(await db.view_names()):
             bursts = await rows(db, """SELECT burst, start_day, end_day, articles FROM narrative_bursts
@@ -326,6 +328,7 @@ async def subject_page(datasette, request):
         colors = outlet_colors(nodes, {r["outlet"] for r in timeline})
         context.update({
             "articles": articles, "article_total": total, "span": span,
+            "edge_total": sum(counts.values()), "edge_shown": len(edges),
             "outlets": [{"name": o, "color": c} for o, c in colors.items()], "colors": colors,
             "data": chart_data(kind, subject_id, subject["title"], bucket, bucket_timeline(timeline, bucket), bursts,
                                nodes, edges, colors, article_url=datasette.urls.table(database, "articles")),

@@ -471,6 +471,13 @@ def m020_influence_from_counts(db: sqlite_utils.Database):
     db.execute(INFLUENCE_FROM_COUNTS)
 
 
+@migration
+def m021_edges_by_weight(db: sqlite_utils.Database):
+    # `spread` shows the strongest edges of each kind: read in weight order, not all then sorted
+    db.execute("CREATE INDEX spread_edges_weight ON spread_edges "
+               "(kind, subject_id, edge_kind, weight DESC, from_outlet, to_outlet)")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

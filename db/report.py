@@ -22,7 +22,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from db.charts import chart_data, choose_bucket, group_buckets, outlet_colors, subject_summary
-from db.spread import adopters, articles, bursts, edges, evidence_summary, subject_info, timeline
+from db.spread import (EDGE_LIMIT, adopters, articles, bursts, edge_counts, edges, evidence_summary,
+                       subject_info, timeline)
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,14 @@ def report_data(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: st
     bucket = choose_bucket([r["bucket"] for r in daily], by)
     rows = daily if bucket == "day" else timeline(db, kind, subject_id, by="week")
     order = adopters(db, kind, subject_id)
-    edge_rows = [dict(e, evidence_text=evidence_summary(e)) for e in edges(db, kind, subject_id)]
+    edge_rows = [dict(e, evidence_text=evidence_summary(e)) for e in edges(db, kind, subject_id, per_kind=EDGE_LIMIT)]
     burst_rows = bursts(db, kind, subject_id)
     colors = outlet_colors(order, {r["outlet"] for r in daily})
     days = [r["bucket"] for r in daily]
     return {
         "kind": kind, "kind_label": KIND_LABELS[kind], "subject_id": subject_id, "subject": subject,
         "origin": [r for r in order if r["is_origin"]], "adopters": order, "edges": edge_rows,
+        "edge_counts": edge_counts(db, kind, subject_id),
         "bursts": burst_rows, "colors": colors, "bucket": bucket,
         "article_total": sum(r["articles"] for r in daily),
         "articles": articles(db, kind, subject_id, limit=ARTICLE_LIMIT),

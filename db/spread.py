@@ -116,13 +116,31 @@ def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict
     return rows
 
 
-def edges(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
-    rows = list(db.query("""SELECT from_outlet, to_outlet, edge_kind, lag_hours, weight, evidence FROM spread_edges
-                            WHERE kind = ? AND subject_id = ? ORDER BY edge_kind, from_outlet, to_outlet""",
-                         [kind, subject_id]))
-    for r in rows:
+EDGE_LIMIT = 50  # edges of each kind shown by `spread`, the report and the page (strongest first)
+EDGE_KINDS = ("copy", "citation", "follow")
+
+
+def edges(db: sqlite_utils.Database, kind: str, subject_id: int, *, per_kind: int | None = None) -> list[dict]:
+    """The subject's edges by kind; with `per_kind`, only that many of each kind, the strongest
+    (most article pairs) first: a narrative that 200 outlets copied from one another has ~40,000
+    copy edges, more than any table or graph can show (`edge_counts` gives the totals)."""
+    cols = "from_outlet, to_outlet, edge_kind, lag_hours, weight, evidence"
+    if per_kind is None:
+        found = list(db.query(f"""SELECT {cols} FROM spread_edges WHERE kind = ? AND subject_id = ?
+                                 ORDER BY edge_kind, from_outlet, to_outlet""", [kind, subject_id]))
+    else:
+        found = [r for edge_kind in sorted(EDGE_KINDS) for r in db.query(
+            f"""SELECT {cols} FROM spread_edges WHERE kind = ? AND subject_id = ? AND edge_kind = ?
+                ORDER BY weight DESC, from_outlet, to_outlet LIMIT ?""", [kind, subject_id, edge_kind, per_kind])]
+    for r in found:
         r["evidence"] = json.loads(r["evidence"] or "[]")
-    return rows
+    return found
+
+
+def edge_counts(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict[str, int]:
+    """How many edges of each kind the subject has."""
+    return dict(db.execute("""SELECT edge_kind, count(*) FROM spread_edges WHERE kind = ? AND subject_id = ?
+                              GROUP BY edge_kind ORDER BY edge_kind""", [kind, subject_id]).fetchall())
 
 
 def evidence_summary(edge: dict, limit: int = 3) -> str:
@@ -157,11 +175,14 @@ def articles(db: sqlite_utils.Database, kind: str, subject_id: int, *, limit: in
             ORDER BY time, a.id LIMIT ?""", [subject_id, -1 if limit is None else limit]))
 
 
-def spread(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict:
+def spread(db: sqlite_utils.Database, kind: str, subject_id: int, *, edges_per_kind: int | None = EDGE_LIMIT) -> dict:
+    """Origin, adopters in order, edges (the `edges_per_kind` strongest of each kind, None = all;
+    `edge_counts` has the totals) and bursts."""
     info = subject_info(db, kind, subject_id)
     order = adopters(db, kind, subject_id)
     return {"subject": info, "origin": [r["outlet"] for r in order if r["is_origin"]],
-            "adopters": order, "edges": edges(db, kind, subject_id), "bursts": bursts(db, kind, subject_id)}
+            "adopters": order, "edges": edges(db, kind, subject_id, per_kind=edges_per_kind),
+            "edge_counts": edge_counts(db, kind, subject_id), "bursts": bursts(db, kind, subject_id)}
 
 
 def influence(db: sqlite_utils.Database) -> list[dict]:

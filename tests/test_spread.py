@@ -253,3 +253,30 @@ def test_outlet_influence_from_the_spread_counts_agrees_with_the_members(demo_db
         ORDER BY originated DESC, copied_by_others DESC, cited_by_others DESC, outlet""")]
     assert influence(db) == expected
     assert sum(r["originated"] for r in expected) >= 4 and sum(r["copied_by_others"] for r in expected) >= 12
+
+
+def test_spread_shows_the_strongest_edges_of_each_kind_and_counts_them_all(tiny):
+    """A narrative 200 outlets copied from one another has tens of thousands of edges: `spread`
+    shows the strongest of each kind and says how many there are; --edges 0 shows all."""
+    rows = [("narrative", 7, f"o{i}", f"o{j}", "copy", 1.0, (i * 7 + j) % 13 + 1, "[]")
+            for i in range(12) for j in range(12) if i != j]
+    tiny.conn.executemany("""INSERT INTO spread_edges (kind, subject_id, from_outlet, to_outlet, edge_kind,
+                             lag_hours, weight, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+    tiny.conn.commit()
+    capped = spread(tiny, "narrative", 7, edges_per_kind=5)
+    copies = [e for e in capped["edges"] if e["edge_kind"] == "copy"]
+    assert capped["edge_counts"]["copy"] == len(rows) and len(copies) == 5
+    strongest = sorted(rows, key=lambda r: (-r[6], r[2], r[3]))[:5]
+    assert [(e["from_outlet"], e["to_outlet"], e["weight"]) for e in copies] == [(r[2], r[3], r[6]) for r in strongest]
+    assert len(spread(tiny, "narrative", 7, edges_per_kind=None)["edges"]) == sum(capped["edge_counts"].values())
+
+
+def test_cli_spread_edges_option(demo_db):
+    db, _ = demo_db
+    full = json.loads(run_cli("spread", db, "1", "--json", "--edges", "0").stdout)
+    one = json.loads(run_cli("spread", db, "1", "--json", "--edges", "1").stdout)
+    assert one["edge_counts"] == full["edge_counts"] and len(full["edges"]) == sum(full["edge_counts"].values())
+    assert len(one["edges"]) == len(full["edge_counts"])
+    table = run_cli("spread", db, "1", "--edges", "1")
+    assert table.returncode == 0 and f"of {len(full['edges'])} edges shown" in table.stdout
+    assert run_cli("spread", db, "1", "--edges", "-1").returncode == 2
