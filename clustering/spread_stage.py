@@ -40,20 +40,25 @@ class SpreadResult:
     recomputed: int = 0  # subjects rebuilt from all their members
 
 
+# the subjects the stage keeps spread for: table and condition per kind
+SUBJECT_TABLES = {"narrative": ("narratives", "status = 'active'"), "watch": ("watched_narratives", "true"),
+                  "event": ("events", "outlet_count > 1")}
+
+
 def _subjects(db: sqlite_utils.Database, run_id: int | None) -> list[tuple[str, int]]:
-    out = [("narrative", r[0]) for r in db.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY id")]
-    out += [("watch", r[0]) for r in db.execute("SELECT id FROM watched_narratives ORDER BY id")]
-    events = db.execute("SELECT id FROM events WHERE outlet_count > 1" + (" AND updated_run = ?" if run_id else "")
-                        + " ORDER BY id", [run_id] if run_id else []).fetchall()
-    return out + [("event", r[0]) for r in events]
+    out = []
+    for kind in ("narrative", "watch", "event"):
+        table, where = SUBJECT_TABLES[kind]
+        changed = " AND updated_run = ?" if kind == "event" and run_id else ""
+        out += [(kind, r[0]) for r in db.execute(f"SELECT id FROM {table} WHERE {where}{changed} ORDER BY id",
+                                                 [run_id] if changed else [])]
+    return out
 
 
 def _is_subject(db: sqlite_utils.Database, kind: str, sid: int) -> bool:
     """Whether the subject is one the stage keeps spread for (as `_subjects` lists them)."""
-    sql = {"narrative": "SELECT 1 FROM narratives WHERE id = ? AND status = 'active'",
-           "watch": "SELECT 1 FROM watched_narratives WHERE id = ?",
-           "event": "SELECT 1 FROM events WHERE id = ? AND outlet_count > 1"}[kind]
-    return db.execute(sql, [sid]).fetchone() is not None
+    table, where = SUBJECT_TABLES[kind]
+    return db.execute(f"SELECT 1 FROM {table} WHERE id = ? AND {where}", [sid]).fetchone() is not None
 
 
 def member_exists_sql(kind: str, article: str) -> str:

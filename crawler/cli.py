@@ -15,6 +15,7 @@ import click
 from crawler.clioutput import emit, output_options
 from crawler.exceptions import DistributedCrawlError, ImportFileError, NarrativesError, OutletsFileError
 from db import open_db
+from db.spread import EDGE_LIMIT
 from db.store import UnknownOutletError
 
 logger = logging.getLogger("crawler.cli")
@@ -1009,13 +1010,13 @@ def timeline(db, subject_id, kind, by, fmt):
 @db_argument
 @click.argument("subject_id", metavar="ID", type=int)
 @kind_option
-@click.option("--edges", "edge_limit", type=click.IntRange(min=0), default=50, show_default=True,
+@click.option("--edges", "edge_limit", type=click.IntRange(min=0), default=EDGE_LIMIT, show_default=True,
               help="Edges of each kind to show, the strongest (most article pairs) first; 0 = all")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON")
 def spread_cmd(db, subject_id, kind, edge_limit, as_json):
     """How one narrative spread: origin, adopters in order with lags, edges with evidence, bursts.
 
-    Edges: the strongest 50 of each kind (copy, citation, follow) unless --edges says otherwise;
+    Edges: at most --edges of each kind (copy, citation, follow), the strongest first;
     the totals are printed (and under "edge_counts" in --json).
 
     \b

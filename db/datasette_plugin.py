@@ -244,15 +244,17 @@ async def rows(db, sql: str, params=()) -> list[dict]:
     return [dict(r) for r in result.rows]
 
 
-def _spread_rows(conn: sqlite3.Connection, kind: str, subject_id: int) -> tuple[list, list, dict]:
-    """(articles per day and outlet, outlets in adoption order, article count and first/last day)."""
+def _spread_rows(conn: sqlite3.Connection, kind: str, subject_id: int) -> tuple[list, list, dict, list, dict]:
+    """(articles per day and outlet, outlets in adoption order, article count and first/last day,
+    the strongest edges of each kind, edge totals per kind)."""
     handle = sqlite_utils.Database(conn)
     timeline = [{"day": r["bucket"], "outlet": r["outlet"], "articles": r["articles"]}
                 for r in spread_timeline(handle, kind, subject_id)]
     nodes = adopters(handle, kind, subject_id)
     days = [r["day"] for r in timeline]
-    return timeline, nodes, {"n": sum(r["articles"] for r in timeline), "first": min(days, default=None),
-                             "last": max(days, default=None)}
+    span = {"n": sum(r["articles"] for r in timeline), "first": min(days, default=None), "last": max(days, default=None)}
+    return (timeline, nodes, span, spread_edges(handle, kind, subject_id, per_kind=EDGE_LIMIT),
+            edge_counts(handle, kind, subject_id))
 
 
 async def missing_objects(db) -> list[str]:
@@ -308,10 +310,7 @@ async def subject_page(datasette, request):
         params = [kind, subject_id]
         # the functions the CLI's `timeline` and `spread` call: they read the spread stage's counts
         # when current (a few rows however large the narrative), else the members
-        timeline, nodes, span = await db.execute_fn(lambda conn: _spread_rows(conn, kind, subject_id))
-        edges, counts = await db.execute_fn(lambda conn: (
-            spread_edges(sqlite_utils.Database(conn), kind, subject_id, per_kind=EDGE_LIMIT),
-            edge_counts(sqlite_utils.Database(conn), kind, subject_id)))
+        timeline, nodes, span, edges, counts = await db.execute_fn(lambda conn: _spread_rows(conn, kind, subject_id))
         bursts = []
         if "narrative_bursts" in set(await db.table_names()) | set(await db.view_names()):
             bursts = await rows(db, """SELECT burst, start_day, end_day, articles FROM narrative_bursts

@@ -1,8 +1,10 @@
 """How a narrative (or event, or watched narrative) spread: timeline, origin, adopters, edges, bursts.
 
-These functions are what `narratives timeline/spread/influence` print. They query the indexed
-membership tables directly (one subject at a time), so they stay fast on large databases; the
-views of the same names (`timeline_daily`, `spread_outlets`, `outlet_influence`) serve Datasette.
+These functions are what `narratives timeline/spread/influence` print and what the report and
+the Datasette narrative pages show. One subject at a time, they read the spread stage's
+per-subject counts when those hold every member (`counted`), else the indexed membership tables,
+so they stay fast on large databases; the views `timeline_daily` and `spread_outlets` give the
+same from the members for your own SQL, and `outlet_influence` is `influence`'s source.
 
 The time of an article is its publication time when known (with the source of that date), else
 its first fetch; which one was used is returned as `time_source`. Ties for first-seen are ties:
