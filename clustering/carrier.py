@@ -10,15 +10,15 @@ Its score is a logit: > 0 leans "carries a narrative".
 Used as a gate: an article scoring below CARRIER_GATE is kept out of discovered narratives (it
 stays in its event), and its watched-narrative scores are lowered by CARRIER_PENALTY per logit
 unit below the gate. The gate was chosen on SemEval with out-of-fold carrier scores, by BCubed F1
-of narrative discovery (bench/eval_narratives.py: 0.375 ungated, 0.422 at -0.5, 0.401 at 0,
-0.306 at 0.5). Since discovery completes memberships with the assignment rule (0.349 ungated,
-0.412 at -0.5, 0.424 at 0, 0.361 at 0.5) 0 scores higher, but not beyond the noise (paired
-bootstrap over documents, 95% CI of the difference [-0.003, +0.040]), so the gate stays.
-Watched narratives on SemEval would gain more from a higher gate (held-out micro-F1 0.324
-ungated, 0.328 at -0.5, 0.334 at 0, 0.337 at 0.5), but a higher gate also penalises outlets
-that relay a claim uncritically in plain news register, which are carriers: one gate serves both, the one discovery chose. The demo web is a held-out check. A model is
-valid only for the embedding model it was trained on: for any other embedding model there is
-none and no article is gated (a warning says so).
+of narrative discovery (bench/eval_narratives.py: 0.375 ungated, 0.422 at -0.5, 0.401 at 0, 0.306
+at 0.5). Since discovery completes memberships with the assignment rule (0.349 ungated, 0.412 at
+-0.5, 0.424 at 0, 0.361 at 0.5) 0 scores higher, but not beyond the noise (paired bootstrap over
+documents, 95% CI of the difference [-0.003, +0.040]), so the gate stays. Watched narratives on
+SemEval would gain more from a higher gate (held-out micro-F1 0.324 ungated, 0.328 at -0.5, 0.334
+at 0, 0.337 at 0.5), but a higher gate also penalises outlets that relay a claim uncritically in
+plain news register, which are carriers: one gate serves both, the one discovery chose. The demo
+web is a held-out check. A model is valid only for the embedding model it was trained on: for any
+other embedding model there is none and no article is gated (a warning says so).
 """
 from __future__ import annotations
 
