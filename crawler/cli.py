@@ -1093,6 +1093,8 @@ def report(db, subject_id, kind, html_file, by):
 def influence(db, fmt):
     """Which outlets originate narratives, which amplify, who is copied and cited.
 
+    Origins and adoptions are those `narratives process` last counted for each active narrative.
+
     \b
     Example:
         narratives influence news.db --csv
