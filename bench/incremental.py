@@ -8,8 +8,12 @@ With --with-embedding a second 1,000 newer articles are then added *without* vec
 `process` is timed again, embedding them with the real model (issue #6 asks for the cost with
 embedding included). Peak RSS of the bench process is recorded after each phase.
 
-    python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--with-embedding]
-                                [--keep DIR] [--after DIR] [--json OUT]
+    python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--reuse-window 5000]
+                                [--with-embedding] [--keep DIR] [--after DIR] [--json OUT]
+
+--reuse-window W: a text is copied only among articles within about W of each other (a news
+cycle; bench.synth), so text reuse is as dense at 100k as at 10k; without it the whole database
+is one syndication network, denser the bigger it is.
 
 --keep DIR keeps each processed database (before the 1,000 new articles) and reuses it next time,
 so a re-timing skips the build (~6 min at 100k); --after DIR keeps each database as the timed
@@ -77,14 +81,17 @@ def peak_rss_mib() -> float:
 
 
 def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = None,
-            per_day: float | None = None, after: Path | None = None, with_embedding: bool = False) -> dict:
+            per_day: float | None = None, after: Path | None = None, with_embedding: bool = False,
+            reuse_window: int | None = None) -> dict:
     """Build and process a database of `size` articles (or reuse the one kept in `keep` by an
     earlier run of the same code), add NEW articles and time `process` on them."""
     embedder = load_embedder()
     path = workdir / f"inc-{size}.db"
-    base = keep / f"inc-{size}{f'-{per_day:g}perday' if per_day else ''}-processed.db" if keep else None
+    tag = f"{size}{f'-{per_day:g}perday' if per_day else ''}{f'-window{reuse_window}' if reuse_window else ''}"
+    base = keep / f"inc-{tag}-processed.db" if keep else None
     # a generator, not a list: at 1M articles every row with its passage vectors is ~25 GB
-    rows = synthetic_rows(size + NEW * (2 if with_embedding else 1), pool, docs, passages, per_day=per_day)
+    rows = synthetic_rows(size + NEW * (2 if with_embedding else 1), pool, docs, passages, per_day=per_day,
+                          reuse_window=reuse_window)
     build = first = None
     rss = {"model_loaded": peak_rss_mib()}
     if base and base.exists():
@@ -130,8 +137,8 @@ def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = 
     if after:
         db.conn.close()
         after.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, after / f"inc-{size}{f'-{per_day:g}perday' if per_day else ''}-after.db")
-    return {"size": size, "build_s": build, "first_process_s": first, "process_1000_new_s": round(inc, 2),
+        shutil.copy(path, after / f"inc-{tag}-after.db")
+    return {"size": size, "reuse_window": reuse_window, "build_s": build, "first_process_s": first, "process_1000_new_s": round(inc, 2),
             "stage_seconds": result.timings, "summary": result.summary(), "with_embedding": embedded,
             "peak_rss_mib": rss}
 
@@ -149,6 +156,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", type=Path, help="keep the processed databases here and reuse them next time "
                                               "(only valid while the processing code is unchanged)")
     ap.add_argument("--after", type=Path, help="keep the databases as the timed process left them here")
+    ap.add_argument("--reuse-window", type=int, default=None,
+                    help="copy a text only among articles within about this many of each other (default: "
+                         "every copy identical, one syndication network)")
     ap.add_argument("--with-embedding", action="store_true",
                     help="then time 1,000 more new articles stored without vectors (embedding included)")
     args = ap.parse_args(argv)
@@ -158,7 +168,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             r = measure(size, Path(tmp), pool, docs, passages, args.keep, args.per_day, args.after,
-                        args.with_embedding)
+                        args.with_embedding, args.reuse_window)
             print(json.dumps(r), flush=True)
             out.append(r)
     if len(out) >= 2:

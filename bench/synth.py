@@ -4,6 +4,14 @@ A pool of real articles (giveme5w1h, SemEval English, aeb gold bodies from ../sh
 embedded once (cached). Synthetic article i takes its title and paragraphs from two pool
 articles and its vectors as a normalised blend of theirs plus noise, so no embedding is needed
 to build 100k or 1M rows. Timestamps spread over two years; 200 outlets.
+
+Text reuse comes in two shapes. By default every copy of a pool text is the same text, so the
+whole database is one syndication network whose density grows with its size (at 100k each text
+has ~100 earlier copies, at 10k ~10). With `reuse_window=W` a pool text is rewritten into a new
+*version* every W articles (staggered per text; a marker word every REWRITE_EVERY words makes
+every 5-word shingle belong to one version), so a text is copied only among articles within
+about W of each other, like a story's news cycle, and the reuse density stays the same however
+long the history grows.
 """
 from __future__ import annotations
 
@@ -17,6 +25,12 @@ from bench.shared_data import shared_data_dir
 from clustering.passages import split_passages
 
 OUTLETS = 200
+REWRITE_EVERY = 4  # a marker after every 4 words: each 5-word shingle holds one
+
+
+def _version(text: str, version: int) -> str:
+    words = text.split(" ")
+    return " ".join(w if (k + 1) % REWRITE_EVERY else f"{w} v{version}" for k, w in enumerate(words))
 
 
 def real_pool(limit: int = 1000) -> list[tuple[str, str]]:
@@ -61,17 +75,23 @@ def pool_vectors(pool):
 
 
 def synthetic_rows(n: int, pool, docs, passages, *, seed: int = 0, start_ts: float = 1.7e9,
-                   per_day: float | None = None):
+                   per_day: float | None = None, reuse_window: int | None = None):
     """Yield (article_row, doc_vector, [(passage_text, vector)]) for n synthetic articles, spread
     evenly over two years, or published at `per_day` articles a day (a crawl's steady rate: a
-    bigger database is a longer history, not a denser one)."""
+    bigger database is a longer history, not a denser one). `reuse_window`: see the module
+    docstring (None: every copy of a pool text is identical, whenever it was published)."""
     rng = np.random.default_rng(seed)
+    # the phases come from their own generator: the rest of the rows is the same with or without
+    phase = np.random.default_rng(seed + 1).random(len(pool))
     span = n / per_day * 86400 if per_day else 2 * 365 * 86400
     for i in range(n):
         a, b = rng.integers(0, len(pool), size=2)
         ta, xa = pool[a]
-        paras = xa.split("\n")[:3] + pool[b][1].split("\n")[:2]
-        text = f"{' '.join(paras)} [{i}]"
+        pa, pb = " ".join(xa.split("\n")[:3]), " ".join(pool[b][1].split("\n")[:2])
+        if reuse_window:
+            pa = _version(pa, int(i / reuse_window + phase[a]))
+            pb = _version(pb, int(i / reuse_window + phase[b]))
+        text = f"{pa} {pb} [{i}]"
         noise = rng.normal(0, 0.02, size=docs.shape[1]).astype(np.float32)
         v = docs[a] + 0.5 * docs[b] + noise
         v /= np.linalg.norm(v)
