@@ -6,7 +6,8 @@ embedding (issue #3 asks for the cost with embedding excluded). Each database is
 once (events, narrative discovery), then 1,000 newer articles are added and `process` is timed.
 With --with-embedding a second 1,000 newer articles are then added *without* vectors and
 `process` is timed again, embedding them with the real model (issue #6 asks for the cost with
-embedding included). Peak RSS of the bench process is recorded after each phase.
+embedding included); the embedding worker processes are started within that timed run, as a
+separate `narratives process` run would start them, whichever size came first. Peak RSS of the bench process is recorded after each phase.
 
     python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--reuse-window 5000]
                                 [--with-embedding] [--keep DIR] [--after DIR] [--json OUT]
@@ -101,6 +102,8 @@ def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = 
         for _ in islice(rows, size):  # the stored ones; the next NEW rows are the same as then
             pass
     else:
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)  # a size measured twice in one run is built afresh
         db = open_db(path)
         t0 = time.perf_counter()
         add_articles(db, islice(rows, size), embedder.model_id, docs.shape[1])
@@ -126,6 +129,8 @@ def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = 
     embedded = None
     if with_embedding:
         add_articles(db, rows, embedder.model_id, docs.shape[1], vectors=False)
+        if hasattr(embedder, "restart"):  # worker processes start within the timed run, as in a cron run
+            embedder.restart()
         t0 = time.perf_counter()
         res2 = process(db, embedder)
         secs = time.perf_counter() - t0

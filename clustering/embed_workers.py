@@ -92,6 +92,12 @@ class PooledEmbedder:
             self._pool.join()
             self._pool = None
 
+    def restart(self) -> None:
+        """Back to how a new process starts: no pool, no texts embedded yet (bench.incremental
+        times each run as a separate `narratives process` would run)."""
+        self.close()
+        self._in_process = 0
+
     def embed(self, texts) -> np.ndarray:
         texts = list(texts)
         unique = list(dict.fromkeys(texts))
