@@ -61,6 +61,9 @@ def test_small_calls_and_short_runs_stay_in_process(embedders):
     try:
         short.embed(_texts(250))  # 300 + 250 distinct texts reach 500: this call goes to the workers
         assert short._pool is not None and short.worker_cpu_s > 0
+        short.restart()  # as a new process: the next short run stays in-process again
+        short.embed(_texts(300))
+        assert short._pool is None and short._in_process == 300
     finally:
         short.close()
 
