@@ -54,6 +54,10 @@ def counted(db: sqlite_utils.Database, kind: str, subject_id: int) -> bool:
     mean the same members. Not counted: single-outlet events (not spread subjects), a subject
     whose `process` stopped before its spread stage, a database from before the stage existed,
     a subject one of whose members changed its time since (`spread_stale`, until `process`)."""
+    # a database not migrated since (plain `datasette` opens it read-only) lacks these tables
+    if db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                  "('subject_outlets', 'spread_stale')").fetchone()[0] < 2:
+        return False
     have = db.execute("SELECT sum(articles) FROM subject_outlets WHERE kind = ? AND subject_id = ?",
                       [kind, subject_id]).fetchone()[0]
     if not have or db.execute("SELECT EXISTS (SELECT 1 FROM spread_stale WHERE kind = ? AND subject_id = ?)",

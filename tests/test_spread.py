@@ -280,3 +280,21 @@ def test_cli_spread_edges_option(demo_db):
     table = run_cli("spread", db, "1", "--edges", "1")
     assert table.returncode == 0 and f"of {len(full['edges'])} edges shown" in table.stdout
     assert run_cli("spread", db, "1", "--edges", "-1").returncode == 2
+
+
+def test_a_database_not_migrated_since_answers_from_the_members(demo_db, tmp_path):
+    """Plain `datasette DB` opens a database read-only, without migrating it: one from before the
+    spread counts (or their staleness table) still gets its timeline and adopters, from the members."""
+    db_path = tmp_path / "old.db"
+    shutil.copy(demo_db[0], db_path)
+    db = open_db(db_path)
+    nid = db.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY id").fetchone()[0]
+    expected = timeline(db, "narrative", nid), adopters(db, "narrative", nid)
+    assert counted(db, "narrative", nid)
+    db.execute("DROP TRIGGER IF EXISTS articles_time_changed")
+    db.execute("DROP TABLE spread_stale")
+    db.conn.commit()
+    db.conn.close()
+    old = open_db(db_path, readonly=True)
+    assert not counted(old, "narrative", nid)
+    assert (timeline(old, "narrative", nid), adopters(old, "narrative", nid)) == expected
