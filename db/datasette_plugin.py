@@ -303,7 +303,7 @@ async def subject_page(datasette, request):
         "index_url": index_url(datasette, database), "kind": kind, "kind_label": KIND_LABELS[kind],
         "subject_id": subject_id, "subject": subject, "missing": missing, "static": STATIC_PREFIX,
         "table": table, "articles": [], "article_total": 0, "article_limit": ARTICLE_LIMIT, "data": None,
-        "edge_total": 0, "edge_shown": 0,
+        "edge_total": 0, "edge_shown": 0, "edge_limit": EDGE_LIMIT,
         "outlets": [],
     }
     if not missing:
