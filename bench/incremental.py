@@ -7,7 +7,8 @@ once (events, narrative discovery), then 1,000 newer articles are added and `pro
 With --with-embedding a second 1,000 newer articles are then added *without* vectors and
 `process` is timed again, embedding them with the real model (issue #6 asks for the cost with
 embedding included); the embedding worker processes are started within that timed run, as a
-separate `narratives process` run would start them, whichever size came first. Peak RSS of the bench process is recorded after each phase.
+separate `narratives process` run would start them, whichever size came first. Peak RSS of the
+bench process is recorded after each phase.
 
     python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--reuse-window 5000]
                                 [--with-embedding] [--keep DIR] [--after DIR] [--json OUT]
@@ -143,8 +144,8 @@ def measure(size: int, workdir: Path, pool, docs, passages, keep: Path | None = 
         db.conn.close()
         after.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, after / f"inc-{tag}-after.db")
-    return {"size": size, "reuse_window": reuse_window, "build_s": build, "first_process_s": first, "process_1000_new_s": round(inc, 2),
-            "stage_seconds": result.timings, "summary": result.summary(), "with_embedding": embedded,
+    return {"size": size, "reuse_window": reuse_window, "build_s": build, "first_process_s": first,
+            "process_1000_new_s": round(inc, 2), "stage_seconds": result.timings, "summary": result.summary(), "with_embedding": embedded,
             "peak_rss_mib": rss}
 
 
