@@ -20,7 +20,7 @@ def _key(model_id: str, text: str) -> str:
     return hashlib.sha1(f"{model_id}\x00{text}".encode("utf-8")).hexdigest()
 
 
-def cached_embed(texts: list[str], model: str | None = None, precision: str = "auto") -> np.ndarray:
+def cached_embed(texts: list[str], model: str | None = None, precision: str | None = None) -> np.ndarray:
     embedder = load_embedder(model, precision)
     conn = sqlite3.connect(CACHE, timeout=60)
     conn.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")

@@ -133,13 +133,14 @@ def load_euvsdisinfo(data_dir=None, limit: int = 3000) -> list[dict] | None:
     return out[::stride][:limit]
 
 
-def embed_articles(articles: list[dict], title_only: bool = False) -> np.ndarray:
-    """(n, 2, dim) vectors: channel 0 title, channel 1 lead (title + body start)."""
+def embed_articles(articles: list[dict], title_only: bool = False, precision: str | None = None) -> np.ndarray:
+    """(n, 2, dim) vectors: channel 0 title, channel 1 lead (title + body start); `precision`
+    defaults to NARRATIVES_EMBED_PRECISION."""
     from bench.embedding_cache import cached_embed
 
     pairs = [article_texts(a["title"], "" if title_only else a["text"]) for a in articles]
-    titles = cached_embed([p[0] for p in pairs])
-    leads = titles if title_only else cached_embed([p[1] for p in pairs])
+    titles = cached_embed([p[0] for p in pairs], precision=precision)
+    leads = titles if title_only else cached_embed([p[1] for p in pairs], precision=precision)
     return np.stack([titles, leads], axis=1)
 
 

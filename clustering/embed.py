@@ -37,10 +37,29 @@ class EmbedResult:
     embedded: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     passages: int = 0
+    model_id: str = ""
+    precision: str = ""
+    other_formats: list[str] = field(default_factory=list)  # the model's existing vectors in another format
 
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())) or "none"
-        return f"embedded {self.embedded} articles ({self.passages} passages); skipped: {skipped}"
+        fmt = f", {self.precision}" if self.precision else ""
+        return f"embedded {self.embedded} articles ({self.passages} passages{fmt}); skipped: {skipped}"
+
+    def mixing_note(self) -> str | None:
+        """One line when this run added vectors beside the model's vectors of another format."""
+        if not (self.embedded and self.other_formats):
+            return None
+        return (f"note: {self.model_id} now holds {self.precision} vectors beside {' and '.join(self.other_formats)} "
+                f"ones; fp32 and bf16 vectors of one model agree to cosine >= 0.999, so they can be "
+                f"compared (README: Embedding precision); set NARRATIVES_EMBED_PRECISION to keep one format")
+
+
+def other_formats(db: sqlite_utils.Database, model_id: str, precision: str) -> list[str]:
+    """Formats other than `precision` among the model's stored vectors (index seeks, no scan)."""
+    candidates = [f for f in ("fp32", "bf16", "unknown") if f != precision]
+    return [f for f in candidates if db.execute(
+        "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model_id = ? AND precision = ?)", [model_id, f]).fetchone()[0]]
 
 
 def skip_reason(row: dict, languages: set[str] | None, min_words: int = MIN_WORDS) -> str | None:
@@ -92,9 +111,11 @@ def embed_articles(
     min_words: int = MIN_WORDS, progress: Callable[[EmbedResult], None] | None = None,
 ) -> EmbedResult:
     model_id = embedder.model_id
+    precision = getattr(embedder, "precision", "unknown")
     if languages == "model":
         languages = MODEL_LANGUAGES.get(model_id)
-    result = EmbedResult()
+    result = EmbedResult(model_id=model_id, precision=precision,
+                         other_formats=other_formats(db, model_id, precision))
     _forward_already_embedded(db, model_id)
     while True:
         rows = pending_articles(db, model_id, batch)
@@ -128,7 +149,7 @@ def embed_articles(
             db["embed_skips"].insert_all(skips)
             db["embeddings"].insert_all(
                 {"article_id": r["id"], "model_id": model_id, "content_hash": r["content_hash"], "dim": embedder.dim,
-                 "vector": to_blob(v), "created_at": now}
+                 "vector": to_blob(v), "created_at": now, "precision": precision}
                 for r, v in zip(todo, docs)
             )
             k = 0
@@ -136,7 +157,7 @@ def embed_articles(
             for r, ps in zip(todo, passage_lists):
                 for i, text in enumerate(ps):
                     prow.append({"article_id": r["id"], "model_id": model_id, "idx": i, "text": text,
-                                 "vector": to_blob(pvecs[k])})
+                                 "vector": to_blob(pvecs[k]), "precision": precision})
                     k += 1
             db["passages"].insert_all(prow)
         result.embedded += len(todo)

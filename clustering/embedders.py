@@ -5,9 +5,13 @@ The default model is sentence-transformers/all-MiniLM-L6-v2, shipped inside the 
 chosen instead (setting NARRATIVES_EMBED_MODEL or `--model`); users with a model hub can pick a
 multilingual model. The model id is recorded with every stored vector.
 
-On CPUs with AMX tiles, bf16 autocast is ~3x faster than fp32 for this model; it is used only
-when it agrees with fp32 (mean cosine >= 0.999 on a fixed check set, measured at load time).
-Casting the weights to bf16 instead (issue #6) cost 30% less CPU per passage at the same mean
+Precision (NARRATIVES_EMBED_PRECISION=auto|fp32|bf16, issue #14). fp32 is the reference format:
+it gives the same figures on every x86-64 chip, so the quality gates run in it. bf16 autocast is
+~2.6-3x cheaper where the CPU executes bf16 natively (AMX, or AVX-512 BF16) and ~7x dearer where it
+is emulated (AVX2 only: 24 vs 190 CPU-ms per passage on an AMD EPYC, BENCHMARKS.md). `auto` takes
+bf16 only where the CPU flags show native bf16 (flags, not a timing, so the choice never flips
+between runs) and bf16 agrees with fp32 (mean cosine >= 0.999 on a fixed check set, measured at
+load time); fp32 otherwise. `fp32` and `bf16` force the format. Casting the weights to bf16 instead (issue #6) cost 30% less CPU per passage at the same mean
 agreement (0.99995), but moved the demo narrative benchmark (min F1 0.667 -> 0.645, SemEval
 0.375 -> 0.393): not taken, the quality gates hold the current numerics.
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clustering.errors import ModelNotAvailableError
+from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
 from clustering.vectors import normalize
 
 logger = logging.getLogger(__name__)
@@ -46,8 +50,43 @@ CHECK_SET = [
 ]
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+PRECISION_ENV = "NARRATIVES_EMBED_PRECISION"
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of native bf16 arithmetic
+
+
 def default_model() -> str:
     return os.environ.get("NARRATIVES_EMBED_MODEL", DEFAULT_MODEL)
+
+
+def configured_precision() -> str:
+    """NARRATIVES_EMBED_PRECISION, checked: auto (default), fp32 or bf16."""
+    raw = (os.environ.get(PRECISION_ENV) or "auto").strip().lower()
+    if raw not in PRECISIONS:
+        raise EmbeddingSettingError(f"{PRECISION_ENV}={raw!r}: give one of {', '.join(PRECISIONS)}")
+    return raw
+
+
+def native_bf16() -> str | None:
+    """The CPU feature that executes bf16 natively ("amx_bf16" or "avx512_bf16"), or None.
+
+    Read from the CPU flags (/proc/cpuinfo; where it is absent, torch's own cpuinfo), never from a
+    timing, so the choice is the same on every run of one machine."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return next((flag for flag in BF16_FLAGS if flag in flags), None)
+    except OSError:
+        pass
+    import torch
+
+    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        return "amx_bf16"
+    if getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)():
+        return "avx512_bf16"
+    return None
 
 
 def resolve_model(name: str) -> tuple[str, str]:
@@ -76,9 +115,13 @@ class EmbedderInfo:
 class SentenceTransformerEmbedder:
     """embed(texts) -> (n, dim) float32, rows L2-normalised."""
 
-    def __init__(self, model: str | None = None, *, precision: str = "auto", batch_size: int = 32,
+    def __init__(self, model: str | None = None, *, precision: str | None = None, batch_size: int = 32,
                  threads: int | None = None):
         name = model or default_model()
+        precision = precision or configured_precision()
+        if precision not in PRECISIONS:
+            raise EmbeddingSettingError(f"precision {precision!r}: give one of {', '.join(PRECISIONS)}")
+        self.bf16_agreement: float | None = None  # mean cosine to fp32 on CHECK_SET, when measured
         self.model_id, target = resolve_model(name)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub unless the user unset it
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -118,18 +161,24 @@ class SentenceTransformerEmbedder:
                                         show_progress_bar=False)
         return normalize(out.astype(np.float32))
 
-    def _choose_precision(self, precision: str) -> str:
-        if precision in ("fp32", "bf16"):
-            return precision
-        import torch
-
-        amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-        if not amx:
-            return "fp32"
+    def agreement(self) -> float:
+        """Mean cosine between bf16 and fp32 vectors of CHECK_SET (1.0 = identical)."""
         a, b = self._encode(CHECK_SET, False), self._encode(CHECK_SET, True)
-        agreement = float(np.mean(np.sum(a * b, axis=1)))
-        logger.debug("bf16 agreement with fp32 on the check set: %.5f", agreement)
-        return "bf16" if agreement >= BF16_MIN_COSINE else "fp32"
+        self.bf16_agreement = float(np.mean(np.sum(a * b, axis=1)))
+        logger.debug("bf16 agreement with fp32 on the check set: %.5f", self.bf16_agreement)
+        return self.bf16_agreement
+
+    def _choose_precision(self, precision: str) -> str:
+        if precision == "fp32":
+            return precision
+        if precision == "bf16":
+            if native_bf16() is None:
+                logger.info("bf16 forced on a CPU without native bf16 (no AMX or AVX-512 BF16): emulated, "
+                            "slower than fp32")
+            return precision
+        if native_bf16() is None:
+            return "fp32"
+        return "bf16" if self.agreement() >= BF16_MIN_COSINE else "fp32"
 
     def set_threads(self, threads: int) -> None:
         """torch's intra-op threads (process-wide)."""
@@ -182,13 +231,15 @@ def expand(vecs: np.ndarray, unique: list[str], texts: list[str]) -> np.ndarray:
 _CACHE: dict[tuple[str, str, int], object] = {}
 
 
-def load_embedder(model: str | None = None, precision: str = "auto", workers: int | None = None):
-    """A process-wide cached embedder (loading costs ~1 s). With `workers` (default
+def load_embedder(model: str | None = None, precision: str | None = None, workers: int | None = None):
+    """A process-wide cached embedder (loading costs ~1 s); `precision` defaults to
+    NARRATIVES_EMBED_PRECISION (auto | fp32 | bf16). With `workers` (default
     NARRATIVES_EMBED_WORKERS, "auto" = the CPU count up to 4) >= 2, large calls are embedded by
     that many single-threaded worker processes (clustering.embed_workers), same vectors."""
     from clustering.embed_workers import PooledEmbedder, configured_workers
 
     workers = configured_workers() if workers is None else workers
+    precision = precision or configured_precision()
     key = (model or default_model(), precision, workers if workers >= 2 else 1)
     if key not in _CACHE:
         inner = SentenceTransformerEmbedder(key[0], precision=precision)

@@ -698,6 +698,9 @@ def embed(db, model, min_words, retry_skipped):
     \b
     Example:
         narratives embed news.db
+
+    NARRATIVES_EMBED_PRECISION=auto|fp32|bf16 chooses the vectors' number format (auto: bf16
+    where the CPU has native bf16 and it agrees with fp32, else fp32).
     """
     from clustering.embed import embed_articles
 
@@ -711,7 +714,9 @@ def embed(db, model, min_words, retry_skipped):
         click.echo(f"  {r.embedded} embedded, {sum(r.skipped.values())} skipped", err=True)
 
     result = embed_articles(handle, embedder, progress=progress, min_words=min_words)
-    click.echo(f"{result.summary()} [{embedder.model_id}, {embedder.precision}]")
+    if result.mixing_note():
+        click.echo(result.mixing_note(), err=True)
+    click.echo(f"{result.summary()} [{embedder.model_id}]")
 
 
 @cli.command()
@@ -738,6 +743,8 @@ def process(db, model, min_words, rediscover, follow, timings):
 
     Long runs embed on every core: NARRATIVES_EMBED_WORKERS worker processes (default: the CPU
     count, at most 4; 1 = embed in this process), started once a run reaches 2,000 texts.
+    NARRATIVES_EMBED_PRECISION=auto|fp32|bf16 chooses the vectors' number format (auto: bf16
+    where the CPU has native bf16 and it agrees with fp32, else fp32); the summary names it.
     """
     from clustering.pipeline import process as run_process
     from crawler.exceptions import RunLockedError
@@ -764,6 +771,8 @@ def process(db, model, min_words, rediscover, follow, timings):
     except RunLockedError as exc:
         fail(str(exc), EXIT_FAILURE)
     for result in results:
+        if result.embed.mixing_note():
+            click.echo(result.embed.mixing_note(), err=True)
         if result.run_id is not None or len(results) == 1:
             click.echo(result.summary())
     if timings:

@@ -478,6 +478,32 @@ def m021_edges_by_weight(db: sqlite_utils.Database):
                "(kind, subject_id, edge_kind, weight DESC, from_outlet, to_outlet)")
 
 
+@migration
+def m022_vector_precision(db: sqlite_utils.Database):
+    # each vector says the number format it was computed in (fp32 or bf16, issue #14) beside its
+    # model. Existing rows take the format their `process` run logged (every run logs it in its
+    # params; a vector belongs to the run whose time span holds its created_at), else "unknown"
+    # (vectors of `narratives embed`, which logs no run).
+    for table in ("embeddings", "passages"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN precision TEXT NOT NULL DEFAULT 'unknown'")
+    db.execute("""
+        UPDATE embeddings SET precision = COALESCE((
+            SELECT json_extract(r.params, '$.precision') FROM runs r
+            WHERE r.stage = 'process' AND json_extract(r.params, '$.model_id') = embeddings.model_id
+              AND r.started_at <= embeddings.created_at
+              AND embeddings.created_at <= COALESCE(r.finished_at, '9999')
+              AND json_extract(r.params, '$.precision') IN ('fp32', 'bf16')
+            ORDER BY r.id DESC LIMIT 1), 'unknown')""")
+    db.execute("""
+        UPDATE passages SET precision = (
+            SELECT e.precision FROM embeddings e WHERE e.article_id = passages.article_id
+              AND e.model_id = passages.model_id)
+        WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = passages.article_id
+                      AND e.model_id = passages.model_id AND e.precision != 'unknown')""")
+    # the embed stage asks, once a run, whether a model already has vectors of another format
+    db.execute("CREATE INDEX embeddings_model_precision ON embeddings (model_id, precision)")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

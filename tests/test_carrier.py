@@ -10,7 +10,7 @@ from clustering import carrier as C
 
 
 @pytest.fixture(scope="module")
-def demo_scores():
+def demo_scores(fp32_reference):
     pytest.importorskip("sentence_transformers")
     from bench.eval_narratives import demo_docs, embed_passages
     from clustering.embedders import load_embedder

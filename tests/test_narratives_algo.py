@@ -13,7 +13,7 @@ GATES = json.loads((Path(__file__).resolve().parent.parent / "bench" / "quality_
 
 
 @pytest.fixture(scope="module")
-def demo():
+def demo(fp32_reference):
     pytest.importorskip("sentence_transformers")
     from bench.eval_narratives import demo_docs, embed_passages
     from clustering.errors import ModelNotAvailableError

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.shared_data import shared_data_dir
-from tests.conftest import N1_DESCRIPTION, run_cli
+from tests.conftest import N1_DESCRIPTION, REFERENCE, run_cli
 
 SEED = "000_457026a0e46297ac.txt"
 URL = "https://seed.example/wests-quest-for-power"
@@ -33,7 +33,7 @@ def seeded(tmp_path_factory, demo_processed):
                                                 "text": text.strip(), "published_at": "2026-06-01T10:00:00Z"}) + "\n")
     r = run_cli("import", db, tmp / "seed.jsonl")
     assert r.returncode == 0, r.stderr
-    r = run_cli("process", db, timeout=600)
+    r = run_cli("process", db, timeout=600, env=REFERENCE)  # a demo check: the reference format
     assert r.returncode == 0, r.stderr
     conn = sqlite3.connect(db)
     (aid,) = conn.execute("SELECT id FROM articles WHERE url = ?", [URL]).fetchone()

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def semeval():
+def semeval(fp32_reference):
     from bench.eval_watch import evaluate_semeval, semeval_en_dir
 
     en = semeval_en_dir()
@@ -36,7 +36,7 @@ def semeval():
 
 
 @pytest.fixture(scope="module")
-def demo():
+def demo(fp32_reference):
     from bench.eval_watch import evaluate_demo
 
     return evaluate_demo(with_examples=True)
