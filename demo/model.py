@@ -7,7 +7,14 @@ Content conventions (see demo/README.md):
   is exactly ``{{readmore:ARTICLE_ID}}`` (a "Read more: <title>" link, same outlet);
 - a copy has ``copy_of`` (+ optional ``copy_drop`` paragraph indexes, ``prepend``/``append``
   paragraphs, ``title``); it takes the original's paragraphs minus dropped ones and minus its
-  "Read more" paragraphs, and inherits event, narratives and kind.
+  "Read more" paragraphs, and inherits event, narratives, kind and stances;
+- stance (issue #16): an article toward a narrative's claim *carries* it (asserts it, or relays
+  it without distance: attribution alone is not distance), *reports* it (attributes it and keeps a
+  distance: a denial, a counter-source, "without evidence", questioning context), *debunks* it
+  (refutes or fact-checks it) or is *unrelated* (never states or refers to it, even when its facts
+  bear on it). An article carries every narrative it lists in `narratives`; every other
+  (article, narrative) pair that touches a narrative (the article covers one of the narrative's
+  events) needs a `stances = { N1 = "reports", ... }` entry. Decided by reading each text.
 """
 from __future__ import annotations
 
@@ -25,8 +32,9 @@ ARTICLE_FILES = ("n1_jihadists.toml", "n2_vaccines.toml", "n3_sanctions.toml", "
 LINK_RE = re.compile(r"\{\{link:([a-z0-9-]+)\|([^}]*)\}\}")
 READMORE_RE = re.compile(r"^\{\{readmore:([a-z0-9-]+)\}\}$")
 KINDS = {"narrative", "neutral", "debunk", "unrelated"}
+STANCES = ("carries", "reports", "debunks", "unrelated")
 ARTICLE_FIELDS = {"id", "outlet", "section", "slug", "title", "author", "published", "event", "narratives", "kind",
-                  "cites", "body", "copy_of", "copy_drop", "prepend", "append"}
+                  "cites", "body", "copy_of", "copy_drop", "prepend", "append", "stances"}
 
 
 class ContentError(Exception):
@@ -135,6 +143,11 @@ class Article:
     path: str = ""
     cites: list[str] = field(default_factory=list)
     read_more: list[str] = field(default_factory=list)
+    stances: dict[str, str] = field(default_factory=dict)  # narrative id -> declared stance (non-carriers)
+
+    def stance(self, narrative: str) -> str | None:
+        """The article's stance toward a narrative's claim (None: not declared, does not touch it)."""
+        return "carries" if narrative in self.narratives else self.stances.get(narrative)
 
     @property
     def is_distractor(self) -> bool:
@@ -243,7 +256,7 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
             id=r["id"], outlet=r["outlet"], section=r["section"], slug=r["slug"], title=r["title"],
             author=r["author"], published=parse_utc(r["published"]), event=r.get("event"),
             narratives=list(r.get("narratives", [])), kind=kind, paragraphs=_paragraphs(r["body"]),
-            explicit_cites=list(r.get("cites", [])))
+            explicit_cites=list(r.get("cites", [])), stances=dict(r.get("stances", {})))
     for r in raw:
         if "copy_of" not in r:
             continue
@@ -263,8 +276,9 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
             id=r["id"], outlet=r["outlet"], section=r["section"], slug=orig.slug, title=r.get("title", orig.title),
             author=r["author"], published=parse_utc(r["published"]), event=orig.event,
             narratives=list(orig.narratives), kind=orig.kind, paragraphs=paragraphs, explicit_cites=cites,
-            copy_of=orig.id, copy_kind="partial" if partial else "full")
+            copy_of=orig.id, copy_kind="partial" if partial else "full", stances=dict(orig.stances))
     content.articles = [built[r["id"]] for r in raw]
+    _check_stances(content)
     for a in content.articles:
         a.path = article_path(content.outlet(a.outlet), a)
         links = [m.group(1) for p in a.paragraphs for m in LINK_RE.finditer(p)]
@@ -277,6 +291,27 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
             if rid not in built:
                 raise ContentError(f"article {a.id!r}: read-more target {rid!r} unknown")
     return content
+
+
+def touching(content: Content, narrative: str) -> list[Article]:
+    """Articles that touch a narrative: its carriers and every other article of its events."""
+    events = {a.event for a in content.articles if narrative in a.narratives and a.event}
+    return [a for a in content.articles if narrative in a.narratives or a.event in events]
+
+
+def _check_stances(content: Content) -> None:
+    ids = {n["id"] for n in content.narratives}
+    for a in content.articles:
+        for nid, stance in a.stances.items():
+            if nid not in ids:
+                raise ContentError(f"article {a.id!r}: stance toward unknown narrative {nid!r}")
+            if stance not in STANCES or stance == "carries":
+                raise ContentError(f"article {a.id!r}: stance {stance!r} toward {nid}: give one of "
+                                   f"{STANCES[1:]} (an article carries the narratives it lists)")
+    for nid in sorted(ids):
+        missing = [a.id for a in touching(content, nid) if a.stance(nid) is None]
+        if missing:
+            raise ContentError(f"narrative {nid}: no stance for the articles of its events {missing}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,6 +347,8 @@ def build_ground_truth(content: Content) -> dict:
             "outlets": sorted({a.outlet for a in members}),
             "adoption_order": adoption,
             "articles": [a.id for a in members],
+            # every (article, narrative) pair that touches it, decided by reading the text
+            "stances": {a.id: a.stance(n["id"]) for a in arts if a.id in {t.id for t in touching(content, n["id"])}},
         })
     events = []
     for e in content.events:
@@ -326,6 +363,7 @@ def build_ground_truth(content: Content) -> dict:
             "author": a.author, "published_at": a.published_at, "event": a.event, "narratives": a.narratives,
             "kind": a.kind, "is_distractor": a.is_distractor, "copied_from": a.copy_of, "copy_kind": a.copy_kind,
             "cites": a.cites, "read_more": a.read_more,
+            "stances": {n["id"]: a.stance(n["id"]) for n in content.narratives if a.stance(n["id"])},
         })
     edges: dict[tuple, list] = {}
     for a in arts:
@@ -355,6 +393,11 @@ def build_ground_truth(content: Content) -> dict:
                      "same-outlet 'Read more' links are listed in read_more instead",
             "is_distractor": "true when the article carries no narrative (neutral/debunk coverage of an event, or unrelated news)",
             "narrative_origin": "earliest article carrying the narrative",
+            "stances": "toward a narrative's claim: carries (asserts it, or relays it without distance: attribution "
+                       "alone is not distance), reports (attributes it and keeps a distance: denial, counter-source, "
+                       "'without evidence', questioning context), debunks (refutes or fact-checks it), unrelated "
+                       "(never states or refers to it, even when its facts bear on it); given for every article of "
+                       "the narrative's events and every carrier",
         },
         "counts": {
             "outlets": len(outlets), "articles": len(articles), "events": len(events), "narratives": len(narratives),
@@ -365,6 +408,8 @@ def build_ground_truth(content: Content) -> dict:
             "copies": sum(1 for a in content.articles if a.copy_of),
             "citations": sum(len(a.cites) for a in content.articles),
             "multi_narrative_articles": sum(1 for a in content.articles if len(a.narratives) > 1),
+            "stance_pairs": {s: sum(1 for a in content.articles for n in content.narratives
+                                    if a.stance(n["id"]) == s) for s in STANCES},
         },
         "outlets": outlets,
         "events": events,
