@@ -154,7 +154,7 @@ model_option = click.option(
 
 
 def embedder_or_exit(model):
-    from clustering.embedders import load_embedder
+    from clustering.embedding import load_embedder
     from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
 
     try:
@@ -522,7 +522,7 @@ def runs_cmd(db, outlet, limit, fmt):
 def start_follower(db, verbose: int):
     """`narratives process DB --follow` as a child process (its own interpreter: torch and the
     Twisted reactor stay apart); it runs while its stdin is open. One torch thread: the crawl's
-    extraction workers use the other cores (clustering/embedders.py)."""
+    extraction workers use the other cores (clustering/embedding/sentence_transformers.py)."""
     import subprocess
 
     env = dict(os.environ)
