@@ -84,7 +84,7 @@ else:
         return _embed(self, texts)
     e.SentenceTransformerEmbedder.embed = embed
 out = sys.argv[1]
-from crawler.cli import cli
+from narratives.cli import cli
 try:
     cli.main(args=sys.argv[2:], prog_name="narratives", standalone_mode=False)
 finally:
@@ -158,7 +158,7 @@ def case_articles(cases: list[dict], slugs: Slugs) -> list[dict]:
 
 
 def cli_cmd(*args) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", *map(str, args)]
+    return [sys.executable, "-m", "narratives.cli", *map(str, args)]
 
 
 def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
