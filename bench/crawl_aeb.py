@@ -67,7 +67,7 @@ def run(workdir: Path, extra_settings: list[str] = ()) -> dict:
         outlets = workdir / "outlets.toml"
         outlets.write_text(f'[[outlet]]\nname = "aeb"\nhome = "{base}/"\nsitemaps = ["{base}/sitemap.xml"]\n')
         db = workdir / "aeb.db"
-        cmd = [sys.executable, "-m", "crawler.cli"]
+        cmd = [sys.executable, "-m", "narratives.cli"]
         subprocess.run([*cmd, "outlets", "import", db, outlets], check=True, capture_output=True, cwd=REPO)
         # politeness off for a loopback benchmark (robots.txt still fetched)
         settings = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", *extra_settings]

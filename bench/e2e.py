@@ -43,7 +43,7 @@ from pathlib import Path
 from bench.shared_data import REPO_ROOT, shared_data_dir
 
 CORES = 2
-CLI = [sys.executable, "-m", "crawler.cli"]
+CLI = [sys.executable, "-m", "narratives.cli"]
 # politeness off on loopback; robots.txt still obeyed (ROBOTSTXT_OBEY stays True)
 CRAWL_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUESTS": "64",
@@ -227,8 +227,8 @@ def run(workdir: Path, pages: int, outlets: int, overlap: bool = True) -> dict:
         process_cmd = [*CLI, "process", str(db), "--timings", str(workdir / "process.json")]
         t0 = time.perf_counter()
         if overlap:
-            # what `narratives crawl --process` does (crawler/cli.py), the two halves measured apart
-            # NARRATIVES_RUN_LOCK_HELD_BY: the crawl started next holds the run lock for both (crawler/cli.py)
+            # what `narratives crawl --process` does (narratives/commands/crawl.py), the two halves measured apart
+            # NARRATIVES_RUN_LOCK_HELD_BY: the crawl started next holds the run lock for both (narratives/common.py)
             follower = start_measured([*process_cmd, "--follow"], workdir, "process", stdin=subprocess.PIPE,
                                       env=dict(os.environ, NARRATIVES_RUN_LOCK_HELD_BY=str(os.getpid()),
                                                NARRATIVES_EMBED_THREADS=os.environ.get("NARRATIVES_EMBED_THREADS", "1")))

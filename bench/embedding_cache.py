@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clustering.embedders import load_embedder
+from clustering.embedding import load_embedder
 
 CACHE = Path(tempfile.gettempdir()) / "narratives-embedding-cache.sqlite"
 

@@ -58,11 +58,11 @@ def timed(name, fn):
     return wrapper
 for name in ("embed_articles", "assign_new_events", "update_narratives", "match_watches", "find_reuse", "update_spread"):
     setattr(p, name, timed(name, getattr(p, name)))
-import clustering.embedders as e
+import clustering.embedding as e
 e.load_embedder = timed("load_embedder", e.load_embedder)
 calls = {"texts": 0, "encoded": 0}
 if os.environ.get("BENCH_DEDUP_EMBED") == "1":
-    # the proposed fix (clustering/embedders.py), applied in this process only: encode each distinct text once
+    # the proposed fix (clustering/embedding/sentence_transformers.py), applied in this process only: encode each distinct text once
     import numpy as np
     def embed(self, texts):
         texts = list(texts)
@@ -84,7 +84,7 @@ else:
         return _embed(self, texts)
     e.SentenceTransformerEmbedder.embed = embed
 out = sys.argv[1]
-from crawler.cli import cli
+from narratives.cli import cli
 try:
     cli.main(args=sys.argv[2:], prog_name="narratives", standalone_mode=False)
 finally:
@@ -158,7 +158,7 @@ def case_articles(cases: list[dict], slugs: Slugs) -> list[dict]:
 
 
 def cli_cmd(*args) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", *map(str, args)]
+    return [sys.executable, "-m", "narratives.cli", *map(str, args)]
 
 
 def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:

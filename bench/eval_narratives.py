@@ -99,7 +99,7 @@ def flat_labels(docs: list[DocInfo], clusters) -> list[str]:
 def shipped_carrier(vecs: np.ndarray, index: np.ndarray, n_docs: int):
     """Narrative-carrier logits from the shipped model (None without one)."""
     from clustering.carrier import load_carrier
-    from clustering.embedders import load_embedder
+    from clustering.embedding import load_embedder
 
     model = load_carrier(load_embedder().model_id)
     return model.doc_scores(vecs, index, n_docs) if model else None

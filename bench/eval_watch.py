@@ -26,13 +26,12 @@ import json
 import random
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bench.embedding_cache import cached_embed
-from bench.shared_data import shared_data_dir, unpacked
+from bench.semeval import MAX_PASSAGES, Doc, embed_passages, load_semeval_en, semeval_en_dir
 from clustering import carrier as C
 from clustering import watch as W
 from clustering.passages import split_passages
@@ -46,36 +45,7 @@ WEIGHT_GRID = (0.5, 1.0, 2.0)
 # narrative-carrier gates the sweep reports (None: no gate); the CV uses the shipped one, chosen
 # on narrative discovery (see clustering/carrier.py)
 GATE_SWEEP = (None, -0.5, 0.0, 0.5)
-MAX_PASSAGES = 24
 DOMAINS = {"URW": "Russia-Ukraine war", "CC": "Climate change"}
-
-
-@dataclass
-class Doc:
-    id: str
-    title: str
-    text: str
-    labels: list[str]
-
-
-def semeval_en_dir() -> Path | None:
-    data = shared_data_dir()
-    archive = data / "semeval2025-task10-train" / "semeval2025t10-train.tar.gz" if data else None
-    if archive is None or not archive.is_file():
-        return None
-    return unpacked(archive) / "semeval2025t10" / "training_data" / "EN"
-
-
-def load_semeval_en(en: Path) -> list[Doc]:
-    docs = []
-    for line in (en / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
-        if not line.strip():
-            continue
-        fname, narr = line.split("\t")[:2]
-        labels = sorted({x.strip() for x in narr.split(";") if x.strip() and x.strip() != "Other"})
-        title, _, body = (en / "raw-documents" / fname).read_text("utf-8").partition("\n")
-        docs.append(Doc(fname, title.strip(), body.strip(), labels))
-    return docs
 
 
 def label_to_name(label: str) -> str:
@@ -88,17 +58,6 @@ def micro_f1(y: np.ndarray, yh: np.ndarray) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), p, r
-
-
-def embed_passages(docs: list[Doc], max_passages: int = MAX_PASSAGES) -> list[np.ndarray]:
-    passages = [split_passages(d.title, d.text, max_passages=max_passages) for d in docs]
-    flat = [p for ps in passages for p in ps]
-    vecs = cached_embed(flat)
-    out, i = [], 0
-    for ps in passages:
-        out.append(vecs[i:i + len(ps)])
-        i += len(ps)
-    return out
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -281,7 +240,7 @@ def evaluate_demo(with_examples: bool = True, with_carrier: bool = True) -> dict
     by_id = {a.id: a for a in arts}
     pvs = embed_passages(arts)
     texts = [split_passages(a.title, a.text) for a in arts]
-    from clustering.embedders import load_embedder
+    from clustering.embedding import load_embedder
 
     model = C.load_carrier(load_embedder().model_id) if with_carrier else None
     carrier = model.scores(pvs) if model else [None] * len(arts)
@@ -306,7 +265,7 @@ def evaluate_demo(with_examples: bool = True, with_carrier: bool = True) -> dict
 
 
 def measure_timing(docs: list[Doc], max_passages: int = MAX_PASSAGES, n: int = 40) -> dict:
-    from clustering.embedders import load_embedder
+    from clustering.embedding import load_embedder
 
     emb = load_embedder()
     sample = docs[:n]

@@ -36,7 +36,7 @@ from itertools import islice
 from pathlib import Path
 
 from bench.synth import pool_vectors, real_pool, synthetic_rows
-from clustering.embedders import load_embedder
+from clustering.embedding import load_embedder
 from clustering.pipeline import process
 from clustering.vectors import to_blob
 from crawler.extraction import content_hash

@@ -32,7 +32,7 @@ def cpu_model() -> str:
 def sample_passages(n: int) -> tuple[list[str], str]:
     from clustering.passages import split_passages
 
-    from bench.eval_watch import load_semeval_en, semeval_en_dir
+    from bench.semeval import load_semeval_en, semeval_en_dir
 
     en = semeval_en_dir()
     if en is not None and en.is_dir():
@@ -52,7 +52,7 @@ def sample_passages(n: int) -> tuple[list[str], str]:
 
 
 def measure(n_passages: int = 256, rounds: int = 2) -> dict:
-    from clustering.embedders import SentenceTransformerEmbedder, native_bf16
+    from clustering.embedding.sentence_transformers import SentenceTransformerEmbedder, native_bf16
 
     emb = SentenceTransformerEmbedder(precision="fp32", threads=1)
     passages, source = sample_passages(n_passages)

@@ -18,10 +18,10 @@ from datetime import date
 
 import numpy as np
 
-from bench.eval_watch import Doc, embed_passages, load_semeval_en, semeval_en_dir
+from bench.semeval import Doc, embed_passages, load_semeval_en, semeval_en_dir
 from clustering import carrier as C
 from clustering.carrier import CarrierModel, features, load_carrier, save_model
-from clustering.embedders import load_embedder
+from clustering.embedding import load_embedder
 
 C_GRID = (0.3, 1.0, 3.0)
 CV_SEED = 1

@@ -11,7 +11,6 @@ import logging
 import re
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -46,10 +45,11 @@ class ScheduleResult:
     codes: list = field(default_factory=list)
 
 
-def run_every(every: float, run_args: list[str], *, max_runs: int | None = None, immediately: bool = True,
+def run_every(every: float, command: list[str], *, max_runs: int | None = None, immediately: bool = True,
               on_event=None) -> ScheduleResult:
-    """Start `narratives run ...run_args` now (when *immediately*) and at every slot; stop on SIGTERM/SIGINT
-    (the running child gets SIGTERM and ends gracefully) or after *max_runs*."""
+    """Start *command* (`narratives schedule` gives the command line of `narratives run DB ...`) now
+    (when *immediately*) and at every slot; stop on SIGTERM/SIGINT (the running child gets SIGTERM
+    and ends gracefully) or after *max_runs*."""
     result = ScheduleResult()
     stop = {"flag": False}
     child: dict = {"proc": None}
@@ -69,7 +69,7 @@ def run_every(every: float, run_args: list[str], *, max_runs: int | None = None,
                 time.sleep(min(0.2, max(0.0, due - time.time())))
             if stop["flag"]:
                 break
-            child["proc"] = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", *run_args])
+            child["proc"] = subprocess.Popen(command)
             code = child["proc"].wait()
             child["proc"] = None
             result.runs += 1

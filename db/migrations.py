@@ -1,4 +1,8 @@
-"""Schema as small named migrations, applied once each and in order (sqlite-utils/llm style)."""
+"""Schema as small named migrations, applied once each and in order (sqlite-utils/llm style).
+
+Over 500 lines on purpose: the migrations are the schema's history, appended in the order they
+run; one file keeps that order readable top to bottom (each migration is a short function).
+"""
 from __future__ import annotations
 
 import logging

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def narratives(*args) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "crawler.cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "narratives.cli", *map(str, args)]
     print(f"$ narratives {' '.join(map(str, args))}", flush=True)
     proc = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     if proc.returncode != 0:

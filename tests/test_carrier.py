@@ -13,7 +13,7 @@ from clustering import carrier as C
 def demo_scores(fp32_reference):
     pytest.importorskip("sentence_transformers")
     from bench.eval_narratives import demo_docs, embed_passages
-    from clustering.embedders import load_embedder
+    from clustering.embedding import load_embedder
     from demo.model import load_content
 
     model = C.load_carrier(load_embedder().model_id)

@@ -1,4 +1,4 @@
-"""The Datasette plugin (db/datasette_plugin.py) and `narratives serve` (crawler/serve.py).
+"""The Datasette plugin (narratives/web/datasette_plugin.py) and `narratives serve` (narratives/web/server.py).
 
 Fast tests run on a small hand-made database; the slow ones on the demo pipeline database
 (demo web -> outlets import -> crawl -> process), and the browser test drives headless Chromium
@@ -22,7 +22,7 @@ import pytest
 from lxml import html as lxml_html
 
 from clustering.spread_stage import update_spread
-from crawler.serve import ServeError, build_datasette, free_port, serve
+from narratives.web.server import ServeError, build_datasette, free_port, serve
 from db import open_db
 from tests.conftest import REPO
 
@@ -279,7 +279,7 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60):
 @pytest.fixture
 def demo_server(demo_db):
     port = free_port()
-    code = "import sys; from crawler.serve import serve; sys.exit(serve(sys.argv[1], '127.0.0.1', int(sys.argv[2])))"
+    code = "import sys; from narratives.web.server import serve; sys.exit(serve(sys.argv[1], '127.0.0.1', int(sys.argv[2])))"
     proc = subprocess.Popen([sys.executable, "-c", code, str(demo_db), str(port)], cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -336,18 +336,18 @@ def test_narrative_page_in_headless_chromium(chromium_binary, demo_db, demo_serv
 
 
 def test_every_table_is_described_or_hidden(tmp_path):
-    """A table a migration adds shows up in Datasette: it gets a description in db/metadata.yml,
+    """A table a migration adds shows up in Datasette: it gets a description in narratives/web/metadata.yml,
     or is hidden there when it is the pipeline's own bookkeeping."""
     import yaml
 
-    from db.datasette_plugin import METADATA_PATH
+    from narratives.web.datasette_plugin import METADATA_PATH
 
     tables = yaml.safe_load(METADATA_PATH.read_text("utf-8"))["database"]["tables"]
     db = open_db(tmp_path / "all.db")
     names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                                       "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'articles_fts_%'")]
     bare = sorted(n for n in names if not (tables.get(n, {}).get("description") or tables.get(n, {}).get("hidden")))
-    assert not bare, f"tables without a description or hidden: in db/metadata.yml: {bare}"
+    assert not bare, f"tables without a description or hidden: in narratives/web/metadata.yml: {bare}"
 
 
 def test_unknown_paths_are_404_not_500(small_ds):

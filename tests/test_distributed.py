@@ -47,7 +47,7 @@ def redis_url(tmp_path_factory):
 
 
 def popen(*args):
-    return subprocess.Popen([sys.executable, "-m", "crawler.cli", *map(str, args)], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "narratives.cli", *map(str, args)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

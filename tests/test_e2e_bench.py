@@ -38,7 +38,7 @@ def test_crawl_with_process_embeds_alongside(tmp_path):
     db = tmp_path / "n.db"
     try:
         (tmp_path / "o.toml").write_text(e2e.outlets_toml(info))
-        cli = [sys.executable, "-m", "crawler.cli"]
+        cli = [sys.executable, "-m", "narratives.cli"]
         subprocess.run([*cli, "outlets", "import", str(db), str(tmp_path / "o.toml")], check=True, cwd=REPO_ROOT)
         proc = subprocess.run([*cli, "crawl", str(db), "--process", "-s", "AUTOTHROTTLE_ENABLED=False"],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)

@@ -1,15 +1,15 @@
-"""Embedding on several cores (clustering/embed_workers.py) with the real packaged model: the
+"""Embedding on several cores (clustering/embedding/pool.py) with the real packaged model: the
 vectors are bitwise those one single-threaded process computes; small calls stay in-process."""
 import numpy as np
 import pytest
 
-from clustering import embed_workers
+from clustering.embedding import pool as embed_workers
 
 
 @pytest.fixture(scope="module")
 def embedders():
     pytest.importorskip("sentence_transformers")
-    from clustering.embedders import SentenceTransformerEmbedder
+    from clustering.embedding.sentence_transformers import SentenceTransformerEmbedder
     from clustering.errors import ModelNotAvailableError
 
     try:

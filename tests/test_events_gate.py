@@ -61,7 +61,8 @@ def test_events_bcubed_f1_gate(giveme):
 
 
 def test_events_gate_in_bf16_and_mixed(giveme):
-    from clustering.embedders import BF16_MIN_COSINE, load_embedder
+    from clustering.embedding import load_embedder
+    from clustering.embedding.sentence_transformers import BF16_MIN_COSINE
 
     assert load_embedder(precision="bf16").agreement() >= BF16_MIN_COSINE
     fp32, bf16 = vectors(giveme, "fp32"), vectors(giveme, "bf16")

@@ -6,7 +6,7 @@ import pytest
 
 from db import open_db
 from db.crawl_runs import finish_crawl_run, record_source, start_crawl_run
-from db.health import check_health
+from crawler.health import check_health
 from tests.conftest import run_cli, import_outlets
 from tests.fixture_sites import GrowingWeb
 

@@ -97,7 +97,7 @@ def hostile(tmp_path_factory):
         seen_before = reader.execute("SELECT count(*) FROM articles").fetchone()[0]
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-c", MEASURE, sys.executable, "-m", "crawler.cli", "crawl", str(db), *SETTINGS,
+            [sys.executable, "-c", MEASURE, sys.executable, "-m", "narratives.cli", "crawl", str(db), *SETTINGS,
              "-s", f"NARRATIVES_REQUEST_LOG={requests_log}"],
             cwd=REPO, capture_output=True, text=True, timeout=300)
         elapsed = time.monotonic() - started

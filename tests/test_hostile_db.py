@@ -95,7 +95,7 @@ def test_killed_crawl_leaves_an_intact_database_and_the_next_run_carries_on(tmp_
         db = tmp_path / "n.db"
         (tmp_path / "outlets.toml").write_text(filler_toml(web))
         assert run_cli("outlets", "import", db, tmp_path / "outlets.toml").returncode == 0
-        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", str(db), *FAST], cwd=REPO,
+        proc = subprocess.Popen([sys.executable, "-m", "narratives.cli", "crawl", str(db), *FAST], cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 60

@@ -17,7 +17,7 @@ WORDS = ("Officials said on Tuesday that the new harbour cranes would be install
 
 
 def test_setting_is_checked(monkeypatch):
-    from clustering.embedders import configured_precision
+    from clustering.embedding.base import configured_precision
     from clustering.errors import EmbeddingSettingError
 
     monkeypatch.delenv("NARRATIVES_EMBED_PRECISION", raising=False)
@@ -41,7 +41,7 @@ def test_bad_setting_is_a_usage_error(tmp_path):
 def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
     import builtins
 
-    from clustering import embedders
+    from clustering.embedding import sentence_transformers as embedders
 
     real_open = builtins.open
 
@@ -58,13 +58,13 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def embedder():
-    from clustering.embedders import SentenceTransformerEmbedder
+    from clustering.embedding.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(precision="fp32")
 
 
 def test_auto_takes_bf16_only_on_native_bf16_that_agrees(embedder, monkeypatch):
-    from clustering import embedders
+    from clustering.embedding import sentence_transformers as embedders
 
     monkeypatch.setattr(embedders, "native_bf16", lambda: None)
     monkeypatch.setattr(type(embedder), "agreement", lambda self: pytest.fail("no check without native bf16"))
@@ -80,7 +80,7 @@ def test_auto_takes_bf16_only_on_native_bf16_that_agrees(embedder, monkeypatch):
 
 def test_agreement_check_on_the_real_model(embedder):
     """bf16 and fp32 vectors of the check set agree (this is what makes mixing them harmless)."""
-    from clustering.embedders import BF16_MIN_COSINE
+    from clustering.embedding.sentence_transformers import BF16_MIN_COSINE
 
     assert embedder.agreement() >= BF16_MIN_COSINE
     assert embedder.bf16_agreement == embedder.agreement()

@@ -1,4 +1,4 @@
-"""`narratives report DB ID --html FILE` (db/report.py): one self-contained page per narrative.
+"""`narratives report DB ID --html FILE` (narratives/web/report.py): one self-contained page per narrative.
 
 Runs on the demo pipeline database with hostile text planted in it; the browser test opens the
 file from disk in headless Chromium (the Debian package `chromium`; skipped where it is absent).
@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from db import open_db
 from db.spread import adopters, timeline
 from tests.conftest import REPO, run_cli
-from db.report import render_report, report_data
+from narratives.web.report import render_report, report_data
 from tests.test_datasette import chromium, chromium_binary, count_class, small_db  # noqa: F401 (fixtures)
 
 # closes the JSON <script> block if inlined raw, then opens a script of its own and breaks attributes
@@ -70,7 +70,7 @@ def test_report_is_self_contained_and_escapes_database_text(report_db, tmp_path)
     assert "@import" not in text and not re.search(r"url\(\s*['\"]?(https?:)?//", text)
     assert "default-src 'none'" in tree.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")[0]
     # hostile text is escaped: exactly the two scripts of the template, the text shown as text
-    script = (REPO / "db" / "static" / "narratives.js").read_text(encoding="utf-8")
+    script = (REPO / "narratives" / "web" / "static" / "narratives.js").read_text(encoding="utf-8")
     assert len(tree.xpath("//script")) == 2 and text.count("<script") == 2 + script.count("<script")
     assert HOSTILE_TITLE not in text and "onerror=\"alert(1)\">" not in text
     assert HOSTILE_TITLE in [a.text_content() for a in tree.xpath("//table[@id='articles']//td/a")]

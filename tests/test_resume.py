@@ -41,7 +41,7 @@ def interrupted_crawl(db, how: str, after_fetches: int | None = None, after_seco
     """Start a crawl and send *how* (KILL or TERM) once it stored *after_fetches* more fetches
     (or after *after_seconds*); returns the exit code."""
     base = fetches(db)
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", str(db), *SETTINGS], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "narratives.cli", "crawl", str(db), *SETTINGS], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     start = time.time()
     conn = sqlite3.connect(db, timeout=30)  # one reader for the polling: WAL lets it read while the crawl writes

@@ -94,7 +94,7 @@ def test_overlapping_runs_only_one_writes(tmp_path):
         db = tmp_path / "n.db"
         import_outlets(db, web.outlets_toml(), tmp_path)
         # crawl only: crawl + process in one run is exercised by the crontab/systemd recipe test
-        first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run", str(db), "--no-process", *FAST,
+        first = subprocess.Popen([sys.executable, "-m", "narratives.cli", "run", str(db), "--no-process", *FAST,
                                   "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"],
                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lock = tmp_path / "n.db.lock"
@@ -103,7 +103,7 @@ def test_overlapping_runs_only_one_writes(tmp_path):
             time.sleep(0.05)
         assert json.loads(lock.read_text())["pid"] == first.pid
         # a second run, and a manual crawl, while the first holds the lock (it crawls for 6 s or more)
-        second, crawl = (subprocess.Popen([sys.executable, "-m", "crawler.cli", cmd, str(db), *FAST], cwd=REPO,
+        second, crawl = (subprocess.Popen([sys.executable, "-m", "narratives.cli", cmd, str(db), *FAST], cwd=REPO,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                          for cmd in ("run", "crawl"))
         out2, err2 = second.communicate(timeout=120)
@@ -166,7 +166,7 @@ def test_error_kinds_of_the_crawlers_failure_reasons():
 
 def test_follower_runs_under_the_crawls_lock(tmp_path, monkeypatch):
     """`crawl --process` holds the run lock for its `process --follow`; nobody else skips it."""
-    from crawler import cli as cli_module
+    from narratives.commands import process as cli_module
     from crawler.exceptions import RunLockedError
     from crawler.runlock import RunLock
 

@@ -53,7 +53,7 @@ def fake_install(home):
     bin_dir = home / "narrative-tracker" / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     script = bin_dir / "narratives"
-    script.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m crawler.cli "$@"\n')
+    script.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m narratives.cli "$@"\n')
     script.chmod(0o755)
 
 

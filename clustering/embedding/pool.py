@@ -1,5 +1,8 @@
 """Embedding on every core: worker processes with one torch thread each (issue #6).
 
+Works over any backend that can be pooled (base.py): the workers build the same backend class
+from its `load_target`, with one thread each.
+
 One process with two torch threads spent 2-4x the CPU per text on the 2-core box (the second
 thread mostly waits; BENCHMARKS.md), so the stage ran on one core. Here the texts of a call are
 cut into exactly the batches sentence-transformers would form in one process (same length
@@ -21,7 +24,7 @@ import time
 
 import numpy as np
 
-from clustering.embedders import expand
+from clustering.embedding.base import expand
 from clustering.errors import EmbeddingSettingError
 
 logger = logging.getLogger(__name__)
@@ -43,11 +46,9 @@ def configured_workers() -> int:
         raise EmbeddingSettingError(f"NARRATIVES_EMBED_WORKERS={raw!r}: give a number of processes or 'auto'") from None
 
 
-def _init_worker(model: str, precision: str) -> None:
+def _init_worker(backend: type, model: str, precision: str) -> None:
     global _WORKER
-    from clustering.embedders import SentenceTransformerEmbedder
-
-    _WORKER = SentenceTransformerEmbedder(model, precision=precision, threads=1)
+    _WORKER = backend(model, precision=precision, threads=1)
 
 
 def _embed_batch(texts: list[str]) -> tuple[np.ndarray, float]:
@@ -81,7 +82,7 @@ class PooledEmbedder:
 
             # spawn, not fork: torch's thread pools do not survive a fork
             self._pool = get_context("spawn").Pool(
-                self.workers, initializer=_init_worker, initargs=(self.inner.load_target, self.inner.precision))
+                self.workers, initializer=_init_worker, initargs=(type(self.inner), self.inner.load_target, self.inner.precision))
             atexit.register(self.close)
             logger.info("embedding with %d worker processes", self.workers)
         return self._pool

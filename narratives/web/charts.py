@@ -1,7 +1,7 @@
 """The data narratives.js draws: shared by the Datasette pages and the standalone report.
 
-db/static/narratives.js reads one JSON object (see its header comment); both
-db/datasette_plugin.py and db/report.py build it here, so the two views of a narrative cannot
+static/narratives.js reads one JSON object (see its header comment); both
+datasette_plugin.py and report.py (beside this module) build it here, so the two views of a narrative cannot
 drift apart.
 """
 from __future__ import annotations

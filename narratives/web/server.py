@@ -1,12 +1,12 @@
 """`narratives serve DB`: browse a database in Datasette, read-only, with the project's plugin.
 
-The plugin (db/datasette_plugin.py, entry point `datasette: narratives`) brings the metadata,
-saved queries and narrative pages; this module only starts Datasette on one database:
+The plugin (datasette_plugin.py beside this module, entry point `datasette: narratives`) brings
+the metadata, saved queries and narrative pages; this module only starts Datasette on one database:
 
-    from crawler.serve import serve
+    from narratives.web.server import serve
     serve("news.db", host="127.0.0.1", port=8001)      # blocks until Ctrl-C, returns 0
 
-    python -m crawler.serve news.db --port 8001          # the same, without the CLI
+    python -m narratives.web.server news.db --port 8001  # the same, without the CLI
 
 Read-only: Datasette opens every read connection with `?mode=ro` (or `?immutable=1` with
 `immutable=True`, for a snapshot nothing writes to any more), and neither Datasette 0.65 nor the
@@ -72,7 +72,7 @@ def register_plugin() -> None:
     """Make sure the plugin is loaded, also when the package is not installed (e.g. run from a checkout)."""
     from datasette.plugins import pm
 
-    import db.datasette_plugin as plugin
+    import narratives.web.datasette_plugin as plugin
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="narratives")
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    ap = argparse.ArgumentParser(prog="python -m crawler.serve", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m narratives.web.server", description=__doc__.splitlines()[0])
     ap.add_argument("db")
     ap.add_argument("--host", default=DEFAULT_HOST)
     ap.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")

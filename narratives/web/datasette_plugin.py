@@ -5,8 +5,8 @@ Installed with the package (entry point `[project.entry-points.datasette] narrat
 the narrative-tracker tables; other databases served beside them are left alone.
 
 Hooks:
-  get_metadata       titles, descriptions, units and facets from db/metadata.yml (`database:`)
-  canned_queries     the saved queries of db/metadata.yml (`queries:`) whose tables and views exist
+  get_metadata       titles, descriptions, units and facets from metadata.yml (`database:`)
+  canned_queries     the saved queries of metadata.yml (`queries:`) whose tables and views exist
   register_routes    /DB/-/narratives (index), /DB/-/narrative/ID, /DB/-/event/ID, /DB/-/watch/ID
                      (timeline chart, spread graph, articles) and the bundled assets under
                      /-/narratives-static/ (no CDN: everything the pages load is served from here)
@@ -32,7 +32,7 @@ from datasette import Response, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
-from db.charts import bucket_timeline, chart_data, choose_bucket, outlet_colors, subject_summary
+from narratives.web.charts import bucket_timeline, chart_data, choose_bucket, outlet_colors, subject_summary
 from db.connection import schema_names
 from db.spread import EDGE_LIMIT, adopters, edge_counts
 from db.spread import edges as spread_edges
@@ -77,7 +77,7 @@ _metadata_cache: dict | None = None
 
 
 def project_metadata() -> dict:
-    """db/metadata.yml as a dict (read once)."""
+    """metadata.yml (beside this module) as a dict (read once)."""
     global _metadata_cache
     if _metadata_cache is None:
         _metadata_cache = yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
@@ -185,7 +185,7 @@ def table_actions(datasette, actor, database, table, request):
 
 @hookimpl
 def prepare_jinja2_environment(env, datasette):
-    # The plugin is a module inside the `db` package, so Datasette does not find templates/ and
+    # The plugin is a module inside the `narratives.web` package, so Datasette does not find templates/ and
     # static/ by itself: add the templates to the loader (after Datasette's own and --template-dir).
     from jinja2 import ChoiceLoader, FileSystemLoader
 

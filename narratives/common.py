@@ -1,0 +1,90 @@
+"""What the command modules share: exit codes, `fail`, opening DB, the shared arguments and options.
+
+The click group itself is in narratives/cli.py; output formats (--json/--csv/--nl) in
+narratives/output.py. Imports of the stages stay inside the functions, so `narratives --help`
+loads none of them.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from db import open_db
+from db.store import UnknownOutletError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+# Set by `crawl --process` for its follower (`process --follow`): the pid of the crawl, which holds
+# the run lock of DB on the follower's behalf. The follower must not take the lock itself (the crawl
+# holds it, so it would be refused); still, only the crawl and its one follower write DB while the
+# lock is held (SQLite WAL + busy_timeout serialise their write transactions), and no other crawl,
+# run or process can start. Honoured only by `process --follow` that descends from that pid (the
+# e2e bench, bench/e2e.py, runs crawl and follower side by side as its children and sets it too).
+LOCK_HELD_ENV = "NARRATIVES_RUN_LOCK_HELD_BY"
+
+# the command line of `narratives` in a child process (the worker's crawls, `crawl --process`'s follower, `schedule`'s runs)
+NARRATIVES_CMD = [sys.executable, "-m", "narratives.cli"]
+
+
+def fail(message: str, code: int = EXIT_FAILURE):
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def database(path: str, *, must_exist: bool = True):
+    if must_exist and not Path(path).exists():
+        fail(f"database {path} does not exist (create it with `narratives outlets import {path} OUTLETS.toml`"
+             " or `narratives import`)", EXIT_USAGE)
+    try:
+        return open_db(path)
+    except Exception as exc:  # not a database, locked, unreadable: say which file
+        fail(f"cannot open database {path}: {exc}", EXIT_FAILURE)
+
+
+db_argument = click.argument("db", type=click.Path(dir_okay=False))
+
+
+model_option = click.option(
+    "--model", default=None, metavar="NAME_OR_PATH",
+    help="sentence-transformers model (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2)",
+)
+
+
+def embedder_or_exit(model):
+    from clustering.embedding import load_embedder
+    from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
+
+    try:
+        return load_embedder(model)
+    except (ModelNotAvailableError, EmbeddingSettingError) as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+outlet_option = click.option("--outlet", "outlet_names", multiple=True, metavar="NAME",
+                             help="Crawl only this outlet (repeatable)")
+
+
+set_option = click.option("-s", "--set", "settings", multiple=True, metavar="KEY=VALUE",
+                          help="Override a Scrapy or NARRATIVES_ setting")
+
+
+def check_outlets(db, outlet_names) -> None:
+    from db.store import outlet_rows
+
+    handle = database(db)
+    try:
+        rows = outlet_rows(handle, outlet_names)
+    except UnknownOutletError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        handle.close()
+    if not rows:
+        fail(f"no outlets in {db}: add some with `narratives outlets import {db} OUTLETS.toml`", EXIT_USAGE)
+
+
+def run_lock(db, command: str):
+    from crawler.runlock import RunLock
+
+    return RunLock(db, command)
