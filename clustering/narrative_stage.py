@@ -24,7 +24,8 @@ import sqlite_utils
 from clustering.carrier import load_carrier
 from clustering.narratives import DocInfo, assign_to_narratives, discover_narratives
 from clustering.stable_ids import match_ids
-from clustering.vectors import from_blob, stack, to_blob
+from clustering.stance_stage import StanceResult, judge_candidates, members_of
+from clustering.vectors import from_blob, normalize, stack, to_blob
 
 logger = logging.getLogger(__name__)
 
@@ -103,21 +104,62 @@ def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
     return db.execute("SELECT EXISTS (SELECT 1 FROM pending WHERE stage = 'narratives')").fetchone()[0] == 1
 
 
-def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, force: bool = False) -> NarrativeStageResult:
+def _passage_texts(db, model_id: str, docs: list[DocInfo], owner: np.ndarray, indexes: list[int]) -> list[str]:
+    """Texts of passages given by their index in `load_corpus`'s vectors (article order, then idx)."""
+    first = {}
+    for i, d in enumerate(owner.tolist()):
+        first.setdefault(d, i)
+    out = []
+    for i in indexes:
+        d = int(owner[i])
+        row = db.execute("SELECT text FROM passages WHERE model_id = ? AND article_id = ? AND idx = ?",
+                         [model_id, docs[d].article_id, i - first[d]]).fetchone()
+        if row and row[0]:
+            out.append(row[0])
+    return out
+
+
+def _stance_keep(db, model_id: str, run_id: int, judge, docs, owner, stance: StanceResult, progress):
+    """discover_narratives' `keep`: each cluster's members judged against its claim passages. The
+    verdicts are stored under a provisional subject (the cluster's index, negative) and moved to
+    the narrative's id once ids are matched."""
+    def keep(clusters):
+        out = []
+        for k, c in enumerate(clusters):
+            c.claims = _passage_texts(db, model_id, docs, owner, c.claim_passages)
+            verdicts = judge_candidates(db, judge, "narrative", -1 - k, c.claims, c.members, run_id, stance, progress)
+            out.append(members_of(verdicts))
+        return out
+    return keep
+
+
+def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, force: bool = False,
+                      judge=None, stance: StanceResult | None = None, progress=None) -> NarrativeStageResult:
+    """Discover (or assign new articles to) narratives; with `judge`, only carriers of a
+    narrative's claim (and articles the judge does not cover) are its members."""
     result = NarrativeStageResult()
+    stance = stance if stance is not None else StanceResult()
     if not force and not narratives_stale(db, model_id):
         return result
     n_articles = db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", [model_id]).fetchone()[0]
     last = _last_discovery_size(db, model_id)
     if not force and last and n_articles < last * (1 + REDISCOVER_GROWTH):
-        return assign_new_articles(db, model_id, run_id)
+        return assign_new_articles(db, model_id, run_id, judge=judge, stance=stance, progress=progress)
     all_ids = [r[0] for r in db.execute("SELECT article_id FROM embeddings WHERE model_id = ? ORDER BY article_id",
                                         [model_id])]
     sample = _discovery_sample(all_ids)
     docs, vectors, owner = load_corpus(db, model_id, sample if len(sample) < len(all_ids) else None)
-    clusters = discover_narratives(docs, vectors, owner, carrier=_carrier_scores(model_id, vectors, owner, len(docs)))
+    with db.conn:  # provisional verdicts of an earlier, interrupted discovery
+        db.execute("DELETE FROM stances WHERE kind = 'narrative' AND subject_id < 0")
+    keep = _stance_keep(db, model_id, run_id, judge, docs, owner, stance, progress) if judge is not None else None
+    clusters = discover_narratives(docs, vectors, owner, carrier=_carrier_scores(model_id, vectors, owner, len(docs)),
+                                   keep=keep)
     del vectors, owner
     assigned = _assign_rest(db, model_id, clusters, sorted(set(all_ids) - set(sample)))
+    if judge is not None:
+        assigned = [{a: s for a, s in more.items() if a in members_of(judge_candidates(
+            db, judge, "narrative", -1 - k, c.claims, more, run_id, stance, progress))}
+            for k, (c, more) in enumerate(zip(clusters, assigned))]
     old: dict[int, set[int]] = {}
     for nid, aid in db.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
                                "ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id = ?", [model_id]):
@@ -131,11 +173,17 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             "params": json.dumps({"model_id": model_id, "process_run": run_id})}).last_pk
         if old:
             db.execute(f"DELETE FROM narrative_memberships WHERE narrative_id IN ({','.join('?' * len(old))})", list(old))
+        if judge is not None:  # the clusters' verdicts (provisional ids) replace the old narratives'
+            db.execute("DELETE FROM stances WHERE kind = 'narrative' AND subject_id >= 0")
+            for k, nid in enumerate(ids):
+                db.execute("UPDATE stances SET subject_id = ? WHERE kind = 'narrative' AND subject_id = ?", [nid, -1 - k])
         for nid, cluster, more in zip(ids, clusters, assigned):
             row = {"id": nid, "label": " / ".join(cluster.keywords[:4]) or cluster.headline,
                    "keywords": json.dumps(cluster.keywords), "headline": cluster.headline, "status": "active",
                    "centroid": to_blob(cluster.centroid), "residual_centroid": to_blob(cluster.residual_centroid),
-                   "context": to_blob(cluster.context), "model_id": model_id, "updated_run": stage_run}
+                   "context": to_blob(cluster.context), "model_id": model_id, "updated_run": stage_run,
+                   "claims": json.dumps(getattr(cluster, "claims", []), ensure_ascii=False),
+                   "stance_model": judge.model_id if judge is not None else None}
             if nid not in old:
                 row["created_run"] = stage_run
             db["narratives"].upsert(row, pk="id")
@@ -275,10 +323,12 @@ def _add_counts(db, members: list[tuple[int, int]], recount: set[int]) -> None:
                            WHERE id = ?""", [len(aids), *aids, *aids, nid])
 
 
-def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -> NarrativeStageResult:
-    """Articles not yet looked at -> existing narratives, without touching older memberships."""
+def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int, *, judge=None,
+                        stance: StanceResult | None = None, progress=None) -> NarrativeStageResult:
+    """Articles not yet looked at -> existing narratives, without touching older memberships;
+    with `judge`, only the carriers of a narrative's claims (and articles it does not cover)."""
     result = NarrativeStageResult(assigned=0)
-    rows = list(db.query("SELECT id, residual_centroid, context FROM narratives WHERE status = 'active' "
+    rows = list(db.query("SELECT id, residual_centroid, context, claims FROM narratives WHERE status = 'active' "
                          "AND model_id = ? AND residual_centroid IS NOT NULL ORDER BY id", [model_id]))
     new_ids = [r[0] for r in db.execute(
         """SELECT p.article_id FROM pending p JOIN embeddings e ON e.article_id = p.article_id AND e.model_id = ?
@@ -289,6 +339,15 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
         scores = assign_to_narratives(stack((r["residual_centroid"] for r in rows), vectors.shape[1]),
                                       from_blob(rows[0]["context"]), vectors, owner, len(new_ids),
                                       carrier=_carrier_scores(model_id, vectors, owner, len(new_ids)))
+    if judge is not None:
+        for k, row in enumerate(rows):
+            candidates = [aid for aid, doc_scores in zip(new_ids, scores) if k in doc_scores]
+            if candidates:
+                kept = members_of(judge_candidates(db, judge, "narrative", row["id"], json.loads(row["claims"] or "[]"),
+                                                   candidates, run_id, stance, progress))
+                for aid, doc_scores in zip(new_ids, scores):
+                    if k in doc_scores and aid not in kept:
+                        del doc_scores[k]
     with db.conn:
         members = [{"narrative_id": rows[k]["id"], "article_id": aid, "run_id": run_id, "score": float(score),
                     "method": ASSIGN_METHOD, "model_id": model_id}
@@ -319,3 +378,102 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int) -
 def narrative_centroids(db: sqlite_utils.Database, model_id: str) -> dict[int, np.ndarray]:
     return {r[0]: from_blob(r[1]) for r in db.execute(
         "SELECT id, centroid FROM narratives WHERE status = 'active' AND model_id = ?", [model_id])}
+
+
+KEYWORD_BACKGROUND = 2000  # other articles the keywords of a re-judged narrative are weighed against
+REJOIN_METHOD = "judged-carrier"
+
+
+def claims_from_centroid(db, model_id: str, row: dict, member_ids: list[int], n: int = 3) -> list[str]:
+    """A narrative's claim passages from its stored centre (narratives made before claims were
+    kept): the members' passages nearest its residual centroid, from distinct articles."""
+    if row["residual_centroid"] is None or not member_ids:
+        return []
+    vectors, owner = _passage_vectors(db, model_id, member_ids)
+    if not len(vectors):
+        return []
+    q = normalize(normalize(vectors) - from_blob(row["context"]))
+    sims = q @ from_blob(row["residual_centroid"])
+    first: dict[int, int] = {}
+    for i, d in enumerate(owner.tolist()):
+        first.setdefault(d, i)
+    out, seen = [], set()
+    for i in np.argsort(-sims, kind="stable").tolist():
+        d = int(owner[i])
+        if d in seen:
+            continue
+        seen.add(d)
+        text = db.execute("SELECT text FROM passages WHERE model_id = ? AND article_id = ? AND idx = ?",
+                          [model_id, member_ids[d], i - first[d]]).fetchone()
+        if text and text[0]:
+            out.append(text[0])
+        if len(out) >= n:
+            break
+    return out
+
+
+def relabel(db, model_id: str, narrative_id: int) -> None:
+    """Keywords and headline of a narrative from its members (its carriers), after they changed."""
+    from clustering.labels import KeywordIndex, representative_headline
+
+    row = db["narratives"].get(narrative_id)
+    members = [r[0] for r in db.execute("SELECT article_id FROM narrative_memberships WHERE narrative_id = ? "
+                                        "ORDER BY article_id", [narrative_id])]
+    if not members:
+        return
+    arts = {r["id"]: r for r in db.query(
+        f"SELECT id, title, text FROM articles WHERE id IN ({','.join('?' * len(members))})", members)}
+    others = [r for r in db.query(
+        "SELECT title, text FROM articles WHERE id NOT IN (SELECT article_id FROM narrative_memberships "
+        "WHERE narrative_id = ?) ORDER BY id DESC LIMIT ?", [narrative_id, KEYWORD_BACKGROUND])]
+    texts = [f"{arts[a]['title'] or ''}\n{arts[a]['text'] or ''}" for a in members if a in arts]
+    index = KeywordIndex(texts + [f"{r['title'] or ''}\n{r['text'] or ''}" for r in others])
+    words = index.keywords(list(range(len(texts))))
+    titles, vecs = [], []
+    for a in members:
+        v = db.execute("SELECT vector FROM passages WHERE model_id = ? AND article_id = ? AND idx = 0",
+                       [model_id, a]).fetchone()
+        if a in arts and v:
+            titles.append(arts[a]["title"] or "")
+            vecs.append(from_blob(v[0]))
+    headline = representative_headline(titles, np.stack(vecs) if vecs else None, from_blob(row["centroid"]))
+    db["narratives"].update(narrative_id, {"keywords": json.dumps(words), "headline": headline,
+                                           "label": " / ".join(words[:4]) or headline})
+
+
+def rejudge_narratives(db, model_id: str, run_id: int, judge, stance: StanceResult | None = None,
+                       progress=None) -> list[int]:
+    """Judge the candidates of every active narrative not judged by this judge (databases from
+    before the judge, a new stance model): its members and the articles judged before. Members
+    that do not carry its claim leave, judged carriers (re)join; keywords, headline and counts
+    follow. Returns the narratives whose members changed."""
+    stance = stance if stance is not None else StanceResult()
+    changed = []
+    for row in list(db.query("SELECT * FROM narratives WHERE status = 'active' AND model_id = ? "
+                             "AND stance_model IS NOT ? ORDER BY id", [model_id, judge.model_id])):
+        nid = row["id"]
+        members = {r[0]: r[1] for r in db.execute(
+            "SELECT article_id, score FROM narrative_memberships WHERE narrative_id = ?", [nid])}
+        claims = json.loads(row["claims"] or "[]") or claims_from_centroid(db, model_id, row, sorted(members))
+        earlier = [r[0] for r in db.execute("SELECT article_id FROM stances WHERE kind = 'narrative' "
+                                            "AND subject_id = ?", [nid])]
+        verdicts = judge_candidates(db, judge, "narrative", nid, claims, set(members) | set(earlier), run_id,
+                                    stance, progress)
+        keep = members_of(verdicts)
+        leave = sorted(set(members) - keep)
+        join = sorted(a for a in keep - set(members) if verdicts.get(a) == "carries")
+        with db.conn:
+            for i in range(0, len(leave), 500):
+                chunk = leave[i:i + 500]
+                db.execute(f"DELETE FROM narrative_memberships WHERE narrative_id = ? AND article_id IN "
+                           f"({','.join('?' * len(chunk))})", [nid, *chunk])
+            db["narrative_memberships"].insert_all(
+                {"narrative_id": nid, "article_id": a, "run_id": run_id, "score": 0.0, "method": REJOIN_METHOD,
+                 "model_id": model_id} for a in join)
+            db["narratives"].update(nid, {"claims": json.dumps(claims, ensure_ascii=False),
+                                          "stance_model": judge.model_id})
+            if leave or join:
+                relabel(db, model_id, nid)
+                _recount(db, [nid])
+                changed.append(nid)
+    return changed

@@ -92,6 +92,8 @@ class NarrativeCluster:
     residual_centroid: np.ndarray | None = None  # (dim,) in context-removed space: persist for assignment
     context: np.ndarray | None = None  # (dim,) the corpus context vector of the run: persist once per run
     assigned: set[str] = field(default_factory=set)  # members added by the assignment rule, not clustered
+    claim_passages: list[int] = field(default_factory=list)  # indexes into passage_vectors: its claim, best first
+    claims: list[str] = field(default_factory=list)  # the claim passages' texts (set by the caller that has them)
 
 
 @dataclass(frozen=True)
@@ -261,10 +263,14 @@ def _likely_carriers(member_docs: list[int], carrier) -> list[int]:
 
 
 def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passage_doc_index,
-                        params: NarrativeParams | None = None, carrier=None) -> list[NarrativeCluster]:
+                        params: NarrativeParams | None = None, carrier=None, keep=None) -> list[NarrativeCluster]:
     """Recurring narratives over `docs`. See the module docstring for the method. `carrier`:
     each doc's narrative-carrier logit (clustering.carrier); docs below the gate (neutral
-    coverage) shape the event contexts but carry no claim unit, so they join no narrative."""
+    coverage) shape the event contexts but carry no claim unit, so they join no narrative.
+    `keep(clusters) -> [set of article ids]`: the members that carry each cluster's claim (its
+    `claim_passages`), as a stance judge reads them (clustering.stance_stage); the others leave,
+    a cluster left with fewer than `min_articles` is no narrative, and keywords and headline
+    come from the members kept."""
     from clustering.labels import KeywordIndex, representative_headline
 
     p = params or DEFAULT_PARAMS
@@ -363,11 +369,53 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
             outlets=outs,
             residual_centroid=rc.astype(np.float32),
             context=(p.context_weight * corpus_ctx).astype(np.float32),
+            claim_passages=_claim_passages(idx, q, rc, pdi, set(voices)),
         ))
     if p.complete_membership and clusters:
         _complete(clusters, docs, pv, pdi, carrier, p)
+    if keep is not None and clusters:
+        clusters = _keep(clusters, keep(clusters), docs, pv, first_passage, kw_index, p)
     clusters.sort(key=lambda k: (-len(k.members), min(k.members)))
     return clusters
+
+
+MAX_CLAIM_PASSAGES = 3
+
+
+def _claim_passages(idx: np.ndarray, q: np.ndarray, rc: np.ndarray, pdi: np.ndarray, voices: set[int]) -> list[int]:
+    """A narrative's claim as a judge reads it: the passages of its claim unit nearest its residual
+    centroid, from distinct articles likely to carry it (the carrier model's upper half)."""
+    ranked = sorted(idx.tolist(), key=lambda i: (-float(q[i] @ rc), i))
+    out, seen = [], set()
+    for pool in ([i for i in ranked if int(pdi[i]) in voices], ranked):
+        for i in pool:
+            if int(pdi[i]) not in seen and len(out) < MAX_CLAIM_PASSAGES:
+                out.append(i)
+                seen.add(int(pdi[i]))
+    return out
+
+
+def _keep(clusters: list[NarrativeCluster], kept: list[set], docs: list[DocInfo], pv: np.ndarray,
+          first_passage: np.ndarray, kw_index, p: NarrativeParams) -> list[NarrativeCluster]:
+    """Clusters with only their kept members, labelled from those (see `discover_narratives`)."""
+    from clustering.labels import representative_headline
+
+    at = {d.article_id: i for i, d in enumerate(docs)}
+    out = []
+    for c, ids in zip(clusters, kept):
+        members = {a: s for a, s in c.members.items() if a in ids}
+        if len(members) < p.min_articles:
+            continue
+        member_docs = sorted(at[a] for a in members if a in at)
+        c.members = members
+        c.assigned &= set(members)
+        c.keywords = kw_index.keywords(member_docs)
+        c.headline = representative_headline([docs[d].title for d in member_docs], pv[first_passage[member_docs]],
+                                             c.centroid)
+        c.events = sorted({docs[d].event_id for d in member_docs if docs[d].event_id is not None})
+        c.outlets = sorted({docs[d].outlet for d in member_docs if docs[d].outlet is not None})
+        out.append(c)
+    return out
 
 
 def _complete(clusters: list[NarrativeCluster], docs: list[DocInfo], pv: np.ndarray, pdi: np.ndarray,

@@ -15,9 +15,10 @@ import sqlite_utils
 
 from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
 from clustering.event_stage import EventStageResult, assign_new_events
-from clustering.narrative_stage import NarrativeStageResult, narratives_stale, update_narratives
+from clustering.narrative_stage import NarrativeStageResult, narratives_stale, rejudge_narratives, update_narratives
 from clustering.reuse import ReuseResult, find_reuse
 from clustering.spread_stage import SpreadResult, update_spread
+from clustering.stance_stage import StanceResult
 from clustering.watch_stage import WatchResult, match_watches
 from db.runs import close_interrupted, finish_run, start_run
 
@@ -33,6 +34,8 @@ class ProcessResult:
     watch: WatchResult = field(default_factory=WatchResult)
     reuse: ReuseResult = field(default_factory=ReuseResult)
     spread: SpreadResult = field(default_factory=SpreadResult)
+    stance: StanceResult = field(default_factory=StanceResult)
+    stance_model: str | None = None  # the judge's model id; None: no judge (every candidate a member)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> wall and CPU seconds
 
     @contextmanager
@@ -52,18 +55,22 @@ class ProcessResult:
         return (f"run {self.run_id}: {self.embed.summary()}; {self.events.assigned} articles into events "
                 f"({self.events.new_events} new events); narratives: {n.summary()}; "
                 f"watched narratives: {self.watch.scored} scores, {self.watch.matched} matches; "
+                f"stance: {self.stance.summary() if self.stance_model else 'not judged (NARRATIVES_STANCE_MODEL=none)'}; "
                 f"text reuse: {self.reuse.pairs} pairs; spread: {self.spread.edges} edges over {self.spread.subjects} subjects")
 
 
-def _has_work(db: sqlite_utils.Database, model_id: str) -> bool:
+def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None = None) -> bool:
     """Anything queued, a model not yet used on these articles, a watched narrative to re-score,
-    or spread to recount (a member's time changed)."""
+    spread to recount (a member's time changed), or candidates the stance judge has not judged."""
     return bool(db.execute(
         """SELECT EXISTS (SELECT 1 FROM pending)
            OR (EXISTS (SELECT 1 FROM articles) AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
            OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)
-           OR EXISTS (SELECT 1 FROM spread_stale)""",
-        {"m": model_id}).fetchone()[0])
+           OR EXISTS (SELECT 1 FROM spread_stale)
+           OR (:s IS NOT NULL AND (
+               EXISTS (SELECT 1 FROM narratives WHERE status = 'active' AND model_id = :m AND stance_model IS NOT :s)
+               OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND stance_model IS NOT :s)))""",
+        {"m": model_id, "s": stance_model}).fetchone()[0])
 
 
 def queued_work(db: sqlite_utils.Database) -> bool:
@@ -75,11 +82,18 @@ def queued_work(db: sqlite_utils.Database) -> bool:
 
 
 def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False,
-            min_words: int = MIN_WORDS) -> ProcessResult:
+            min_words: int = MIN_WORDS, judge=None, judge_progress=None) -> ProcessResult:
+    """Every stage on what is new. `judge` (clustering.stance): candidates of narratives and
+    watched narratives are judged and only carriers are members; None: every candidate is.
+    `judge_progress(stance_result)`: called after each batch of candidates judged."""
     result = ProcessResult()
-    if not rediscover and not _has_work(db, embedder.model_id) and not narratives_stale(db, embedder.model_id):
+    stance_model = judge.model_id if judge is not None else None
+    if (not rediscover and not _has_work(db, embedder.model_id, stance_model)
+            and not narratives_stale(db, embedder.model_id)):
         return result
-    result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision})
+    result.stance_model = stance_model
+    result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision,
+                                                       "stance_model": stance_model})
     # a killed run may have stored members its spread stage never counted: count everything again
     interrupted = close_interrupted(db, "process", run_id)
     if interrupted:
@@ -92,23 +106,30 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     with result.timed("events"):
         result.events = assign_new_events(db, embedder.model_id, run_id)
     with result.timed("narratives"):
-        result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover)
+        result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover, judge=judge,
+                                              stance=result.stance, progress=judge_progress)
+        rejudged = (rejudge_narratives(db, embedder.model_id, run_id, judge, result.stance, judge_progress)
+                    if judge is not None else [])
     with result.timed("watch"):
-        result.watch = match_watches(db, embedder, run_id)
+        result.watch = match_watches(db, embedder, run_id, judge=judge, stance=result.stance, progress=judge_progress)
     with result.timed("reuse"):
         result.reuse = find_reuse(db)
     # only what changed in this run (new members, hence new copies, citations and adopters):
     # the cost stays flat as the database grows. Rediscovered narratives and re-scored watched
     # narratives may have lost members, so they are rebuilt.
-    narratives = [("narrative", i) for i in result.narratives.touched]
-    watches = [("watch", i) for i in sorted(result.watch.touched | result.watch.rescored)]
+    narratives = [("narrative", i) for i in sorted(set(result.narratives.touched) | set(rejudged))]
+    watches = [("watch", i) for i in sorted(result.watch.touched | result.watch.rescored | result.watch.rejudged)]
     touched = sorted(set(narratives + watches + [("event", i) for i in sorted(result.events.touched)]))
-    recompute = set(narratives if result.narratives.discovered else []) | {("watch", i) for i in result.watch.rescored}
+    recompute = (set(narratives if result.narratives.discovered else []) | {("narrative", i) for i in rejudged}
+                 | {("watch", i) for i in result.watch.rescored | result.watch.rejudged})
     with result.timed("spread"):
         result.spread = update_spread(db, run_id, subjects=None if rediscover or interrupted else touched,
                                       recompute=recompute, articles=new_articles, all_events=bool(interrupted))
     finish_run(db, run_id, {"embedded": result.embed.embedded, "skipped": result.embed.skipped,
                             "events_assigned": result.events.assigned, "new_events": result.events.new_events,
                             "narratives": result.narratives.summary(), "watch_scores": result.watch.scored,
-                            "seconds": result.timings})
+                            "seconds": result.timings,
+                            "stance": {"model_id": stance_model, "judged": result.stance.judged,
+                                       "calls": result.stance.calls, "reused": result.stance.reused,
+                                       "cpu_s": round(result.stance.cpu_s, 3), **result.stance.counts}})
     return result

@@ -21,6 +21,7 @@ from datetime import date
 
 import sqlite_utils
 
+from db.migrations import WATCH_MEMBER
 from db.spread import member_sql
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def member_exists_sql(kind: str, article: str) -> str:
     if kind == "event":
         return f"EXISTS (SELECT 1 FROM event_memberships WHERE article_id = {article} AND event_id = :sid)"
     return (f"EXISTS (SELECT 1 FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
-            f"WHERE m.watch_id = :sid AND m.article_id = {article} AND m.score >= w.effective_threshold)")
+            f"WHERE m.watch_id = :sid AND m.article_id = {article} AND {WATCH_MEMBER})")
 
 
 class _Edges:
@@ -270,7 +271,7 @@ def _memberships_of(db, articles: list[int]) -> dict[tuple[str, int], list[int]]
         "narrative": "SELECT narrative_id, article_id FROM narrative_memberships WHERE article_id IN ({})",
         "event": "SELECT event_id, article_id FROM event_memberships WHERE article_id IN ({})",
         "watch": ("SELECT m.watch_id, m.article_id FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
-                  "WHERE m.article_id IN ({}) AND m.score >= w.effective_threshold"),
+                  "WHERE m.article_id IN ({}) AND " + WATCH_MEMBER),
     }
     for i in range(0, len(articles), 500):
         chunk = articles[i:i + 500]

@@ -508,6 +508,49 @@ def m022_vector_precision(db: sqlite_utils.Database):
     db.execute("CREATE INDEX embeddings_model_precision ON embeddings (model_id, precision)")
 
 
+WATCH_MEMBER = ("m.score >= w.effective_threshold AND NOT EXISTS (SELECT 1 FROM stances s WHERE s.kind = 'watch' "
+                "AND s.subject_id = m.watch_id AND s.article_id = m.article_id AND s.stance != 'carries')")
+
+
+@migration
+def m023_stances(db: sqlite_utils.Database):
+    # the stance judge's verdicts (issue #16): one row per judged (subject, article), reused while
+    # claim, article text and model are unchanged. Narrative members are carriers; a watched
+    # narrative matches carriers (a candidate no judge covers stays a member: not judged).
+    db.execute("""CREATE TABLE stances (kind TEXT NOT NULL, subject_id INTEGER NOT NULL, article_id INTEGER NOT NULL,
+        stance TEXT NOT NULL, p_carries REAL, p_reports REAL, p_debunks REAL, p_unrelated REAL, evidence TEXT,
+        claim_hash TEXT, content_hash TEXT, model_id TEXT, run_id INTEGER, judged_at TEXT,
+        PRIMARY KEY (kind, subject_id, article_id))""")
+    db.execute("CREATE INDEX stances_subject_stance ON stances (kind, subject_id, stance)")
+    db.execute("CREATE INDEX stances_article ON stances (article_id)")
+    # a narrative's claim as the judge reads it, and the judge that last judged all its candidates
+    db["narratives"].add_column("claims", str)
+    db["narratives"].add_column("stance_model", str)
+    db["watched_narratives"].add_column("stance_model", str)
+    db.execute("DROP VIEW IF EXISTS subject_members")
+    db.execute(f"""CREATE VIEW subject_members AS
+        SELECT 'narrative' AS kind, m.narrative_id AS subject_id, m.article_id, m.score
+          FROM narrative_memberships m JOIN narratives n ON n.id = m.narrative_id WHERE n.status = 'active'
+        UNION ALL
+        SELECT 'event', event_id, article_id, score FROM event_memberships
+        UNION ALL
+        SELECT 'watch', m.watch_id, m.article_id, m.score
+          FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id WHERE {WATCH_MEMBER}""")
+    # reports and debunks beside the members (carriers), for your own SQL and the saved queries
+    db.execute("""CREATE VIEW subject_stances AS
+        SELECT s.kind, s.subject_id, s.article_id, s.stance, s.p_carries, s.p_reports, s.p_debunks, s.p_unrelated,
+               s.evidence, s.model_id, t.outlet, t.time, t.time_source
+        FROM stances s JOIN article_times t ON t.article_id = s.article_id
+        WHERE s.stance IN ('reports', 'debunks') AND (
+          (s.kind = 'narrative' AND EXISTS (SELECT 1 FROM narratives n WHERE n.id = s.subject_id AND n.status = 'active'))
+          OR (s.kind = 'watch' AND EXISTS (SELECT 1 FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id
+                 WHERE m.watch_id = s.subject_id AND m.article_id = s.article_id AND m.score >= w.effective_threshold)))""")
+    # judged on the next `process` (migrated databases): their counts are recounted after it
+    db.execute("INSERT OR IGNORE INTO spread_stale (kind, subject_id) SELECT 'narrative', id FROM narratives "
+               "WHERE status = 'active'")
+    db.execute("INSERT OR IGNORE INTO spread_stale (kind, subject_id) SELECT 'watch', id FROM watched_narratives")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

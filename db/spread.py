@@ -16,6 +16,8 @@ import json
 
 import sqlite_utils
 
+from db.migrations import WATCH_MEMBER  # a watched narrative's members: its carriers above the threshold
+
 KINDS = ("narrative", "event", "watch")
 
 
@@ -31,7 +33,7 @@ def member_sql(kind: str) -> str:
         return "SELECT article_id FROM event_memberships WHERE event_id = ?"
     if kind == "watch":
         return ("SELECT m.article_id FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
-                "WHERE m.watch_id = ? AND m.score >= w.effective_threshold")
+                f"WHERE m.watch_id = ? AND {WATCH_MEMBER}")
     raise ValueError(f"kind must be one of {', '.join(KINDS)}")
 
 
@@ -89,6 +91,27 @@ def timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str =
         f"""SELECT {bucket} AS bucket, a.outlet, count(*) AS articles
             FROM articles a WHERE a.id IN ({member_sql(kind)})
             GROUP BY bucket, a.outlet ORDER BY bucket, a.outlet""", [subject_id]))
+
+
+def stance_timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str = "day") -> list[dict]:
+    """Articles per time bucket and stance: the members ("carries", "not judged") and the
+    articles that report or debunk the claim."""
+    subject_info(db, kind, subject_id)
+    if by not in ("day", "week"):
+        raise ValueError("by must be 'day' or 'week'")
+    counts: dict[tuple[str, str], int] = {}
+    for r in articles(db, kind, subject_id, with_coverage=True):
+        day = (r["time"] or "")[:10]
+        if not day:
+            continue
+        if by == "week":
+            from datetime import date, timedelta
+
+            d = date.fromisoformat(day)
+            day = (d - timedelta(days=d.weekday())).isoformat()
+        key = (day, r["stance"] or "member")
+        counts[key] = counts.get(key, 0) + 1
+    return [{"bucket": b, "stance": st, "articles": n} for (b, st), n in sorted(counts.items())]
 
 
 def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
@@ -171,14 +194,88 @@ def bursts(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
                             WHERE kind = ? AND subject_id = ? ORDER BY burst""", [kind, subject_id]))
 
 
-def articles(db: sqlite_utils.Database, kind: str, subject_id: int, *, limit: int | None = None) -> list[dict]:
-    """The subject's articles in time order, with the time used and where it came from."""
-    return list(db.query(
-        f"""SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
-                   CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
-                        ELSE 'first fetch' END AS time_source, a.title, a.url
-            FROM articles a WHERE a.id IN ({member_sql(kind)})
-            ORDER BY time, a.id LIMIT ?""", [subject_id, -1 if limit is None else limit]))
+_TIME = ("""coalesce(a.published_at, a.fetched_at) AS time,
+           CASE WHEN a.published_at IS NOT NULL THEN 'published (' || coalesce(a.date_source, '?') || ')'
+                ELSE 'first fetch' END AS time_source""")
+SHOWN_STANCES = ("reports", "debunks")  # shown beside a subject's members (carriers); unrelated ones are dropped
+
+
+def _has_stances(db: sqlite_utils.Database) -> bool:
+    # a database not migrated since (plain `datasette` opens it read-only) has no verdicts
+    return db.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stances')").fetchone()[0]
+
+
+def articles(db: sqlite_utils.Database, kind: str, subject_id: int, *, limit: int | None = None,
+             with_coverage: bool = False) -> list[dict]:
+    """The subject's articles in time order, with the time used and where it came from, and their
+    stance toward its claim ("carries", or "not judged" where no judge covered it; events: none).
+    `with_coverage`: the articles that report or debunk it too, in the same order."""
+    stance = "NULL"
+    join = ""
+    if kind != "event" and _has_stances(db):
+        stance = "coalesce(s.stance, 'not judged')"
+        join = "LEFT JOIN stances s ON s.kind = :kind AND s.subject_id = :sid AND s.article_id = a.id"
+    rows = list(db.query(
+        f"""SELECT a.id, a.outlet, {_TIME}, a.title, a.url, a.language, {stance} AS stance
+            FROM articles a {join} WHERE a.id IN ({member_sql(kind).replace('?', ':sid')})
+            ORDER BY time, a.id LIMIT :limit""", {"kind": kind, "sid": subject_id, "limit": -1 if limit is None else limit}))
+    if with_coverage:
+        rows = sorted(rows + coverage(db, kind, subject_id), key=lambda r: (r["time"] or "", r["id"]))
+        rows = rows if limit is None else rows[:limit]
+    return rows
+
+
+def coverage(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict]:
+    """The articles that report or debunk the subject's claim (not members), in time order, with
+    the judge's probabilities and the passages that decided."""
+    if kind == "event" or not _has_stances(db):
+        return []
+    rows = list(db.query(
+        f"""SELECT a.id, a.outlet, {_TIME}, a.title, a.url, a.language, s.stance, s.p_carries, s.p_reports,
+                   s.p_debunks, s.p_unrelated, s.evidence
+            FROM subject_stances s JOIN articles a ON a.id = s.article_id
+            WHERE s.kind = ? AND s.subject_id = ? ORDER BY time, a.id""", [kind, subject_id]))
+    for r in rows:
+        r["evidence"] = json.loads(r["evidence"] or "[]")
+    return rows
+
+
+def stance_counts(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict[str, int]:
+    """Members by stance ("carries", "not judged") and the coverage that reports or debunks."""
+    out: dict[str, int] = {}
+    for r in articles(db, kind, subject_id) if kind != "event" else []:
+        out[r["stance"]] = out.get(r["stance"], 0) + 1
+    for r in coverage(db, kind, subject_id):
+        out[r["stance"]] = out.get(r["stance"], 0) + 1
+    return out
+
+
+def _firsts(rows: list[dict], origin_time: str | None) -> list[dict]:
+    """Per outlet its first row, in time order, with the lag after the origin (hours)."""
+    from datetime import datetime
+
+    def hours(t):
+        if not (t and origin_time):
+            return None
+        try:
+            a = datetime.fromisoformat(t.replace("Z", "+00:00"))
+            b = datetime.fromisoformat(origin_time.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if (a.tzinfo is None) != (b.tzinfo is None):
+            a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+        return round((a - b).total_seconds() / 3600, 2)
+
+    seen, out = set(), []
+    for r in rows:
+        if r["outlet"] in seen:
+            continue
+        seen.add(r["outlet"])
+        out.append({"outlet": r["outlet"], "first_article_id": r["id"], "first_seen_at": r["time"],
+                    "time_source": r["time_source"], "first_title": r["title"], "first_url": r["url"],
+                    "lag_after_origin_hours": hours(r["time"]),
+                    "articles": sum(1 for x in rows if x["outlet"] == r["outlet"])})
+    return out
 
 
 def spread(db: sqlite_utils.Database, kind: str, subject_id: int, *, edges_per_kind: int | None = EDGE_LIMIT) -> dict:
@@ -186,9 +283,16 @@ def spread(db: sqlite_utils.Database, kind: str, subject_id: int, *, edges_per_k
     `edge_counts` has the totals) and bursts."""
     info = subject_info(db, kind, subject_id)
     order = adopters(db, kind, subject_id)
+    origin_time = order[0]["first_seen_at"] if order else None
+    cov = coverage(db, kind, subject_id)
+    reported = _firsts([r for r in cov if r["stance"] == "reports"], origin_time)
+    debunked = _firsts([r for r in cov if r["stance"] == "debunks"], origin_time)
     return {"subject": info, "origin": [r["outlet"] for r in order if r["is_origin"]],
             "adopters": order, "edges": edges(db, kind, subject_id, per_kind=edges_per_kind),
-            "edge_counts": edge_counts(db, kind, subject_id), "bursts": bursts(db, kind, subject_id)}
+            "edge_counts": edge_counts(db, kind, subject_id), "bursts": bursts(db, kind, subject_id),
+            "reported_by": reported, "debunked_by": debunked,
+            "first_debunk": debunked[0] if debunked else None,
+            "stance_counts": stance_counts(db, kind, subject_id)}
 
 
 def influence(db: sqlite_utils.Database) -> list[dict]:

@@ -62,6 +62,17 @@ def embedder_or_exit(model):
         fail(str(exc), EXIT_USAGE)
 
 
+def judge_or_exit():
+    """The configured stance judge (NARRATIVES_STANCE_MODEL), None when set to `none`."""
+    from clustering.errors import ModelNotAvailableError
+    from clustering.stance import load_judge
+
+    try:
+        return load_judge()
+    except ModelNotAvailableError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
 outlet_option = click.option("--outlet", "outlet_names", multiple=True, metavar="NAME",
                              help="Crawl only this outlet (repeatable)")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from narratives.common import (EXIT_FAILURE, LOCK_HELD_ENV, database, db_argument, embedder_or_exit, fail,
-                               model_option, run_lock)
+                               judge_or_exit, model_option, run_lock)
 from narratives.output import emit, output_options
 
 
@@ -80,15 +80,21 @@ def process(db, model, min_words, rediscover, follow, timings):
     count, at most 4; 1 = embed in this process), started once a run reaches 2,000 texts.
     NARRATIVES_EMBED_PRECISION=auto|fp32|bf16 chooses the vectors' number format (auto: bf16
     where the CPU has native bf16 and it agrees with fp32, else fp32); the summary names it.
+    The candidates of narratives and watched narratives are judged by the stance model
+    (NARRATIVES_STANCE_MODEL; `none`: not judged): members are the carriers of the claim.
     """
     from clustering.pipeline import process as run_process
     from crawler.exceptions import RunLockedError
 
     handle = database(db)
     embedder = embedder_or_exit(model)
+    judge = judge_or_exit()
 
     def progress(r):
         click.echo(f"  embedded {r.embedded} articles", err=True)
+
+    def judge_progress(s):
+        click.echo(f"  stance: {s.judged} candidates judged, {s.reused} unchanged", err=True)
 
     try:
         with process_lock(db, follow):
@@ -99,10 +105,10 @@ def process(db, model, min_words, rediscover, follow, timings):
                 # default: on the shared 2-core box a second thread cost ~4x the CPU per text (BENCHMARKS.md)
                 final = int(os.environ.get("NARRATIVES_EMBED_FINAL_THREADS") or 0) or None
                 results = process_while(handle, embedder, stdin_open, final_threads=final,
-                                        rediscover=rediscover, min_words=min_words)
+                                        rediscover=rediscover, min_words=min_words, judge=judge)
             else:
                 results = [run_process(handle, embedder, progress=progress, rediscover=rediscover,
-                                       min_words=min_words)]
+                                       min_words=min_words, judge=judge, judge_progress=judge_progress)]
     except RunLockedError as exc:
         fail(str(exc), EXIT_FAILURE)
     for result in results:
@@ -152,7 +158,10 @@ def write_timings(path: str, results: list, embedder) -> None:
     Path(path).write_text(json.dumps({
         "runs": sum(r.run_id is not None for r in results), "timings": total_timings(results),
         "embedded": sum(r.embed.embedded for r in results), "passages": sum(r.embed.passages for r in results),
-        "skipped": skipped, "precision": embedder.precision, "cpu_s": time.process_time() + getattr(embedder, "worker_cpu_s", 0.0),
+        "skipped": skipped, "precision": embedder.precision,
+        "stance": {"judged": sum(r.stance.judged for r in results), "calls": sum(r.stance.calls for r in results),
+                   "reused": sum(r.stance.reused for r in results),
+                   "cpu_s": round(sum(r.stance.cpu_s for r in results), 3)}, "cpu_s": time.process_time() + getattr(embedder, "worker_cpu_s", 0.0),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 

@@ -23,28 +23,35 @@ kind_option = click.option(
 @click.argument("subject_id", metavar="ID", type=int)
 @kind_option
 @click.option("--by", type=click.Choice(["day", "week"]), default="day", show_default=True)
+@click.option("--stack", type=click.Choice(["outlet", "stance"]), default="outlet", show_default=True,
+              help="Split each bucket by outlet, or by stance (carriers beside the articles that report or debunk)")
 @output_options
-def timeline(db, subject_id, kind, by, fmt):
-    """Articles per day (or week) and outlet for one narrative.
+def timeline(db, subject_id, kind, by, stack, fmt):
+    """Articles per day (or week) and outlet (or stance) for one narrative.
 
     \b
     Example:
         narratives timeline news.db 3 --by week --csv
+        narratives timeline news.db 3 --stack stance
     """
-    from db.spread import UnknownSubject, timeline as run_timeline
+    from db.spread import UnknownSubject, stance_timeline, timeline as run_timeline
 
     try:
-        rows = run_timeline(database(db), kind, subject_id, by=by)
+        if stack == "stance":
+            rows = stance_timeline(database(db), kind, subject_id, by=by)
+        else:
+            rows = run_timeline(database(db), kind, subject_id, by=by)
     except UnknownSubject as exc:
         fail(str(exc), EXIT_USAGE)
     if fmt == "table":
+        key = "stance" if stack == "stance" else "outlet"
         totals: dict[str, int] = {}
         for r in rows:
             totals[r["bucket"]] = totals.get(r["bucket"], 0) + r["articles"]
         peak = max(totals.values(), default=1)
         for bucket, n in totals.items():
-            outlets = ", ".join(f"{r['outlet']} {r['articles']}" for r in rows if r["bucket"] == bucket)
-            click.echo(f"{bucket}  {'#' * max(1, round(30 * n / peak)):<30} {n:>4}  {outlets}")
+            parts = ", ".join(f"{r[key]} {r['articles']}" for r in rows if r["bucket"] == bucket)
+            click.echo(f"{bucket}  {'#' * max(1, round(30 * n / peak)):<30} {n:>4}  {parts}")
         click.echo(f"{sum(totals.values())} articles in {len(totals)} {by}s")
         return
     emit(rows, fmt)
@@ -58,7 +65,10 @@ def timeline(db, subject_id, kind, by, fmt):
               help="Edges of each kind to show, the strongest (most article pairs) first; 0 = all")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON")
 def spread_cmd(db, subject_id, kind, edge_limit, as_json):
-    """How one narrative spread: origin, adopters in order with lags, edges with evidence, bursts.
+    """How one narrative spread: origin, adopters in order with lags, edges with evidence, bursts,
+    and who reported or debunked it, when (the first debunk and its lag after the origin).
+
+    Origin, adopters, edges and bursts come from the narrative's carriers only.
 
     Edges: at most --edges of each kind (copy, citation, follow), the strongest first;
     the totals are printed (and under "edge_counts" in --json).
@@ -95,6 +105,19 @@ def spread_cmd(db, subject_id, kind, edge_limit, as_json):
                    + "): the strongest of each kind; --edges 0 shows all")
     click.echo("\nbursts (active periods):")
     emit(data["bursts"], "table")
+    counts = data["stance_counts"]
+    if counts:
+        click.echo("\nstance toward the claim (members are its carriers): "
+                   + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    for key, label in (("reported_by", "reported by (attributed, with distance)"), ("debunked_by", "debunked by")):
+        if data[key]:
+            click.echo(f"\n{label}:")
+            emit(data[key], "table", ["outlet", "first_seen_at", "time_source", "lag_after_origin_hours", "articles",
+                                      "first_title"])
+    if data["first_debunk"]:
+        d = data["first_debunk"]
+        click.echo(f"\nfirst debunk: {d['outlet']} at {d['first_seen_at']}, "
+                   f"{d['lag_after_origin_hours']} h after the origin")
 
 
 @click.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from narratives.common import EXIT_USAGE, database, db_argument, embedder_or_exit, fail, model_option
+from narratives.common import EXIT_USAGE, database, db_argument, embedder_or_exit, fail, judge_or_exit, model_option
 from narratives.output import emit, output_options
 
 
@@ -40,11 +40,12 @@ def watch_add(db, name, description, examples, keywords, threshold, model):
                               examples=examples, threshold=threshold)
     except WatchError as exc:
         fail(str(exc), EXIT_USAGE)
-    result = match_watches(handle, embedder)
+    result = match_watches(handle, embedder, judge=judge_or_exit())
     update_spread(handle, subjects=[("watch", watch_id)], recompute={("watch", watch_id)})
     info, rows = watch_matches(handle, watch_id, limit=1_000_000)
+    _, others = watch_matches(handle, watch_id, limit=1_000_000, stances=("reports", "debunks"))
     click.echo(f"watched narrative {watch_id} {name!r}: {len(rows)} of {result.scored} articles match "
-               f"(threshold {info['threshold']:.3f})")
+               f"(threshold {info['threshold']:.3f}); {len(others)} more report or debunk it")
 
 
 @watch.command("list")
@@ -59,8 +60,8 @@ def watch_list(db, fmt):
     """
     from clustering.watch_stage import list_watches
 
-    emit(list_watches(database(db)), fmt, ["id", "name", "threshold", "custom_threshold", "matches", "first_seen_at",
-                                          "last_seen_at", "keywords", "examples"])
+    emit(list_watches(database(db)), fmt, ["id", "name", "threshold", "custom_threshold", "matches", "reports",
+                                          "debunks", "first_seen_at", "last_seen_at", "keywords", "examples"])
 
 
 @watch.command("show")
@@ -71,6 +72,9 @@ def watch_list(db, fmt):
 def watch_show(db, watch, limit, fmt):
     """Articles matching a watched narrative (by name or id), best first, with the passage that matched.
 
+    Matches are the articles that carry its claim (or that the stance judge does not cover: "not
+    judged"); the articles above the threshold that report or debunk it are listed after them.
+
     \b
     Example:
         narratives watch show news.db "West arms jihadists" --limit 20
@@ -78,13 +82,21 @@ def watch_show(db, watch, limit, fmt):
     from clustering.errors import UnknownNarrativeError
     from clustering.watch_stage import watch_matches
 
+    handle = database(db)
     try:
-        info, rows = watch_matches(database(db), watch, limit=limit)
+        info, rows = watch_matches(handle, watch, limit=limit)
+        _, others = watch_matches(handle, watch, limit=limit, stances=("reports", "debunks"))
     except UnknownNarrativeError as exc:
         fail(str(exc), EXIT_USAGE)
-    if fmt == "table":
-        click.echo(f"{info['name']} (threshold {info['threshold']:.3f}): {len(rows)} shown")
-    emit(rows, fmt, ["score", "published_at", "outlet", "title", "passage"], max_width=60)
+    columns = ["score", "stance", "published_at", "outlet", "language", "title", "passage"]
+    if fmt != "table":
+        emit(rows + others, fmt, columns, max_width=60)
+        return
+    click.echo(f"{info['name']} (threshold {info['threshold']:.3f}): {len(rows)} matches shown")
+    emit(rows, fmt, columns, max_width=60)
+    if others:
+        click.echo(f"\nreported or debunked by ({len(others)} shown):")
+        emit(others, fmt, columns, max_width=60)
 
 
 @watch.command("threshold")

@@ -1,0 +1,45 @@
+"""The stance interface: what every judge gives, and the settings every judge reads.
+
+A judge reads a claim and an article together and says whether the article *carries* the claim
+(asserts it, or relays it without distance: attribution alone is not distance), *reports* it
+(attributes it and keeps a distance: a denial, a counter-source, "without evidence"), *debunks*
+it (refutes or fact-checks it) or is *unrelated* to it (never states or refers to it):
+
+    judge.judge_batch([(claim, text, title), ...]) -> [Judgement, ...]
+
+Each judgement has the four probabilities and the article's passages that decided, best first.
+`model_id` is recorded with every stored judgement; `license` and `languages` say what it may be
+used for and on (an article in another language is not judged: "stance not judged").
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Protocol
+
+STANCES = ("carries", "reports", "debunks", "unrelated")
+MODEL_ENV = "NARRATIVES_STANCE_MODEL"
+DEFAULT_MODEL = "none"  # until the shipped judge passes its gates (issue #16): every candidate a member
+
+
+def default_model() -> str:
+    return os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
+
+@dataclass
+class Judgement:
+    stance: str
+    scores: dict[str, float]  # stance -> probability, summing to 1
+    evidence: list[str] = field(default_factory=list)  # the passages that decided, best first
+
+    def to_dict(self) -> dict:
+        return {"stance": self.stance, "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "evidence": self.evidence}
+
+
+class StanceJudge(Protocol):
+    model_id: str
+    license: str
+    languages: set[str] | None  # None: any language
+
+    def judge_batch(self, items: list[tuple[str, str, str | None]]) -> list[Judgement]: ...

@@ -1,0 +1,154 @@
+"""Stance in the database: judge candidate members against their subject's claim, keep the verdicts.
+
+The narrative and watch stages find *candidates* by similarity, which sees the topic and not the
+stance: a neutral report or a fact check of the same events is as close to a narrative as its
+carriers. Each candidate is judged here (clustering.stance) against its subject's claim:
+- a discovered narrative's claim is its claim passages (the passages of its claim unit nearest
+  its centre, from articles likely to carry it: `narratives.claims`);
+- a watched narrative's claim is its description (or its name), and the passage of each example
+  article closest to it.
+An article is judged against each claim (at most MAX_CLAIMS) and keeps the verdict of the claim
+it addresses most (the highest 1 - p(unrelated)).
+
+Every verdict goes to `stances` with its four probabilities, the passages that decided, the claim's
+hash, the article's content hash, the judge's model id and the run: a verdict is reused while all
+three are unchanged, and judged again when any changes. A narrative's members are its carriers
+(and the candidates no judge covers: "stance not judged"); its reports and debunks stay in
+`stances`, unrelated candidates are dropped. A watched narrative matches carriers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from clustering.stance.base import STANCES, Judgement
+from db.migrations import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_CLAIMS = 2
+MEMBER_STANCES = ("carries",)  # with None: not judged (no judge for the article's language)
+
+
+def claim_hash(claims: list[str]) -> str:
+    return hashlib.sha1(json.dumps([c.strip() for c in claims], ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class StanceResult:
+    judged: int = 0  # (article, subject) pairs judged by the model in this run
+    calls: int = 0  # model calls (an article is judged against each of its subject's claims)
+    reused: int = 0  # verdicts still current, not judged again
+    not_judged: int = 0  # articles in a language the judge does not cover
+    cpu_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)  # stance -> pairs judged in this run
+
+    def add(self, other: "StanceResult") -> None:
+        self.judged += other.judged
+        self.calls += other.calls
+        self.reused += other.reused
+        self.not_judged += other.not_judged
+        self.cpu_s += other.cpu_s
+        for k, n in other.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + n
+
+    def summary(self) -> str:
+        if not (self.judged or self.reused or self.not_judged):
+            return "none to judge"
+        by = ", ".join(f"{self.counts.get(s, 0)} {s}" for s in STANCES if self.counts.get(s))
+        extra = f"; {self.not_judged} not judged (language)" if self.not_judged else ""
+        return f"{self.judged} judged ({by or 'none'}), {self.reused} unchanged{extra}"
+
+
+def pick(judgements: list[Judgement]) -> Judgement:
+    """The verdict toward the claim the article addresses most."""
+    return max(judgements, key=lambda j: (1.0 - j.scores.get("unrelated", 0.0)))
+
+
+def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: int, claims: list[str],
+                     article_ids, run_id: int | None, result: StanceResult | None = None,
+                     progress: Callable[[StanceResult], None] | None = None) -> dict[int, str | None]:
+    """article id -> stance ("carries" | "reports" | "debunks" | "unrelated", or None where the
+    judge does not cover the article's language) toward the subject's claims; verdicts current
+    for (claim, content, model) are reused, the others judged and stored."""
+    result = result if result is not None else StanceResult()
+    ids = sorted({int(a) for a in article_ids})
+    claims = [c for c in claims if c and c.strip()][:MAX_CLAIMS]
+    if not ids or not claims or judge is None:
+        return {a: None for a in ids}
+    h = claim_hash(claims)
+    out: dict[int, str | None] = {}
+    todo: list[dict] = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        # a verdict is the judge's reading of (claim, article): reused whichever subject it was made for
+        # (a rediscovered narrative keeps its claim passages, a copy of a subject)
+        found = list(db.query(
+            f"""SELECT s.* FROM stances s JOIN articles a ON a.id = s.article_id
+                WHERE s.article_id IN ({marks}) AND s.claim_hash = ? AND s.model_id = ?
+                  AND s.content_hash IS a.content_hash""", [*chunk, h, judge.model_id]))
+        current = {}
+        for r in found:
+            if r["article_id"] not in current or (r["kind"], r["subject_id"]) == (kind, subject_id):
+                current[r["article_id"]] = r
+        copies = [dict(r, kind=kind, subject_id=subject_id) for r in current.values()
+                  if (r["kind"], r["subject_id"]) != (kind, subject_id)]
+        if copies:
+            with db.conn:
+                db["stances"].insert_all(copies, pk=("kind", "subject_id", "article_id"), replace=True)
+        out.update({a: r["stance"] for a, r in current.items()})
+        result.reused += len(current)
+        missing = [a for a in chunk if a not in current]
+        if missing:
+            todo += list(db.query(
+                f"SELECT id, title, text, language, content_hash FROM articles WHERE id IN ({','.join('?' * len(missing))})",
+                missing))
+    languages = getattr(judge, "languages", None)
+    rows = []
+    for i in range(0, len(todo), 64):
+        batch = todo[i:i + 64]
+        judgeable = []
+        for a in batch:
+            lang = (a["language"] or "").lower()[:2]
+            if languages is not None and lang and lang not in languages:
+                out[a["id"]] = None
+                result.not_judged += 1
+            else:
+                judgeable.append(a)
+        cpu = time.process_time()
+        verdicts = judge.judge_batch([(c, a["text"] or "", a["title"]) for a in judgeable for c in claims])
+        result.cpu_s += time.process_time() - cpu
+        result.calls += len(verdicts)
+        for k, a in enumerate(judgeable):
+            j = pick(verdicts[k * len(claims):(k + 1) * len(claims)])
+            out[a["id"]] = j.stance
+            result.judged += 1
+            result.counts[j.stance] = result.counts.get(j.stance, 0) + 1
+            rows.append({"kind": kind, "subject_id": subject_id, "article_id": a["id"], "stance": j.stance,
+                         **{f"p_{s}": round(j.scores.get(s, 0.0), 4) for s in STANCES},
+                         "evidence": json.dumps(j.evidence[:3], ensure_ascii=False), "claim_hash": h,
+                         "content_hash": a["content_hash"], "model_id": judge.model_id, "run_id": run_id,
+                         "judged_at": utcnow()})
+        if progress:
+            progress(result)
+    if rows:
+        with db.conn:
+            db["stances"].insert_all(rows, pk=("kind", "subject_id", "article_id"), replace=True)
+    return out
+
+
+def members_of(verdicts: dict[int, str | None]) -> set[int]:
+    """The candidates that are members: carriers, and those no judge covers."""
+    return {a for a, s in verdicts.items() if s is None or s in MEMBER_STANCES}
+
+
+def drop_verdicts(db: sqlite_utils.Database, kind: str, subject_id: int) -> None:
+    """Forget a subject's verdicts (a watched narrative removed or redefined)."""
+    db.execute("DELETE FROM stances WHERE kind = ? AND subject_id = ?", [kind, subject_id])

@@ -1,0 +1,95 @@
+"""`narratives stance FILE.jsonl`: judge (claim, text) pairs with the stance model (clustering/stance/)."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from narratives.common import EXIT_FAILURE, EXIT_USAGE, fail
+
+BATCH = 16
+PROGRESS_AFTER = 32  # lines: shorter inputs get no progress bar
+
+
+def parse_line(line: str) -> dict:
+    """One input object, checked; ValueError says what is wrong."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    if "id" not in obj:
+        raise ValueError('no "id"')
+    for key in ("claim", "text"):
+        if not isinstance(obj.get(key), str) or not obj[key].strip():
+            raise ValueError(f'"{key}" must be a non-empty string')
+    if obj.get("title") is not None and not isinstance(obj["title"], str):
+        raise ValueError('"title" must be a string')
+    return obj
+
+
+@click.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--model", default=None, metavar="NAME|DIR",
+              help="Stance model: a shipped name or a folder (default: NARRATIVES_STANCE_MODEL or minilm-stance)")
+def stance(file, model):
+    """Judge the stance of texts toward claims: carries, reports, debunks or unrelated.
+
+    FILE holds one JSON object per line (`-` reads stdin): {"id": any, "claim": str, "text":
+    str, "title": optional str}. Each line is answered on stdout, in input order:
+    {"id": ..., "stance": ..., "scores": {"carries": p, "reports": p, "debunks": p,
+    "unrelated": p}, "evidence": [the passages that decided, best first], "model": ...}.
+    A bad line is reported on stderr with its line number and not answered; the others are,
+    and the exit code is 1.
+
+    \b
+    Example:
+        narratives stance pairs.jsonl > verdicts.jsonl
+        echo '{"id": 1, "claim": "The moon landing was staged.", "text": "..."}' | narratives stance -
+    """
+    from clustering.errors import ModelNotAvailableError
+    from clustering.stance import load_judge
+
+    try:
+        judge = load_judge(model)
+    except ModelNotAvailableError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if judge is None:
+        fail("NARRATIVES_STANCE_MODEL=none: give a stance model to judge with (--model)", EXIT_USAGE)
+    lines = file.readlines()
+    bad = 0
+    pending: list[dict] = []
+
+    def flush():
+        verdicts = judge.judge_batch([(o["claim"], o["text"], o.get("title")) for o in pending])
+        for o, v in zip(pending, verdicts):
+            sys.stdout.write(json.dumps({"id": o["id"], **v.to_dict(), "model": judge.model_id},
+                                        ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        pending.clear()
+
+    with click.progressbar(length=len(lines), label="judging", file=sys.stderr,
+                           hidden=len(lines) < PROGRESS_AFTER) as bar:
+        for number, line in enumerate(lines, 1):
+            bar.update(1)
+            if not line.strip():
+                continue
+            try:
+                pending.append(parse_line(line))
+            except ValueError as exc:
+                bad += 1
+                flush()  # answers stay in input order around the bad line
+                click.echo(f"line {number}: {exc}", err=True)
+                continue
+            if len(pending) >= BATCH:
+                flush()
+        if pending:
+            flush()
+    if bad:
+        click.echo(f"{bad} bad line(s) skipped", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+COMMANDS = [stance]
