@@ -104,6 +104,20 @@ def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
     return db.execute("SELECT EXISTS (SELECT 1 FROM pending WHERE stage = 'narratives')").fetchone()[0] == 1
 
 
+CLAIMS = 3  # claim passages kept per narrative (the judge reads the first MAX_CLAIMS of them)
+
+
+def distinct(texts: list[str]) -> list[str]:
+    """Texts without repeats (a syndicated copy repeats its original's passages)."""
+    seen, out = set(), []
+    for t in texts:
+        key = " ".join(t.lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
+
+
 def _passage_texts(db, model_id: str, docs: list[DocInfo], owner: np.ndarray, indexes: list[int]) -> list[str]:
     """Texts of passages given by their index in `load_corpus`'s vectors (article order, then idx)."""
     first = {}
@@ -126,7 +140,7 @@ def _stance_keep(db, model_id: str, run_id: int, judge, docs, owner, stance: Sta
     def keep(clusters):
         out = []
         for k, c in enumerate(clusters):
-            c.claims = _passage_texts(db, model_id, docs, owner, c.claim_passages)
+            c.claims = distinct(_passage_texts(db, model_id, docs, owner, c.claim_passages))[:CLAIMS]
             verdicts = judge_candidates(db, judge, "narrative", -1 - k, c.claims, c.members, run_id, stance, progress)
             out.append(members_of(verdicts))
         return out
@@ -384,9 +398,10 @@ KEYWORD_BACKGROUND = 2000  # other articles the keywords of a re-judged narrativ
 REJOIN_METHOD = "judged-carrier"
 
 
-def claims_from_centroid(db, model_id: str, row: dict, member_ids: list[int], n: int = 3) -> list[str]:
+def claims_from_centroid(db, model_id: str, row: dict, member_ids: list[int], n: int = CLAIMS) -> list[str]:
     """A narrative's claim passages from its stored centre (narratives made before claims were
-    kept): the members' passages nearest its residual centroid, from distinct articles."""
+    kept): the members' passages nearest its residual centroid, distinct texts from distinct
+    articles, the members likelier to carry it (the carrier model's upper half) first."""
     if row["residual_centroid"] is None or not member_ids:
         return []
     vectors, owner = _passage_vectors(db, model_id, member_ids)
@@ -394,22 +409,30 @@ def claims_from_centroid(db, model_id: str, row: dict, member_ids: list[int], n:
         return []
     q = normalize(normalize(vectors) - from_blob(row["context"]))
     sims = q @ from_blob(row["residual_centroid"])
+    carrier = _carrier_scores(model_id, vectors, owner, len(member_ids))
+    voices = set(range(len(member_ids)))
+    if carrier is not None and len(member_ids) > 1:
+        c = np.asarray(carrier, dtype=np.float64)
+        voices = {d for d in range(len(member_ids)) if np.isnan(c[d]) or c[d] >= float(np.nanmedian(c))}
     first: dict[int, int] = {}
     for i, d in enumerate(owner.tolist()):
         first.setdefault(d, i)
-    out, seen = [], set()
-    for i in np.argsort(-sims, kind="stable").tolist():
-        d = int(owner[i])
-        if d in seen:
-            continue
-        seen.add(d)
-        text = db.execute("SELECT text FROM passages WHERE model_id = ? AND article_id = ? AND idx = ?",
-                          [model_id, member_ids[d], i - first[d]]).fetchone()
-        if text and text[0]:
-            out.append(text[0])
-        if len(out) >= n:
-            break
-    return out
+    ranked = np.argsort(-sims, kind="stable").tolist()
+    picked, seen = [], set()
+    for pool in ([i for i in ranked if int(owner[i]) in voices], ranked):
+        for i in pool:
+            d = int(owner[i])
+            if d in seen or len(picked) >= 2 * n:
+                continue
+            seen.add(d)
+            picked.append((d, i - first[d]))
+    texts = []
+    for d, idx in picked:
+        t = db.execute("SELECT text FROM passages WHERE model_id = ? AND article_id = ? AND idx = ?",
+                       [model_id, member_ids[d], idx]).fetchone()
+        if t and t[0]:
+            texts.append(t[0])
+    return distinct(texts)[:n]
 
 
 def relabel(db, model_id: str, narrative_id: int) -> None:

@@ -379,7 +379,7 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     return clusters
 
 
-MAX_CLAIM_PASSAGES = 3
+MAX_CLAIM_PASSAGES = 6  # candidates: a caller keeps the first 3 distinct texts (copies repeat passages)
 
 
 def _claim_passages(idx: np.ndarray, q: np.ndarray, rc: np.ndarray, pdi: np.ndarray, voices: set[int]) -> list[int]:

@@ -17,6 +17,8 @@ def export_columns(db: sqlite_utils.Database) -> list[str]:
         cols.append("event_id")
     if "narrative_memberships" in db.table_names():
         cols.append("narrative_ids")
+    if "stances" in db.table_names():
+        cols.append("stances")  # "narrative 3: carries; watch 1: debunks": the judge's verdicts, unrelated left out
     return cols
 
 
@@ -29,6 +31,9 @@ def iter_export_rows(db: sqlite_utils.Database, outlets: list[str] | None = None
     if "narrative_ids" in cols:
         select += (", (SELECT group_concat(narrative_id, ',') FROM narrative_memberships n"
                    " WHERE n.article_id = a.id) AS narrative_ids")
+    if "stances" in cols:
+        select += (", (SELECT group_concat(s.kind || ' ' || s.subject_id || ': ' || s.stance, '; ') FROM stances s"
+                   " WHERE s.article_id = a.id AND s.stance != 'unrelated' AND s.subject_id >= 0) AS stances")
     where, params = "a.id > ?", []
     if outlets:
         where += f" AND a.outlet IN ({', '.join('?' for _ in outlets)})"

@@ -30,13 +30,24 @@ def show_narrative(db: sqlite_utils.Database, narrative_id: int, *, limit: int =
     cols = [d[0] for d in db.execute("SELECT * FROM narratives LIMIT 0").description]
     narrative = {k: v for k, v in zip(cols, row) if k != "centroid"}
     narrative["keywords"] = json.loads(narrative["keywords"] or "[]")
-    articles = list(db.query("""
+    judged = "stances" in db.table_names()
+    stance = "coalesce(s.stance, 'not judged')" if judged else "NULL"
+    join = ("LEFT JOIN stances s ON s.kind = 'narrative' AND s.subject_id = m.narrative_id AND s.article_id = a.id"
+            if judged else "")
+    articles = list(db.query(f"""
         SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time, a.title, a.url,
-               round(m.score, 4) AS score, em.event_id AS event
+               round(m.score, 4) AS score, em.event_id AS event, {stance} AS stance
         FROM narrative_memberships m JOIN articles a ON a.id = m.article_id
-        LEFT JOIN event_memberships em ON em.article_id = a.id
+        LEFT JOIN event_memberships em ON em.article_id = a.id {join}
         WHERE m.narrative_id = ? ORDER BY m.score DESC, a.id LIMIT ?
     """, [narrative_id, limit]))
+    # the coverage that reports or debunks its claim: kept apart, never members
+    coverage = list(db.query("""
+        SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time, a.title, a.url, s.stance,
+               round(s.p_reports, 3) AS p_reports, round(s.p_debunks, 3) AS p_debunks
+        FROM stances s JOIN articles a ON a.id = s.article_id
+        WHERE s.kind = 'narrative' AND s.subject_id = ? AND s.stance IN ('reports', 'debunks')
+        ORDER BY time, a.id""", [narrative_id])) if judged else []
     outlets = list(db.query("""
         SELECT a.outlet, count(*) AS articles, min(coalesce(a.published_at, a.fetched_at)) AS first_seen_at,
                max(coalesce(a.published_at, a.fetched_at)) AS last_seen_at
@@ -54,7 +65,9 @@ def show_narrative(db: sqlite_utils.Database, narrative_id: int, *, limit: int =
         FROM narrative_lineage l JOIN runs r ON r.id = l.run_id
         WHERE l.from_id = ? OR l.to_id = ? ORDER BY l.run_id, l.id
     """, [narrative_id, narrative_id]))
-    return {"narrative": narrative, "articles": articles, "outlets": outlets, "events": events, "lineage": lineage}
+    narrative["claims"] = json.loads(narrative.get("claims") or "[]")
+    return {"narrative": narrative, "articles": articles, "coverage": coverage, "outlets": outlets, "events": events,
+            "lineage": lineage}
 
 
 def list_events(db: sqlite_utils.Database, *, limit: int = 50, min_articles: int = 1) -> list[dict]:

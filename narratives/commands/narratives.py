@@ -34,7 +34,8 @@ def list_(db, include_inactive, fmt):
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Top articles to show")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON")
 def show(db, narrative_id, limit, as_json):
-    """Show one narrative: top articles, outlets, events, lineage.
+    """Show one narrative: top articles with their stance, the articles that report or debunk it,
+    outlets, events, lineage.
 
     \b
     Example:
@@ -55,8 +56,13 @@ def show(db, narrative_id, limit, as_json):
     click.echo(f"  headline: {n['headline']}")
     click.echo(f"  {n['article_count']} articles, {n['outlet_count']} outlets, {n['event_count']} events, "
                f"{n['first_seen_at']} .. {n['last_seen_at']}\n")
-    click.echo("top articles:")
-    emit(data["articles"], "table", ["score", "time", "outlet", "event", "title"])
+    if n.get("claims"):
+        click.echo("  claim (as the stance judge reads it): " + " | ".join(n["claims"]))
+    click.echo("top articles (members: the articles that carry its claim):")
+    emit(data["articles"], "table", ["score", "stance", "time", "outlet", "event", "title"])
+    if data["coverage"]:
+        click.echo("\nreported or debunked by (not members):")
+        emit(data["coverage"], "table", ["stance", "time", "outlet", "title"])
     click.echo("\noutlets:")
     emit(data["outlets"], "table")
     click.echo("\nevents:")
