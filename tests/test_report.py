@@ -17,7 +17,8 @@ from db import open_db
 from db.spread import adopters, timeline
 from tests.conftest import REPO, run_cli
 from narratives.web.report import render_report, report_data
-from tests.test_datasette import chromium, chromium_binary, count_class, small_db  # noqa: F401 (fixtures)
+from tests.test_datasette import (CHROMIUM_FLAGS, STANCE_COUNTS, chromium, chromium_binary, count_class,  # noqa: F401
+                                  shown_counts, small_db, sql_stance_counts, stance_db)
 
 # closes the JSON <script> block if inlined raw, then opens a script of its own and breaks attributes
 HOSTILE_TITLE = """</script><script>document.title='pwned'</script><img src=x onerror="alert(1)"> "q" & 'a' <!--"""
@@ -162,3 +163,76 @@ def test_report_opened_from_disk_in_headless_chromium(chromium_binary, report_db
     r = chromium(chromium_binary, tmp_path / "profile", "--window-size=1280,2400", f"--screenshot={shot}", url)
     assert r.returncode == 0 and shot.stat().st_size > 10_000, r.stderr[-2000:]
     print(f"\nscreenshot of {url}: {shot}")
+
+
+# -- stance (issue 16): the hand-made verdicts of tests/test_datasette.py's stance_db -----------
+
+@pytest.fixture
+def stance_report(stance_db, tmp_path):  # noqa: F811
+    db = tmp_path / "stance.db"
+    shutil.copy(stance_db, db)
+    out = tmp_path / "narrative-1.html"
+    r = run_cli("report", db, 1, "--html", out)
+    assert r.returncode == 0, r.stderr
+    return db, out
+
+
+def test_report_shows_each_articles_stance(stance_report):
+    db, out = stance_report
+    text = out.read_text(encoding="utf-8")
+    tree = lxml_html.fromstring(text)
+    conn = sqlite3.connect(db)
+    counts = sql_stance_counts(conn, "narrative", 1)
+    conn.close()
+    assert counts == STANCE_COUNTS
+    # counts per stance; one mark per article (members and the coverage that reports or debunks it)
+    assert shown_counts(tree) == counts
+    rows = tree.xpath("//table[@id='articles']/tbody/tr")
+    assert len(rows) == sum(counts.values())
+    for tr in rows:
+        marks = tr.xpath(".//span[contains(concat(' ', @class, ' '), ' nt-stance ')]")
+        assert len(marks) == 1 and marks[0].text_content() == tr.get("data-stance")
+    stats = " ".join(tree.xpath("//p[@class='nt-stats']")[0].text_content().split())
+    assert stats.startswith("6 members · 3 outlets") and stats.endswith("· 1 report · 3 debunks"), stats
+    # first debunk with its lag after the origin, reported by / debunked by per outlet
+    first = " ".join(tree.xpath("//p[@id='first-debunk']")[0].text_content().split())
+    assert first.startswith("First debunk: beta-times, 2026-01-06 08:00 UTC") and "24 h after the origin" in first
+    assert tree.xpath("//table[@id='debunked-by']/tbody/tr/td[1]/text()") == ["beta-times", "delta-daily"]
+    assert tree.xpath("//table[@id='reported-by']/tbody/tr/td[1]/text()") == ["delta-daily"]
+    assert [" ".join(t.split()) for t in tree.xpath("//table[@id='debunked-by']/tbody/tr/td[4]/text()")] == \
+        ["+24 h", "+3 days"]
+    # the filter has no Apply button (no server behind a file), the chart data carries the stances
+    assert not tree.xpath("//form[@class='nt-stance-filter']//button")
+    data = chart_json(text)
+    assert data["stack"] == "outlet" and sum(b["articles"] for b in data["stance_buckets"]) == sum(counts.values())
+    # the stance data in report_data, as `narratives spread --json` has it
+    handle = open_db(db)
+    rd = report_data(handle, "narrative", 1)
+    assert rd["first_debunk"]["outlet"] == "beta-times" and rd["first_debunk"]["lag_after_origin_hours"] == 24
+    assert {r["stance"]: r["n"] for r in rd["stance_counts"]} == counts
+    assert [r["outlet"] for r in rd["debunked_by"]] == ["beta-times", "delta-daily"]
+    # events have no stance; a watched narrative has
+    assert not report_data(handle, "event", 1)["has_stance"]
+    watch = report_data(handle, "watch", 1)
+    assert {r["stance"]: r["n"] for r in watch["stance_counts"] if r["n"]} == {"carries": 1, "not judged": 3, "debunks": 1}
+    event = lxml_html.fromstring(render_report(report_data(handle, "event", 1)))
+    assert not event.xpath("//span[contains(@class, 'nt-stance')] | //form | //p[@id='first-debunk']")
+
+
+def test_report_stance_filter_in_headless_chromium(chromium_binary, stance_report, tmp_path):  # noqa: F811
+    """Opened from disk: the counts and marks as SQL has them; unticking a stance hides its rows in place."""
+    from tests.cdp import Browser
+
+    db, out = stance_report
+    visible = "Array.from(document.querySelectorAll('tr[data-stance]')).filter(t => !t.hidden).map(t => t.dataset.stance)"
+    with Browser(chromium_binary, tmp_path / "profile", CHROMIUM_FLAGS) as b:
+        b.open(out.as_uri())
+        assert len(b.evaluate(visible)) == sum(STANCE_COUNTS.values())
+        assert b.evaluate("document.querySelectorAll('#articles tbody tr .nt-stance').length") == \
+            sum(STANCE_COUNTS.values())
+        b.evaluate("document.querySelector('input[name=stance][value=carries]').click()")
+        assert sorted(b.evaluate(visible)) == ["debunks"] * 3 + ["not judged"] * 2 + ["reports"]
+        assert b.evaluate("location.href") == out.as_uri()  # nothing submitted
+        b.evaluate("document.querySelector('input[name=stack][value=stance]').click()")
+        assert b.evaluate("document.querySelector('svg.timeline').dataset.stack") == "stance"
+        assert not b.evaluate("document.title === 'pwned'")

@@ -8,14 +8,18 @@ Hooks:
   get_metadata       titles, descriptions, units and facets from metadata.yml (`database:`)
   canned_queries     the saved queries of metadata.yml (`queries:`) whose tables and views exist
   register_routes    /DB/-/narratives (index), /DB/-/narrative/ID, /DB/-/event/ID, /DB/-/watch/ID
-                     (timeline chart, spread graph, articles) and the bundled assets under
-                     /-/narratives-static/ (no CDN: everything the pages load is served from here)
+                     (timeline chart stacked by outlet or by stance, spread graph, each article's
+                     stance with a filter, counts per stance, reported / debunked by and the first
+                     debunk) and the bundled assets under /-/narratives-static/ (no CDN: everything
+                     the pages load is served from here)
   render_cell        a `page` column holding "narrative/ID" (saved queries) links to that page
   database_actions, table_actions   links to the narrative pages
 
 The pages read the timeline and adopters through the functions the CLI uses (`db.spread`: the
 spread stage's counts when current, else the members), the edges and bursts from `spread_edges`
-and `narrative_bursts`; a database that predates them gets a page that says so.
+and `narrative_bursts`; a database that predates them gets a page that says so. The stance part
+(narratives and watched narratives) is SQL over `subject_members`, `stances` and `subject_stances`
+(LISTED_CTE): a database served before migration m023 has none, and its pages show no stance.
 """
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ from datasette import Response, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
-from narratives.web.charts import bucket_timeline, chart_data, choose_bucket, outlet_colors, subject_summary
+from narratives.web.charts import (STANCES, bucket_timeline, chart_data, choose_bucket, fmt_after, fmt_lag,
+                                   outlet_colors, stance_chart, stance_rows, subject_summary)
 from db.connection import schema_names
 from db.spread import EDGE_LIMIT, adopters, edge_counts
 from db.spread import edges as spread_edges
@@ -69,6 +74,7 @@ REQUIRED_TABLES = {"articles", "narratives", "outlets"}
 SPREAD_OBJECTS = ("subject_members", "timeline_daily", "spread_outlets", "spread_edges")
 ARTICLE_LIMIT = 1000
 PAGE_TIME_LIMIT_MS = 20_000
+STANCE_OBJECTS = ("stances", "subject_stances")  # migration m023; a database served unmigrated has neither
 
 
 # -- metadata ----------------------------------------------------------------------------------
@@ -192,6 +198,7 @@ def prepare_jinja2_environment(env, datasette):
     if not getattr(env, "_narratives_templates", False):
         env.loader = ChoiceLoader([env.loader, FileSystemLoader(str(TEMPLATES_DIR))])
         env._narratives_templates = True
+    env.filters.update(nt_lag=fmt_lag, nt_after=fmt_after)
 
 
 @hookimpl
@@ -201,6 +208,79 @@ def register_routes(datasette):
         (r"^/(?P<database>[^/]+)/-/narratives$", index_page),
         (r"^/(?P<database>[^/]+)/-/(?P<kind>narrative|event|watch)/(?P<subject_id>\d+)$", subject_page),
     ]
+
+
+# -- stance ------------------------------------------------------------------------------------
+#
+# A subject's articles with their stance toward its claim: the members (subject_members) with the
+# judge's verdict ("carries", or "not judged" where no judge covered them) and the articles that
+# report or debunk it (subject_stances) that are not members, each article once. The page's list,
+# its counts per stance and its timeline stacked by stance all read this one CTE.
+
+LISTED_CTE = """
+    members AS (SELECT article_id, score FROM subject_members WHERE kind = :kind AND subject_id = :sid),
+    listed AS (
+      SELECT m.article_id, 1 AS member, m.score, coalesce(s.stance, 'not judged') AS stance,
+             CASE s.stance WHEN 'carries' THEN s.p_carries WHEN 'reports' THEN s.p_reports
+                           WHEN 'debunks' THEN s.p_debunks WHEN 'unrelated' THEN s.p_unrelated END AS p
+      FROM members m
+      LEFT JOIN stances s ON s.kind = :kind AND s.subject_id = :sid AND s.article_id = m.article_id
+      UNION ALL
+      SELECT c.article_id, 0, NULL, c.stance, CASE c.stance WHEN 'reports' THEN c.p_reports ELSE c.p_debunks END
+      FROM subject_stances c
+      WHERE c.kind = :kind AND c.subject_id = :sid AND c.article_id NOT IN (SELECT article_id FROM members))"""
+
+
+async def has_stances(db, kind: str) -> bool:
+    """Whether the subject can have a stance: a narrative or watched narrative, in a database that
+    has the stance judge's table and view (an unmigrated one, served read-only, has not)."""
+    if kind == "event":
+        return False
+    return set(STANCE_OBJECTS) <= set(await db.table_names()) | set(await db.view_names())
+
+
+async def stance_counts(db, kind: str, subject_id: int) -> dict[str, int]:
+    """Articles per stance, counted in SQL: members by their verdict, reports and debunks beside them."""
+    found = await rows(db, f"WITH {LISTED_CTE} SELECT stance, count(*) AS n FROM listed GROUP BY stance",
+                       {"kind": kind, "sid": subject_id})
+    return {r["stance"]: r["n"] for r in found}
+
+
+async def stance_days(db, kind: str, subject_id: int) -> list[dict]:
+    """(day, stance, articles) rows: the timeline stacked by stance."""
+    return await rows(db, f"""WITH {LISTED_CTE}
+        SELECT substr(t.time, 1, 10) AS day, l.stance, count(*) AS articles
+        FROM listed l JOIN article_times t ON t.article_id = l.article_id
+        GROUP BY day, l.stance ORDER BY day, l.stance""", {"kind": kind, "sid": subject_id})
+
+
+async def coverage_firsts(db, kind: str, subject_id: int, origin_time: str | None) -> dict[str, list[dict]]:
+    """Per stance ("reports", "debunks") the outlets that took it, in order of their first such
+    article: that article, its time and source, the outlet's articles of that stance and the lag
+    after the origin (hours; negative: before the first carrier). What `narratives spread` lists
+    as reported by / debunked by."""
+    found = await rows(db, f"""WITH {LISTED_CTE},
+        c AS (
+          SELECT l.stance, t.outlet, t.article_id, t.time, t.time_source,
+                 row_number() OVER (PARTITION BY l.stance, t.outlet ORDER BY t.time, t.article_id) AS nth,
+                 count(*) OVER (PARTITION BY l.stance, t.outlet) AS articles
+          FROM listed l JOIN article_times t ON t.article_id = l.article_id
+          WHERE l.stance IN ('reports', 'debunks') AND NOT l.member)
+        SELECT c.stance, c.outlet, c.article_id AS first_article_id, c.time AS first_seen_at, c.time_source,
+               c.articles, a.title AS first_title, a.url AS first_url,
+               round((julianday(c.time) - julianday(:origin)) * 24, 2) AS lag_after_origin_hours
+        FROM c JOIN articles a ON a.id = c.article_id
+        WHERE c.nth = 1 ORDER BY c.stance, c.time, c.article_id""",
+                       {"kind": kind, "sid": subject_id, "origin": origin_time})
+    return {stance: [r for r in found if r["stance"] == stance] for stance in ("reports", "debunks")}
+
+
+def article_filter(request, counts: dict[str, int]) -> list[str] | None:
+    """The stances `?stance=...` asks for (the filter's form, without script); None: every stance."""
+    asked = [s for s in request.args.getlist("stance") if s]
+    known = set(STANCES) | set(counts)
+    asked = [s for s in asked if s in known]
+    return asked if asked and set(asked) != known else None
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -240,7 +320,8 @@ async def check_access(datasette, request, database: str):
 
 
 async def rows(db, sql: str, params=()) -> list[dict]:
-    result = await db.execute(sql, list(params), custom_time_limit=PAGE_TIME_LIMIT_MS)
+    params = params if isinstance(params, dict) else list(params)
+    result = await db.execute(sql, params, custom_time_limit=PAGE_TIME_LIMIT_MS)
     return [dict(r) for r in result.rows]
 
 
@@ -276,12 +357,35 @@ async def index_page(datasette, request):
         WHERE article_count >= 2 ORDER BY article_count DESC, first_at, id LIMIT 100""") \
         if "events" in await db.table_names() else []
     missing = await missing_objects(db)
+    coverage = {}  # narrative id -> {"reports": n, "debunks": n}: the articles beside its members
+    if await has_stances(db, "narrative"):
+        for r in await rows(db, """SELECT subject_id, stance, count(*) AS n FROM subject_stances
+                                   WHERE kind = 'narrative' GROUP BY subject_id, stance"""):
+            coverage.setdefault(r["subject_id"], {})[r["stance"]] = r["n"]
     return Response.html(await datasette.render_template("narratives_index.html", {
         "database": database, "database_url": datasette.urls.database(database),
         "narratives": narratives, "watches": watches, "events": events, "missing": missing,
+        "has_stance": await has_stances(db, "narrative"), "coverage": coverage,
         "static": STATIC_PREFIX, "subject_url": lambda kind, i: subject_url(datasette, database, kind, i),
         "queries_url": datasette.urls.database(database),
     }, request=request))
+
+
+MEMBER_ARTICLES = """
+    SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
+           CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
+           END AS time_source, a.title, a.url, round(s.score, 3) AS score, NULL AS stance, NULL AS p, 1 AS member
+    FROM subject_members s JOIN articles a ON a.id = s.article_id
+    WHERE s.kind = :kind AND s.subject_id = :sid
+    ORDER BY time, a.id LIMIT :limit"""
+
+STANCE_ARTICLES = f"""WITH {LISTED_CTE}
+    SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
+           CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
+           END AS time_source, a.title, a.url, round(l.score, 3) AS score, l.stance, round(l.p, 3) AS p, l.member
+    FROM listed l JOIN articles a ON a.id = l.article_id
+    WHERE {{where}}
+    ORDER BY time, a.id LIMIT :limit"""
 
 
 @page
@@ -304,32 +408,53 @@ async def subject_page(datasette, request):
         "subject_id": subject_id, "subject": subject, "missing": missing, "static": STATIC_PREFIX,
         "table": table, "articles": [], "article_total": 0, "article_limit": ARTICLE_LIMIT, "data": None,
         "edge_total": 0, "edge_shown": 0, "edge_limit": EDGE_LIMIT,
-        "outlets": [],
+        "outlets": [], "has_stance": False, "origin": [],
     }
     if not missing:
-        params = [kind, subject_id]
+        params = {"kind": kind, "sid": subject_id, "limit": ARTICLE_LIMIT}
         # the functions the CLI's `timeline` and `spread` call: they read the spread stage's counts
         # when current (a few rows however large the narrative), else the members
         timeline, nodes, span, edges, counts = await db.execute_fn(lambda conn: _spread_rows(conn, kind, subject_id))
         bursts = []
         if "narrative_bursts" in set(await db.table_names()) | set(await db.view_names()):
             bursts = await rows(db, """SELECT burst, start_day, end_day, articles FROM narrative_bursts
-                                       WHERE kind = ? AND subject_id = ? ORDER BY start_day""", params)
+                                       WHERE kind = :kind AND subject_id = :sid ORDER BY start_day""", params)
         total = span["n"]
-        articles = await rows(db, f"""
-            SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
-                   CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
-                   END AS time_source, a.title, a.url, round(s.score, 3) AS score
-            FROM subject_members s JOIN articles a ON a.id = s.article_id
-            WHERE s.kind = ? AND s.subject_id = ?
-            ORDER BY time, a.id LIMIT {ARTICLE_LIMIT}""", params)
         bucket = choose_bucket([r["day"] for r in timeline], request.args.get("bucket"))
         colors = outlet_colors(nodes, {r["outlet"] for r in timeline})
+        origin = [n for n in nodes if n["is_origin"]]
+        stance_part = stance_chart(None)
+        if await has_stances(db, kind):
+            by_stance = await stance_counts(db, kind, subject_id)
+            shown = article_filter(request, by_stance)
+            picked = {f"s{i}": st for i, st in enumerate(shown or [])}
+            where = f"l.stance IN ({', '.join(':' + k for k in picked)})" if picked else "1"
+            articles = await rows(db, STANCE_ARTICLES.format(where=where), dict(params, **picked))
+            firsts = await coverage_firsts(db, kind, subject_id, origin[0]["first_seen_at"] if origin else None)
+            # the timeline by stance: from the members' counts alone while no verdict touches the subject
+            judged = await rows(db, "SELECT 1 FROM stances WHERE kind = :kind AND subject_id = :sid LIMIT 1", params)
+            days = await stance_days(db, kind, subject_id) if judged else \
+                [{"day": r["day"], "stance": "not judged", "articles": r["articles"]} for r in timeline]
+            stack = request.args.get("stack") or "outlet"
+            stance_part = stance_chart(bucket_timeline(days, bucket, key="stance"), stack)
+            listed_total = sum(by_stance.values())
+            context.update({
+                "has_stance": True, "judged": bool(judged), "stance_counts": stance_rows(by_stance),
+                "stance_filter": shown, "stack": stance_part["stack"],
+                "reported_by": firsts["reports"], "debunked_by": firsts["debunks"],
+                "first_debunk": firsts["debunks"][0] if firsts["debunks"] else None,
+                "listed_total": listed_total if shown is None else sum(by_stance.get(st, 0) for st in shown),
+                "bucket_arg": request.args.get("bucket"),
+            })
+        else:
+            articles = await rows(db, MEMBER_ARTICLES, params)
+            context["listed_total"] = total
         context.update({
-            "articles": articles, "article_total": total, "span": span,
+            "articles": articles, "article_total": total, "span": span, "origin": origin,
             "edge_total": sum(counts.values()), "edge_shown": len(edges),
             "outlets": [{"name": o, "color": c} for o, c in colors.items()], "colors": colors,
             "data": chart_data(kind, subject_id, subject["title"], bucket, bucket_timeline(timeline, bucket), bursts,
-                               nodes, edges, colors, article_url=datasette.urls.table(database, "articles")),
+                               nodes, edges, colors, article_url=datasette.urls.table(database, "articles"),
+                               **stance_part),
         })
     return Response.html(await datasette.render_template("narratives_subject.html", context, request=request))

@@ -6,6 +6,11 @@
  *   buckets: [{start: "YYYY-MM-DD", articles, outlets: {name: n}}]   one bar (g.mark) per bucket
  *   nodes:   spread_outlets rows                                      one g.node per outlet
  *   edges:   spread_edges rows                                        one path.edge per row
+ *   stance_buckets: [{start, articles, stances: {stance: n}}]        the bars stacked by stance instead
+ *   stances: [{name, color}], stack: "outlet" | "stance"               (narratives and watched narratives)
+ * The page's forms, when present: form.nt-stack (radio buttons: stack the bars by outlet or stance)
+ * redraws the timeline; form.nt-stance-filter (a checkbox per stance) hides and shows the rows of
+ * the article list (tr[data-stance]) in place.
  */
 (function () {
   "use strict";
@@ -67,19 +72,40 @@
   }
 
   /* ---- timeline: one stacked bar per time bucket ---------------------------------------- */
-  function drawTimeline(container, data) {
-    var colors = colorMap(data);
-    var buckets = data.buckets;
+  function drawTimeline(container, data, stack) {
+    var byStance = stack === "stance" && data.stance_buckets;
+    var colors = byStance ? {} : colorMap(data);
+    var buckets = byStance ? data.stance_buckets : data.buckets;
+    var field = byStance ? "stances" : "outlets";
+    var order = byStance ? data.stances.map(function (s) { return s.name; })
+                         : data.outlets.map(function (o) { return o.name; });
+    if (byStance) data.stances.forEach(function (s) { colors[s.name] = s.color; });
+    buckets.forEach(function (b) {  // anything not named in the order (should not happen) goes on top
+      Object.keys(b[field]).forEach(function (k) { if (order.indexOf(k) < 0) order.push(k); });
+    });
     var unitDays = data.bucket === "week" ? 7 : 1;
-    var W = width(container, 560), H = 290;
-    var m = {l: 56, r: 20, t: 50, b: 48};
+    var W = width(container, 560), H = byStance ? 308 : 290;
+    var m = {l: 56, r: 20, t: byStance ? 68 : 50, b: 48};  // by stance: a row for the stances' legend
     var iw = W - m.l - m.r, ih = H - m.t - m.b;
     var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": "timeline",
-                         "data-bucket": data.bucket, "data-buckets": buckets.length}, container);
+                         "data-bucket": data.bucket, "data-buckets": buckets.length,
+                         "data-stack": byStance ? "stance" : "outlet"}, container);
     var total = buckets.reduce(function (s, b) { return s + b.articles; }, 0);
     el("text", {x: m.l, y: 16, "class": "chart-title"}, svg,
        "Articles per " + data.bucket + " (" + total + " articles in " + buckets.length + " " +
-       data.bucket + (buckets.length === 1 ? "" : "s") + " with articles; bars stacked by outlet)");
+       data.bucket + (buckets.length === 1 ? "" : "s") + " with articles; bars stacked by " +
+       (byStance ? "stance: members, and the articles that report or debunk the claim)" : "outlet)"));
+    if (byStance) {  // the stances' colours, each with its name (a legend a colour-blind reader can use)
+      var lg = el("g", {"class": "legend stance-legend", transform: "translate(" + m.l + ",34)"}, svg);
+      var lx0 = 0;
+      order.forEach(function (k) {
+        var item = el("g", {"class": "stance-key", "data-stance": k, transform: "translate(" + lx0 + ",0)"}, lg);
+        el("rect", {x: 0, y: -9, width: 11, height: 11, fill: colors[k] || "#999", stroke: "#555",
+                    "stroke-width": 0.5}, item);
+        el("text", {x: 15, y: 0}, item, k);
+        lx0 += 30 + k.length * 6.5;
+      });
+    }
     if (!buckets.length) {
       el("text", {x: m.l, y: m.t + 30, "class": "note"}, svg, "No articles.");
       return svg;
@@ -121,7 +147,6 @@
     var slot = x(t0 + unitDays * DAY) - x(t0);
     var bw = Math.max(2, Math.min(36, slot - Math.min(2, slot * 0.2)));
     var marks = el("g", {"class": "marks"}, svg);
-    var order = data.outlets.map(function (o) { return o.name; });
     buckets.forEach(function (b) {
       var start = parseDay(b.start);
       var cx = x(start) + slot / 2;
@@ -129,10 +154,10 @@
       var acc = 0;
       var parts = [];
       order.forEach(function (o) {
-        var n = b.outlets[o];
+        var n = b[field][o];
         if (!n) return;
         el("rect", {x: cx - bw / 2, y: y(acc + n), width: bw, height: Math.max(0.5, y(acc) - y(acc + n)),
-                    fill: colors[o] || "#999"}, g);
+                    fill: colors[o] || "#999", "data-key": o}, g);
         acc += n;
         parts.push(o + ": " + n);
       });
@@ -280,14 +305,61 @@
     return svg;
   }
 
+  /* ---- the stack control: redraw the timeline stacked by outlet or by stance ------------ */
+  function stackControl(tl, data) {
+    var form = document.querySelector("form.nt-stack");
+    if (!form || !tl) return;
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); });
+    form.addEventListener("change", function () {
+      var picked = form.querySelector("input[name=stack]:checked");
+      while (tl.firstChild) tl.removeChild(tl.firstChild);
+      drawTimeline(tl, data, picked ? picked.value : "outlet");
+    });
+  }
+
+  /* ---- the stance filter: hide and show the article rows of each stance ------------------ */
+  function stanceFilter() {
+    var form = document.querySelector("form.nt-stance-filter");
+    if (!form) return;
+    var loaded = (form.getAttribute("data-loaded") || "").split(",");
+    var rows = document.querySelectorAll("tr[data-stance]");
+    var note = document.getElementById("nt-shown");
+    var apply = form.querySelector(".nt-apply");
+    if (apply) apply.hidden = true;  // each tick applies at once
+    function update() {
+      var shown = {}, missing = false;
+      Array.prototype.forEach.call(form.querySelectorAll("input[name=stance]"), function (box) {
+        shown[box.value] = box.checked;
+        if (box.checked && loaded.indexOf(box.value) < 0) missing = true;
+      });
+      if (missing) { form.submit(); return; }  // rows the server left out: ask for them
+      var visible = 0;
+      Array.prototype.forEach.call(rows, function (tr) {
+        var on = !!shown[tr.getAttribute("data-stance")];
+        tr.hidden = !on;
+        if (on) visible++;
+      });
+      if (note) {
+        note.textContent = visible === rows.length ? "" :
+          "Showing " + visible + " of the " + rows.length + " articles listed (the stances ticked above).";
+      }
+      form.setAttribute("data-visible", visible);
+    }
+    form.addEventListener("change", update);
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); update(); });
+    update();
+  }
+
   function main() {
     var holder = document.getElementById("nt-data");
     if (!holder) return;
     var data = JSON.parse(holder.textContent);
     var tl = document.getElementById("nt-timeline");
     var sp = document.getElementById("nt-spread");
-    if (tl) drawTimeline(tl, data);
+    if (tl) drawTimeline(tl, data, data.stack);
     if (sp) drawSpread(sp, data);
+    stackControl(tl, data);
+    stanceFilter();
     document.body.setAttribute("data-charts", "ready");
   }
 
