@@ -141,7 +141,9 @@ def _stance_keep(db, model_id: str, run_id: int, judge, docs, owner, stance: Sta
         out = []
         for k, c in enumerate(clusters):
             c.claims = distinct(_passage_texts(db, model_id, docs, owner, c.claim_passages))[:CLAIMS]
-            verdicts = judge_candidates(db, judge, "narrative", -1 - k, c.claims, c.members, run_id, stance, progress)
+            c.provisional_id = -1 - k  # clusters are dropped and reordered after this: the id travels with it
+            verdicts = judge_candidates(db, judge, "narrative", c.provisional_id, c.claims, c.members, run_id, stance,
+                                        progress)
             out.append(members_of(verdicts))
         return out
     return keep
@@ -172,8 +174,8 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     assigned = _assign_rest(db, model_id, clusters, sorted(set(all_ids) - set(sample)))
     if judge is not None:
         assigned = [{a: s for a, s in more.items() if a in members_of(judge_candidates(
-            db, judge, "narrative", -1 - k, c.claims, more, run_id, stance, progress))}
-            for k, (c, more) in enumerate(zip(clusters, assigned))]
+            db, judge, "narrative", c.provisional_id, c.claims, more, run_id, stance, progress))}
+            for c, more in zip(clusters, assigned)]
     old: dict[int, set[int]] = {}
     for nid, aid in db.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
                                "ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id = ?", [model_id]):
@@ -189,8 +191,10 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             db.execute(f"DELETE FROM narrative_memberships WHERE narrative_id IN ({','.join('?' * len(old))})", list(old))
         if judge is not None:  # the clusters' verdicts (provisional ids) replace the old narratives'
             db.execute("DELETE FROM stances WHERE kind = 'narrative' AND subject_id >= 0")
-            for k, nid in enumerate(ids):
-                db.execute("UPDATE stances SET subject_id = ? WHERE kind = 'narrative' AND subject_id = ?", [nid, -1 - k])
+            for nid, cluster in zip(ids, clusters):
+                db.execute("UPDATE stances SET subject_id = ? WHERE kind = 'narrative' AND subject_id = ?",
+                           [nid, cluster.provisional_id])
+            db.execute("DELETE FROM stances WHERE kind = 'narrative' AND subject_id < 0")  # clusters dropped
         for nid, cluster, more in zip(ids, clusters, assigned):
             row = {"id": nid, "label": " / ".join(cluster.keywords[:4]) or cluster.headline,
                    "keywords": json.dumps(cluster.keywords), "headline": cluster.headline, "status": "active",

@@ -94,6 +94,7 @@ class NarrativeCluster:
     assigned: set[str] = field(default_factory=set)  # members added by the assignment rule, not clustered
     claim_passages: list[int] = field(default_factory=list)  # indexes into passage_vectors: its claim, best first
     claims: list[str] = field(default_factory=list)  # the claim passages' texts (set by the caller that has them)
+    provisional_id: int | None = None  # a caller's id for it before it has a narrative id (its stance verdicts)
 
 
 @dataclass(frozen=True)

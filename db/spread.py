@@ -25,15 +25,21 @@ class UnknownSubject(LookupError):
     """No narrative, event or watched narrative with that id."""
 
 
-def member_sql(kind: str) -> str:
-    """SQL selecting `article_id` of one subject's members; one parameter (the subject id)."""
+def _has_stances(db: sqlite_utils.Database) -> bool:
+    # a database not migrated since (plain `datasette` opens it read-only) has no verdicts
+    return db.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stances')").fetchone()[0]
+
+
+def member_sql(kind: str, judged: bool = True) -> str:
+    """SQL selecting `article_id` of one subject's members; one parameter (the subject id).
+    `judged=False`: a database without verdicts (not migrated since m023)."""
     if kind == "narrative":
         return "SELECT article_id FROM narrative_memberships WHERE narrative_id = ?"
     if kind == "event":
         return "SELECT article_id FROM event_memberships WHERE event_id = ?"
     if kind == "watch":
         return ("SELECT m.article_id FROM watch_matches m JOIN watched_narratives w ON w.id = m.watch_id "
-                f"WHERE m.watch_id = ? AND {WATCH_MEMBER}")
+                f"WHERE m.watch_id = ? AND {WATCH_MEMBER if judged else 'm.score >= w.effective_threshold'}")
     raise ValueError(f"kind must be one of {', '.join(KINDS)}")
 
 
@@ -65,7 +71,7 @@ def counted(db: sqlite_utils.Database, kind: str, subject_id: int) -> bool:
     if not have or db.execute("SELECT EXISTS (SELECT 1 FROM spread_stale WHERE kind = ? AND subject_id = ?)",
                               [kind, subject_id]).fetchone()[0]:
         return False
-    return have == db.execute(f"SELECT count(*) FROM ({member_sql(kind)})", [subject_id]).fetchone()[0]
+    return have == db.execute(f"SELECT count(*) FROM ({member_sql(kind, _has_stances(db))})", [subject_id]).fetchone()[0]
 
 
 def _week(day: str) -> str:
@@ -89,7 +95,7 @@ def timeline(db: sqlite_utils.Database, kind: str, subject_id: int, *, by: str =
     bucket = f"substr({time}, 1, 10)" if by == "day" else _week(time)
     return list(db.query(
         f"""SELECT {bucket} AS bucket, a.outlet, count(*) AS articles
-            FROM articles a WHERE a.id IN ({member_sql(kind)})
+            FROM articles a WHERE a.id IN ({member_sql(kind, _has_stances(db))})
             GROUP BY bucket, a.outlet ORDER BY bucket, a.outlet""", [subject_id]))
 
 
@@ -129,7 +135,7 @@ def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict
         params = [kind, subject_id]
     else:
         first = f"""SELECT a.outlet, min(coalesce(a.published_at, a.fetched_at)) AS time, a.id AS id, count(*) AS articles
-                    FROM articles a WHERE a.id IN ({member_sql(kind)}) GROUP BY a.outlet"""
+                    FROM articles a WHERE a.id IN ({member_sql(kind, _has_stances(db))}) GROUP BY a.outlet"""
         params = [subject_id]
     rows = list(db.query(
         f"""WITH f AS ({first})
@@ -200,11 +206,6 @@ _TIME = ("""coalesce(a.published_at, a.fetched_at) AS time,
 SHOWN_STANCES = ("reports", "debunks")  # shown beside a subject's members (carriers); unrelated ones are dropped
 
 
-def _has_stances(db: sqlite_utils.Database) -> bool:
-    # a database not migrated since (plain `datasette` opens it read-only) has no verdicts
-    return db.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stances')").fetchone()[0]
-
-
 def articles(db: sqlite_utils.Database, kind: str, subject_id: int, *, limit: int | None = None,
              with_coverage: bool = False) -> list[dict]:
     """The subject's articles in time order, with the time used and where it came from, and their
@@ -217,7 +218,7 @@ def articles(db: sqlite_utils.Database, kind: str, subject_id: int, *, limit: in
         join = "LEFT JOIN stances s ON s.kind = :kind AND s.subject_id = :sid AND s.article_id = a.id"
     rows = list(db.query(
         f"""SELECT a.id, a.outlet, {_TIME}, a.title, a.url, a.language, {stance} AS stance
-            FROM articles a {join} WHERE a.id IN ({member_sql(kind).replace('?', ':sid')})
+            FROM articles a {join} WHERE a.id IN ({member_sql(kind, _has_stances(db)).replace('?', ':sid')})
             ORDER BY time, a.id LIMIT :limit""", {"kind": kind, "sid": subject_id, "limit": -1 if limit is None else limit}))
     if with_coverage:
         rows = sorted(rows + coverage(db, kind, subject_id), key=lambda r: (r["time"] or "", r["id"]))
@@ -234,7 +235,9 @@ def coverage(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict
         f"""SELECT a.id, a.outlet, {_TIME}, a.title, a.url, a.language, s.stance, s.p_carries, s.p_reports,
                    s.p_debunks, s.p_unrelated, s.evidence
             FROM subject_stances s JOIN articles a ON a.id = s.article_id
-            WHERE s.kind = ? AND s.subject_id = ? ORDER BY time, a.id""", [kind, subject_id]))
+            WHERE s.kind = :kind AND s.subject_id = :sid
+              AND a.id NOT IN ({member_sql(kind).replace('?', ':sid')})
+            ORDER BY time, a.id""", {"kind": kind, "sid": subject_id}))
     for r in rows:
         r["evidence"] = json.loads(r["evidence"] or "[]")
     return rows
@@ -242,9 +245,12 @@ def coverage(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict
 
 def stance_counts(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict[str, int]:
     """Members by stance ("carries", "not judged") and the coverage that reports or debunks."""
-    out: dict[str, int] = {}
-    for r in articles(db, kind, subject_id) if kind != "event" else []:
-        out[r["stance"]] = out.get(r["stance"], 0) + 1
+    if kind == "event" or not _has_stances(db):
+        return {}
+    out = dict(db.execute(
+        f"""SELECT coalesce(s.stance, 'not judged'), count(*) FROM ({member_sql(kind).replace('?', ':sid')}) m
+            LEFT JOIN stances s ON s.kind = :kind AND s.subject_id = :sid AND s.article_id = m.article_id
+            GROUP BY 1""", {"kind": kind, "sid": subject_id}).fetchall())
     for r in coverage(db, kind, subject_id):
         out[r["stance"]] = out.get(r["stance"], 0) + 1
     return out
@@ -266,6 +272,9 @@ def _firsts(rows: list[dict], origin_time: str | None) -> list[dict]:
             a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
         return round((a - b).total_seconds() / 3600, 2)
 
+    per_outlet: dict[str, int] = {}
+    for r in rows:
+        per_outlet[r["outlet"]] = per_outlet.get(r["outlet"], 0) + 1
     seen, out = set(), []
     for r in rows:
         if r["outlet"] in seen:
@@ -273,8 +282,8 @@ def _firsts(rows: list[dict], origin_time: str | None) -> list[dict]:
         seen.add(r["outlet"])
         out.append({"outlet": r["outlet"], "first_article_id": r["id"], "first_seen_at": r["time"],
                     "time_source": r["time_source"], "first_title": r["title"], "first_url": r["url"],
-                    "lag_after_origin_hours": hours(r["time"]),
-                    "articles": sum(1 for x in rows if x["outlet"] == r["outlet"])})
+                    # negative: before the origin (a debunk of a claim made elsewhere first)
+                    "lag_after_origin_hours": hours(r["time"]), "articles": per_outlet[r["outlet"]]})
     return out
 
 

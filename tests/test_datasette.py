@@ -689,8 +689,6 @@ def test_stance_filter_and_stack_control_in_headless_chromium(chromium_binary, s
         assert "stance=reports" in b.evaluate("location.search")
 
 
-@pytest.mark.xfail(reason="db/spread.py member_sql('watch') uses WATCH_MEMBER, which reads the stances table: "
-                          "a watched narrative's page fails on a database served before migration m023", strict=False)
 def test_unmigrated_database_watch_page(unmigrated_db):
     ds = build_datasette(unmigrated_db, immutable=True)
     assert get(ds, "/old/-/watch/1").status_code == 200
