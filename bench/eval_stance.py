@@ -1,0 +1,153 @@
+"""Stance judge quality (clustering/stance/): FNC-1 validation, the project's synthetic dev set, the demo web.
+
+    python -m bench.eval_stance [--model NAME|DIR] [--sets fnc1,synthetic,demo] [--limit N] [--json OUT]
+                                [--write-jsonl DIR]
+
+- fnc1: the fixed FNC-1 validation split (bench/fnc1.py: by story, 7,209 pairs, never trained
+  or tuned on): 4-class macro-F1, per-class F1, macro-F1 over carries/reports/debunks (in the
+  4-class problem), confusion; FNC-1's agree/discuss/disagree/unrelated read as
+  carries/reports/debunks/unrelated.
+- synthetic: the development claims of bench/stance_data/synthetic_en.jsonl (12 claims, 216 pairs:
+  each article with its claim in two forms and with another claim of its topic, unrelated);
+  used to choose the judge's training settings, so not a held-out figure.
+- demo: every (article, planted narrative) pair of the demo web with its stance in
+  demo/ground_truth.json (90 pairs, decided before any judge existed; never tuned on); the claim
+  is the narrative's description.
+Also CPU-ms per pair (1 torch thread). `--write-jsonl DIR` writes each set as `narratives stance`
+input (with a "gold" field the command ignores), so a split held out elsewhere can be scored the
+same way: `narratives stance pairs.jsonl > verdicts.jsonl`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from clustering.stance import STANCES
+
+HERE = Path(__file__).resolve().parent
+SYNTHETIC = HERE / "stance_data" / "synthetic_en.jsonl"
+DEV_CLAIMS = {f"{p}-{n:02d}" for p in "ABC" for n in (13, 14, 15, 16)}
+PAIR_SEED = 7
+
+
+def synthetic_rows() -> list[dict]:
+    return [json.loads(line) for line in SYNTHETIC.read_text("utf-8").splitlines() if line.strip()]
+
+
+def synthetic_pairs(split: str = "dev") -> list[dict]:
+    """The synthetic articles of one split as pairs: own claim (long and short form) and another
+    claim of the same topic area and split (unrelated)."""
+    rows = synthetic_rows()
+    claims = {}
+    for r in rows:
+        claims.setdefault(r["claim_id"], r["claim"])
+    rng = random.Random(PAIR_SEED)
+    out = []
+    for i, r in enumerate(rows):
+        if (r["claim_id"] in DEV_CLAIMS) != (split == "dev"):
+            continue
+        for form in ("claim", "claim_short"):
+            out.append({"id": f"{r['claim_id']}#{i}:{form}", "claim": r[form], "title": r["title"], "text": r["text"],
+                        "gold": r["stance"]})
+        pool = sorted(c for c in claims if c != r["claim_id"] and c[0] == r["claim_id"][0]
+                      and (c in DEV_CLAIMS) == (r["claim_id"] in DEV_CLAIMS))
+        other = rng.choice(pool)
+        out.append({"id": f"{r['claim_id']}#{i}:other-{other}", "claim": claims[other], "title": r["title"],
+                    "text": r["text"], "gold": "unrelated"})
+    return out
+
+
+def demo_pairs() -> list[dict]:
+    from demo.model import GROUND_TRUTH_PATH, load_content
+
+    gt = json.loads(GROUND_TRUTH_PATH.read_text("utf-8"))
+    by_id = {a.id: a for a in load_content().articles}
+    return [{"id": f"{n['id']}:{aid}", "claim": n["description"], "title": by_id[aid].title,
+             "text": "\n\n".join(by_id[aid].paragraphs), "gold": stance}
+            for n in gt["narratives"] for aid, stance in n["stances"].items()]
+
+
+def fnc1_pairs(split: str = "val") -> list[dict] | None:
+    from bench.fnc1 import fnc1_dir, load, split as fnc_split, stance_jsonl_rows
+
+    folder = fnc1_dir()
+    if folder is None:
+        return None
+    bodies, pairs = load(folder)
+    return stance_jsonl_rows(bodies, fnc_split(pairs)[split])
+
+
+def scores(gold: list[str], pred: list[str]) -> dict:
+    labels = list(STANCES)
+    cm = np.zeros((4, 4), dtype=int)
+    for g, p in zip(gold, pred):
+        cm[labels.index(g), labels.index(p)] += 1
+    f1 = {}
+    for i, l in enumerate(labels):
+        tp, fp, fn = cm[i, i], cm[:, i].sum() - cm[i, i], cm[i, :].sum() - cm[i, i]
+        f1[l] = round(float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0, 4)
+    return {"n": len(gold), "accuracy": round(float(np.trace(cm) / max(1, cm.sum())), 4),
+            "macro_f1": round(float(np.mean(list(f1.values()))), 4),
+            "macro_f1_related": round(float(np.mean([f1[l] for l in labels[:3]])), 4),
+            "f1": f1, "confusion": {"rows=gold, cols=predicted": labels, "matrix": cm.tolist()}}
+
+
+def evaluate(judge, pairs: list[dict]) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    cpu = time.process_time()
+    verdicts = judge.judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs])
+    cpu = time.process_time() - cpu
+    out = scores([p["gold"] for p in pairs], [v.stance for v in verdicts])
+    out["cpu_ms_per_pair"] = round(1000 * cpu / max(1, len(pairs)), 1)
+    out["errors"] = [{"id": p["id"], "gold": p["gold"], "predicted": v.stance} for p, v in zip(pairs, verdicts)
+                     if v.stance != p["gold"]][:200]
+    return out
+
+
+def main(argv=None) -> int:
+    from clustering.stance import load_judge
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="minilm-stance", help="stance model name or folder")
+    ap.add_argument("--sets", default="fnc1,synthetic,demo")
+    ap.add_argument("--limit", type=int, default=None, help="score only the first N pairs of each set (quick look)")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--write-jsonl", metavar="DIR", help="write each set as `narratives stance` input and stop")
+    args = ap.parse_args(argv)
+    sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev"), "demo": demo_pairs}
+    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
+    if args.write_jsonl:
+        folder = Path(args.write_jsonl)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in wanted:
+            pairs = sets[name]() or []
+            (folder / f"{name}.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs))
+            print(f"{folder / (name + '.jsonl')}: {len(pairs)} pairs")
+        return 0
+    judge = load_judge(args.model)
+    results = {"model": judge.model_id}
+    for name in wanted:
+        pairs = sets[name]()
+        if pairs is None:
+            print(f"{name}: data absent under ../shared/data, skipped")
+            continue
+        pairs = pairs[:args.limit] if args.limit else pairs
+        r = results[name] = evaluate(judge, pairs)
+        print(f"{name} ({r['n']} pairs): accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
+              f"related macro-F1 {r['macro_f1_related']:.4f}  F1 {r['f1']}  {r['cpu_ms_per_pair']} CPU-ms/pair")
+        print(f"   confusion (rows gold, cols predicted; {', '.join(STANCES)}): {r['confusion']['matrix']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
