@@ -21,7 +21,10 @@ reasons, CPU-seconds per article for each stage, the ideal rate (2 cores / the s
 CPU use of both cores, peak RSS, database bytes per article, and token F1 of the stored text
 against the text each page was built from.
 
-    python -m bench.e2e [--pages 5000] [--outlets 8] [--sequential] [--json OUT] [--keep DIR]
+    python -m bench.e2e [--pages 5000] [--outlets 8] [--watches 5] [--sequential] [--json OUT] [--keep DIR]
+
+With watched narratives defined (5 by default, WATCHES) the stance judge's cost is reported:
+pairs judged, CPU-ms per pair and per stored article, and the share of articles it read.
 """
 from __future__ import annotations
 
@@ -49,6 +52,15 @@ CRAWL_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUESTS": "64",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16", "NARRATIVES_MAX_PAGES_PER_OUTLET": "1000000",
 }
+# watched narratives defined before the crawl, as an analyst following known claims would: every
+# article is scored against each, and the stance judge reads the candidates near or above a threshold
+WATCHES = [
+    ("western-weapons-prolong-war", "Western weapons deliveries to Ukraine only prolong the war and the suffering."),
+    ("climate-policy-ruins-economy", "Climate policies and green rules are destroying jobs, industry and farmers."),
+    ("vaccines-dangerous", "Vaccines are dangerous and their harms are being hidden from the public."),
+    ("elections-rigged", "Elections are rigged and the results were manipulated."),
+    ("migrants-crime", "Migrants bring crime and are a threat to the country."),
+]
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -216,13 +228,16 @@ def text_f1(db: Path, pages: int, sample: int = 500) -> float:
     return mean(token_f1(stored.get(i), "\n".join(texts[i][1])) for i in range(0, pages, step))
 
 
-def run(workdir: Path, pages: int, outlets: int, overlap: bool = True) -> dict:
+def run(workdir: Path, pages: int, outlets: int, overlap: bool = True, watches: int = len(WATCHES)) -> dict:
     web, info = start_web(workdir, pages, outlets)
     db = workdir / "e2e.db"
     try:
         (workdir / "outlets.toml").write_text(outlets_toml(info))
         subprocess.run([*CLI, "outlets", "import", str(db), str(workdir / "outlets.toml")], check=True,
                        capture_output=True, cwd=REPO_ROOT)
+        for name, description in WATCHES[:watches]:
+            subprocess.run([*CLI, "watch", "add", str(db), name, "--description", description], check=True,
+                           capture_output=True, cwd=REPO_ROOT)
         settings = [a for k, v in CRAWL_SETTINGS.items() for a in ("-s", f"{k}={v}")]
         process_cmd = [*CLI, "process", str(db), "--timings", str(workdir / "process.json")]
         t0 = time.perf_counter()
@@ -274,7 +289,25 @@ def run(workdir: Path, pages: int, outlets: int, overlap: bool = True) -> dict:
         "counts": counts, "embedded": detail["embedded"], "passages": detail["passages"], "skipped": detail["skipped"],
         "precision": detail["precision"],
         "text_f1_vs_source": round(text_f1(db, pages), 4),
+        "watches": watches, "stance": stance_stats(db, detail.get("stance", {}), n),
     }
+
+
+def stance_stats(db: Path, stance: dict, completed: int) -> dict:
+    """What the stance judge cost: pairs judged, CPU-ms per judged pair and per stored article, and
+    the share of the articles it read (inside the narratives and watch stages' CPU above)."""
+    conn = sqlite3.connect(db)
+    try:
+        judged_articles = conn.execute("SELECT count(DISTINCT article_id) FROM stances").fetchone()[0]
+    except sqlite3.OperationalError:
+        judged_articles = 0
+    finally:
+        conn.close()
+    pairs, cpu = stance.get("judged", 0), stance.get("cpu_s", 0.0)
+    return {"pairs_judged": pairs, "model_calls": stance.get("calls", 0), "articles_judged": judged_articles,
+            "share_of_articles_judged": round(judged_articles / max(1, completed), 4),
+            "cpu_ms_per_judged_pair": round(1000 * cpu / pairs, 1) if pairs else None,
+            "cpu_ms_per_article": round(1000 * cpu / max(1, completed), 2)}
 
 
 def table(r: dict) -> str:
@@ -293,6 +326,10 @@ def table(r: dict) -> str:
         f"skipped {r['skipped'] or 'none'}; page errors {r['counts']['page_errors'] or 'none'}; pending {r['counts']['pending'] or 'none'}",
         f"  peak RSS MiB {r['peak_rss_mib']}; database {r['db_mib']} MiB = {r['db_bytes_per_article']} bytes/article",
         f"  stored text vs source text, token F1 {r['text_f1_vs_source']}",
+        f"  stance judge ({r['watches']} watched narratives defined): {r['stance']['pairs_judged']} pairs judged "
+        f"({r['stance']['model_calls']} model calls), {r['stance']['cpu_ms_per_judged_pair']} CPU-ms per pair, "
+        f"{r['stance']['share_of_articles_judged']:.1%} of articles judged, {r['stance']['cpu_ms_per_article']} CPU-ms "
+        "per stored article (inside the narratives and watch stages)",
         f"  {'process overlapped with the crawl' if r['overlap'] else 'process after the crawl'} ({r['process_runs']} runs); "
         f"load average at the end {tuple(round(x, 1) for x in r['load_average'])} (the 2 cores are shared)",
     ]
@@ -309,6 +346,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write the result here")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (database, logs)")
     ap.add_argument("--sequential", action="store_true", help="process after the crawl instead of alongside it")
+    ap.add_argument("--watches", type=int, default=len(WATCHES), choices=range(len(WATCHES) + 1),
+                    help=f"watched narratives to define before the crawl (0..{len(WATCHES)})")
     args = ap.parse_args(argv)
     if shared_data_dir() is None:
         print("skipped: ../shared/data not found")
@@ -316,10 +355,10 @@ def main(argv=None) -> int:
     if args.keep:
         shutil.rmtree(args.keep, ignore_errors=True)
         args.keep.mkdir(parents=True)
-        result = run(args.keep, args.pages, args.outlets, not args.sequential)
+        result = run(args.keep, args.pages, args.outlets, not args.sequential, args.watches)
     else:
         with tempfile.TemporaryDirectory(prefix="narratives-e2e-") as tmp:
-            result = run(Path(tmp), args.pages, args.outlets, not args.sequential)
+            result = run(Path(tmp), args.pages, args.outlets, not args.sequential, args.watches)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

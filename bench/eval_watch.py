@@ -80,11 +80,39 @@ def _calibrated(parts: np.ndarray, weight: float) -> np.ndarray:
     return _z(z)
 
 
-def _best_threshold(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    cands = np.round(np.arange(0.0, 4.0, 0.05), 2)
-    f = [micro_f1(y, z >= t)[0] for t in cands]
+JUDGE_FLOOR = 0.5  # with a stance judge: the candidates judged (z >= this) and the lowest threshold tried
+
+
+def _best_threshold(z: np.ndarray, y: np.ndarray, may_match: np.ndarray | None = None) -> tuple[float, float]:
+    cands = np.round(np.arange(0.0 if may_match is None else JUDGE_FLOOR, 4.0, 0.05), 2)
+    mask = True if may_match is None else may_match
+    f = [micro_f1(y, (z >= t) & mask)[0] for t in cands]
     i = int(np.argmax(f))
     return float(cands[i]), f[i]
+
+
+def stance_mask(judge, docs: list[Doc], labels: list[str], z: np.ndarray, claims_of) -> np.ndarray | None:
+    """(docs, labels): may the doc match the label, as the pipeline decides (a carrier, or not
+    judged); the judge reads the pairs scoring z >= JUDGE_FLOOR. `claims_of(label) -> [claims]`."""
+    if judge is None:
+        return None
+    from bench.stance_cache import cached_judge
+    from clustering.stance_stage import pick
+
+    pairs = [(i, j) for i in range(len(docs)) for j in range(len(labels)) if z[i, j] >= JUDGE_FLOOR]
+    items, owners = [], []
+    for i, j in pairs:
+        for c in claims_of(labels[j]):
+            items.append((c, docs[i].text, docs[i].title))
+            owners.append((i, j))
+    verdicts = cached_judge(judge, items)
+    by_pair: dict[tuple, list] = {}
+    for o, v in zip(owners, verdicts):
+        by_pair.setdefault(o, []).append(v)
+    mask = np.ones(z.shape, dtype=bool)
+    for (i, j), vs in by_pair.items():
+        mask[i, j] = pick(vs).stance == "carries"
+    return mask
 
 
 def _penalty(carrier: np.ndarray, gate) -> np.ndarray:
@@ -93,10 +121,11 @@ def _penalty(carrier: np.ndarray, gate) -> np.ndarray:
 
 
 def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarray,
-                     gate: float | None = C.CARRIER_GATE) -> dict:
+                     gate: float | None = C.CARRIER_GATE, stance=None) -> dict:
     """Held-out 5-fold CV micro-F1: top-k, prototype passages and weight, and the threshold are
     chosen on the training folds only; also the micro-F1 of the shipped defaults (in-sample).
-    `carrier`: each doc's out-of-fold narrative-carrier logit; `gate`: the carrier gate (None: off)."""
+    `carrier`: each doc's out-of-fold narrative-carrier logit; `gate`: the carrier gate (None: off).
+    `stance(z) -> mask`: with a stance judge, only the pairs it says carry the label may match."""
     candidates = {}
     penalty = _penalty(carrier, gate)
     for m in (PROTOTYPE_PASSAGES_GRID if few_shot else (W.PROTOTYPE_PASSAGES,)):
@@ -105,6 +134,7 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
             parts = _parts(profiles, pvs, k)
             for w in (WEIGHT_GRID if few_shot else (W.PROTOTYPE_WEIGHT,)):
                 candidates[(k, m, w)] = _calibrated(parts, w) - penalty
+    masks = {key: stance(z) if stance is not None else None for key, z in candidates.items()}
     rng = np.random.default_rng(FOLD_SEED)
     idx = rng.permutation(len(y))
     yh = np.zeros_like(y)
@@ -113,12 +143,13 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
         train = np.setdiff1d(idx, fold)
         best = None
         for key, z in candidates.items():
-            t, f = _best_threshold(z[train], y[train])
+            m = masks[key]
+            t, f = _best_threshold(z[train], y[train], None if m is None else m[train])
             if best is None or f > best[0]:
                 best = (f, key, t)
         _, key, t = best
         chosen.append({"top_k": key[0], "prototype_passages": key[1], "prototype_weight": key[2], "threshold": t})
-        yh[fold] = candidates[key][fold] >= t
+        yh[fold] = (candidates[key][fold] >= t) & (True if masks[key] is None else masks[key][fold])
     cv_f1, cv_p, cv_r = micro_f1(y, yh)
     # shipped defaults, through the real code path (calibrate on the scored docs, unlabelled)
     profiles = make_profiles(W.PROTOTYPE_PASSAGES)
@@ -127,6 +158,10 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
     W.calibrate(profiles, pvs)
     pred = np.array([[m.matched for m in W.score_article(profiles, v, carrier=c if gate is not None else None)]
                      for v, c in zip(pvs, carrier)])
+    if stance is not None:
+        z = np.array([[m.score for m in W.score_article(profiles, v, carrier=c if gate is not None else None)]
+                      for v, c in zip(pvs, carrier)])
+        pred = pred & stance(z)
     d_f1, d_p, d_r = micro_f1(y, pred)
     return {"cv_micro_f1": round(cv_f1, 4), "cv_precision": round(cv_p, 4), "cv_recall": round(cv_r, 4),
             "cv_chosen": chosen, "default_micro_f1": round(d_f1, 4), "default_precision": round(d_p, 4),
@@ -171,7 +206,9 @@ def pick_examples(docs: list[Doc], labels: list[str]) -> dict[str, list[int]]:
     return out
 
 
-def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES) -> dict:
+def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES, judge=None) -> dict:
+    """`judge`: a stance judge (clustering.stance) in the loop, as `process` runs it: a label's
+    claim is its name (zero-shot), then the title of its first example (few-shot)."""
     docs = load_semeval_en(en)
     labels = sorted({l for d in docs for l in d.labels})
     y = np.array([[l in d.labels for l in labels] for d in docs])
@@ -196,9 +233,17 @@ def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES) -> dict:
 
     features = np.array([C.features(v) for v in pvs])
     carrier = cv_scores(features, y.any(1), 1.0)
-    zs = evaluate_setting(zero_shot, pvs, y, few_shot=False, carrier=carrier)
-    zs_rest = evaluate_setting(zero_shot, [pvs[i] for i in rest], y[rest], few_shot=False, carrier=carrier[rest])
-    fs = evaluate_setting(few_shot, [pvs[i] for i in rest], y[rest], few_shot=True, carrier=carrier[rest])
+    def stance_for(sub: list[Doc], claims_of):
+        return (lambda z: stance_mask(judge, sub, labels, z, claims_of)) if judge is not None else None
+
+    zs_claims = lambda l: [label_to_name(l)]  # noqa: E731
+    fs_claims = lambda l: [label_to_name(l), docs[examples[l][0]].title]  # noqa: E731
+    rest_docs = [docs[i] for i in rest]
+    zs = evaluate_setting(zero_shot, pvs, y, few_shot=False, carrier=carrier, stance=stance_for(docs, zs_claims))
+    zs_rest = evaluate_setting(zero_shot, [pvs[i] for i in rest], y[rest], few_shot=False, carrier=carrier[rest],
+                               stance=stance_for(rest_docs, zs_claims))
+    fs = evaluate_setting(few_shot, [pvs[i] for i in rest], y[rest], few_shot=True, carrier=carrier[rest],
+                          stance=stance_for(rest_docs, fs_claims))
 
     ceiling = oracle_ceiling(pvs, y, embed([label_to_name(l) for l in labels]),
                              {j: examples[l] for j, l in enumerate(labels)}, rest, features)
@@ -228,9 +273,11 @@ def demo_examples(narrative: dict, articles) -> list[str]:
     return [planted[0]] + other[:1]
 
 
-def evaluate_demo(with_examples: bool = True, with_carrier: bool = True) -> dict:
+def evaluate_demo(with_examples: bool = True, with_carrier: bool = True, judge=None) -> dict:
     """Each demo narrative watched from its label + description (+ 2 planted examples, which are
-    then not scored), calibrated on all demo articles (unlabelled), shipped defaults."""
+    then not scored), calibrated on all demo articles (unlabelled), shipped defaults; with
+    `judge`, the candidates (score >= threshold - JUDGE_MARGIN) are judged against the watch's
+    claims (description, first example's title) and only carriers match, as in `process`."""
     from demo.model import load_content
 
     content = load_content()
@@ -252,7 +299,19 @@ def evaluate_demo(with_examples: bool = True, with_carrier: bool = True) -> dict
         W.calibrate([profile], pvs)
         scored = [i for i, a in enumerate(arts) if a.id not in ex]
         gold = np.array([n["id"] in arts[i].labels for i in scored])
-        pred = np.array([W.score_article([profile], pvs[i], texts[i], carrier[i])[0].matched for i in scored])
+        matches = [W.score_article([profile], pvs[i], texts[i], carrier[i])[0] for i in scored]
+        pred = np.array([m.matched for m in matches])
+        if judge is not None:
+            from bench.stance_cache import cached_judge
+            from clustering.stance_stage import pick
+            from clustering.watch_stage import JUDGE_MARGIN
+
+            claims = [n.get("description") or n["label"]] + [by_id[e].title for e in ex[:1]]
+            cand = [k for k, m in enumerate(matches) if m.score >= profile.effective_threshold - JUDGE_MARGIN]
+            verdicts = cached_judge(judge, [(c, arts[scored[k]].text, arts[scored[k]].title) for k in cand for c in claims])
+            for n_k, k in enumerate(cand):
+                if pick(verdicts[n_k * len(claims):(n_k + 1) * len(claims)]).stance != "carries":
+                    pred[k] = False
         tp = int((gold & pred).sum())
         results[n["id"]] = {
             "label": n["label"], "examples": ex, "gold": int(gold.sum()), "predicted": int(pred.sum()),
@@ -296,13 +355,19 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--max-passages", type=int, default=MAX_PASSAGES, help="passages per article (SemEval)")
+    ap.add_argument("--stance-model", default=None, metavar="NAME|DIR",
+                    help="judge candidates with this stance model, as `process` does (default: "
+                         "NARRATIVES_STANCE_MODEL; none = no judge)")
     args = ap.parse_args(argv)
-    out: dict = {}
+    from clustering.stance import load_judge
+
+    judge = load_judge(args.stance_model)
+    out: dict = {"stance_model": judge.model_id if judge is not None else None}
     en = semeval_en_dir()
     if en is None:
         print("SemEval data absent: ../shared/data/semeval2025-task10-train (set NARRATIVES_SHARED_DATA)")
     else:
-        out["semeval_en"] = evaluate_semeval(en, args.max_passages)
+        out["semeval_en"] = evaluate_semeval(en, args.max_passages, judge=judge)
         s = out["semeval_en"]
         print(f"SemEval EN, max_passages={args.max_passages}")
         print("carrier gate sweep (held-out CV micro-F1):", json.dumps(s["carrier_gate_sweep"]))
@@ -317,7 +382,7 @@ def main(argv=None) -> int:
                     print(f"            {f:.3f}  {l}")
     for ex in (False, True):
         key = "demo_with_examples" if ex else "demo_name_description"
-        out[key] = evaluate_demo(with_examples=ex)
+        out[key] = evaluate_demo(with_examples=ex, judge=judge)
         for nid, r in out[key].items():
             print(f"{key} {nid} {r['label']!r} examples {r['examples']}: P {r['precision']:.3f} R {r['recall']:.3f} "
                   f"(gold {r['gold']}, predicted {r['predicted']}) FP {r['false_positives']} missed {r['missed']}")

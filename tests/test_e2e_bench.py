@@ -30,6 +30,10 @@ def test_e2e_harness_small_web(tmp_path):
     assert result["server_requests"] > 24
     assert ("forbidden by robots.txt", 3) in [tuple(e) for e in result["counts"]["page_errors"]]
     assert result["text_f1_vs_source"] > 0.8
+    # the watched narratives defined before the crawl scored every article; the judge's cost is reported
+    assert result["watches"] == len(e2e.WATCHES)
+    assert set(result["stance"]) >= {"pairs_judged", "cpu_ms_per_judged_pair", "share_of_articles_judged"}
+    assert 0.0 <= result["stance"]["share_of_articles_judged"] <= 1.0
 
 
 def test_crawl_with_process_embeds_alongside(tmp_path):
