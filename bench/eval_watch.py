@@ -250,10 +250,12 @@ def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES, judge=None) -> 
     sweep = {str(C.CARRIER_GATE): {"zero_shot": zs["cv_micro_f1"], "few_shot": fs["cv_micro_f1"]}}
     for g in GATE_SWEEP:
         if str(g) not in sweep:
-            sweep[str(g)] = {setting: evaluate_setting(make, ps, yy, few_shot=few, carrier=c, gate=g)["cv_micro_f1"]
-                             for setting, make, ps, yy, few, c in (
-                                 ("zero_shot", zero_shot, pvs, y, False, carrier),
-                                 ("few_shot", few_shot, [pvs[i] for i in rest], y[rest], True, carrier[rest]))}
+            sweep[str(g)] = {setting: evaluate_setting(make, ps, yy, few_shot=few, carrier=c, gate=g,
+                                                       stance=st)["cv_micro_f1"]
+                             for setting, make, ps, yy, few, c, st in (
+                                 ("zero_shot", zero_shot, pvs, y, False, carrier, stance_for(docs, zs_claims)),
+                                 ("few_shot", few_shot, [pvs[i] for i in rest], y[rest], True, carrier[rest],
+                                  stance_for(rest_docs, fs_claims)))}
     out = {"oracle_ceiling": ceiling, "carrier_gate_sweep": {str(g): sweep[str(g)] for g in GATE_SWEEP},
            "docs": len(docs), "labels": len(labels), "docs_without_narrative": int((~y.any(1)).sum()),
            "example_docs": len(ex_docs), "few_shot_scored_docs": len(rest), "max_passages": max_passages}
