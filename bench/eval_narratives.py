@@ -105,14 +105,38 @@ def shipped_carrier(vecs: np.ndarray, index: np.ndarray, n_docs: int):
     return model.doc_scores(vecs, index, n_docs) if model else None
 
 
-def demo_scores(params=None, with_events: bool = True, with_carrier: bool = True) -> dict:
+def judge_keep(judge, docs: list[DocInfo], texts: list[str]):
+    """discover_narratives' `keep` with a stance judge, as the narrative stage runs it (clustering/
+    narrative_stage.py): each cluster's members judged against its claim passages (distinct texts,
+    the first 3), only carriers kept. Verdicts come from the benchmark cache."""
+    from bench.stance_cache import cached_judge
+    from clustering.narrative_stage import CLAIMS, distinct
+    from clustering.stance_stage import MAX_CLAIMS, pick
+
+    by_id = {d.article_id: d for d in docs}
+
+    def keep(clusters):
+        out = []
+        for c in clusters:
+            c.claims = distinct([texts[i] for i in c.claim_passages])[:CLAIMS]
+            claims = c.claims[:MAX_CLAIMS]
+            members = sorted(c.members)
+            verdicts = cached_judge(judge, [(cl, by_id[a].text, by_id[a].title) for a in members for cl in claims])
+            out.append({a for k, a in enumerate(members)
+                        if pick(verdicts[k * len(claims):(k + 1) * len(claims)]).stance == "carries"})
+        return out
+    return keep
+
+
+def demo_scores(params=None, with_events: bool = True, with_carrier: bool = True, judge=None) -> dict:
     from clustering.narratives import discover_narratives
 
     docs, gold, _ = demo_docs(with_events)
-    vecs, index, _ = embed_passages(docs)
+    vecs, index, texts = embed_passages(docs)
     carrier = shipped_carrier(vecs, index, len(docs)) if with_carrier else None
     t0 = time.perf_counter()
-    clusters = discover_narratives(docs, vecs, index, params, carrier=carrier)
+    keep = judge_keep(judge, docs, texts) if judge is not None else None
+    clusters = discover_narratives(docs, vecs, index, params, carrier=carrier, keep=keep)
     elapsed = time.perf_counter() - t0
     rows = {}
     for nid, members in sorted(gold.items()):
@@ -268,8 +292,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--bootstrap", action="store_true",
                     help="only the SemEval paired bootstrap of discovery settings (completion, carrier gate)")
+    ap.add_argument("--stance-model", default=None, metavar="NAME|DIR",
+                    help="judge the demo clusters' members as `process` does (default: NARRATIVES_STANCE_MODEL)")
     args = ap.parse_args(argv)
-    report: dict = {}
+    from clustering.stance import load_judge
+
+    judge = load_judge(args.stance_model)
+    report: dict = {"stance_model": judge.model_id if judge is not None else None}
     if args.bootstrap:
         report = paired_bootstrap() or {}
         print(json.dumps(report, indent=2) if report else "SemEval absent, skipped")
@@ -277,7 +306,7 @@ def main(argv=None) -> int:
             Path(args.json).write_text(json.dumps(report, indent=2), "utf-8")
         return 0
     for key, with_events in (("demo_gold_events", True), ("demo_no_events", False)):
-        res = demo_scores(None, with_events)
+        res = demo_scores(None, with_events, judge=judge)
         report[key] = res
         print(f"\nDemo narratives ({'gold event ids' if with_events else 'event ids = None'}): "
               f"{res['clusters']} clusters, {res['seconds']} s")
