@@ -32,7 +32,7 @@ from clustering.stance import STANCES
 
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE / "stance_data" / "synthetic_en.jsonl"
-DEV_CLAIMS = {f"{p}-{n:02d}" for p in "ABC" for n in (13, 14, 15, 16)}
+DEV_CLAIMS = {f"{p}-{n:02d}" for p in "ABCDE" for n in (13, 14, 15, 16)}
 PAIR_SEED = 7
 
 
