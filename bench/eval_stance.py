@@ -98,10 +98,11 @@ def scores(gold: list[str], pred: list[str]) -> dict:
             "f1": f1, "confusion": {"rows=gold, cols=predicted": labels, "matrix": cm.tolist()}}
 
 
-def evaluate(judge, pairs: list[dict]) -> dict:
+def evaluate(judge, pairs: list[dict], threads: int = 1) -> dict:
+    """Scores of the judge on labelled pairs; CPU-ms per pair counts every thread's time."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     cpu = time.process_time()
     verdicts = judge.judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs])
     cpu = time.process_time() - cpu
@@ -120,6 +121,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", default="fnc1,synthetic,demo")
     ap.add_argument("--limit", type=int, default=None, help="score only the first N pairs of each set (quick look)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (CPU-ms per pair count them all)")
     ap.add_argument("--write-jsonl", metavar="DIR", help="write each set as `narratives stance` input and stop")
     args = ap.parse_args(argv)
     sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev"), "demo": demo_pairs}
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
             print(f"{name}: data absent under ../shared/data, skipped")
             continue
         pairs = pairs[:args.limit] if args.limit else pairs
-        r = results[name] = evaluate(judge, pairs)
+        r = results[name] = evaluate(judge, pairs, threads=args.threads)
         print(f"{name} ({r['n']} pairs): accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
               f"related macro-F1 {r['macro_f1_related']:.4f}  F1 {r['f1']}  {r['cpu_ms_per_pair']} CPU-ms/pair")
         print(f"   confusion (rows gold, cols predicted; {', '.join(STANCES)}): {r['confusion']['matrix']}")

@@ -19,6 +19,7 @@ from typing import Protocol
 
 STANCES = ("carries", "reports", "debunks", "unrelated")
 MODEL_ENV = "NARRATIVES_STANCE_MODEL"
+SHIPPED_MODEL = "minilm-stance"  # the judge `narratives stance` uses when none is configured
 DEFAULT_MODEL = "none"  # until the shipped judge passes its gates (issue #16): every candidate a member
 
 

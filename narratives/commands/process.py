@@ -80,8 +80,9 @@ def process(db, model, min_words, rediscover, follow, timings):
     count, at most 4; 1 = embed in this process), started once a run reaches 2,000 texts.
     NARRATIVES_EMBED_PRECISION=auto|fp32|bf16 chooses the vectors' number format (auto: bf16
     where the CPU has native bf16 and it agrees with fp32, else fp32); the summary names it.
-    The candidates of narratives and watched narratives are judged by the stance model
-    (NARRATIVES_STANCE_MODEL; `none`: not judged): members are the carriers of the claim.
+    With a stance model (NARRATIVES_STANCE_MODEL=minilm-stance, or a model folder; default
+    `none`: not judged), the candidates of narratives and watched narratives are judged and
+    members are the carriers of the claim.
     """
     from clustering.pipeline import process as run_process
     from crawler.exceptions import RunLockedError

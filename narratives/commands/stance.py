@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -51,9 +52,10 @@ def stance(file, model):
     """
     from clustering.errors import ModelNotAvailableError
     from clustering.stance import load_judge
+    from clustering.stance.base import MODEL_ENV, SHIPPED_MODEL
 
     try:
-        judge = load_judge(model)
+        judge = load_judge(model or os.environ.get(MODEL_ENV) or SHIPPED_MODEL)
     except ModelNotAvailableError as exc:
         fail(str(exc), EXIT_USAGE)
     if judge is None:
