@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     ap.add_argument("--train-layers", type=int, default=6)
     ap.add_argument("--max-len", type=int, default=192)
     ap.add_argument("--unrelated-ratio", type=float, default=0.5)
-    ap.add_argument("--synthetic-repeat", type=int, default=3)
+    ap.add_argument("--synthetic-repeat", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
     ap.add_argument("--limit", type=int, default=None, help="train on the first N shuffled pairs only (smoke test)")
