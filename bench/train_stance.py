@@ -27,9 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from clustering.stance import STANCES
+
 logger = logging.getLogger(__name__)
 
-LABELS = ["carries", "reports", "debunks", "unrelated"]
+LABELS = list(STANCES)
 
 
 def fnc_rows(split: str) -> list[dict]:
@@ -72,13 +74,11 @@ def encode_all(tok, rows, params, cache: dict):
 
 
 def macro(gold: list[int], pred: list[int]) -> tuple[float, list[float]]:
-    f1 = []
-    for c in range(4):
-        tp = sum(1 for g, p in zip(gold, pred) if g == c and p == c)
-        fp = sum(1 for g, p in zip(gold, pred) if g != c and p == c)
-        fn = sum(1 for g, p in zip(gold, pred) if g == c and p != c)
-        f1.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(f1)), f1
+    """(macro-F1, per-class F1) of label indices, scored by bench.eval_stance.scores."""
+    from bench.eval_stance import scores
+
+    r = scores([LABELS[g] for g in gold], [LABELS[p] for p in pred])
+    return r["macro_f1"], [r["f1"][label] for label in LABELS]
 
 
 def logits_of(net, encs, batch: int, autocast: bool):
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
             opt.step()
             sched.step()
             step += 1
-            tot += float(loss)
+            tot += loss.item()
             if bi % 50 == 0 or bi == len(batches):
                 logger.info("epoch %d: %d/%d batches, loss %.4f, %.0f ms/pair", epoch, bi, len(batches), tot / bi,
                             1000 * (time.time() - t0) / (bi * args.batch))

@@ -15,8 +15,6 @@ The judge runs in fp32 on every chip (clustering/stance/cross_encoder.py). FNC-1
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -101,8 +99,9 @@ def test_stance_command_answers_a_batch_with_the_real_model(tmp_path):
     lines.insert(9, "not json at all")
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    r = subprocess.run([sys.executable, "-m", "narratives.cli", "stance", str(path), "--model", SHIPPED],
-                       capture_output=True, text=True, timeout=300)
+    from tests.conftest import run_cli
+
+    r = run_cli("stance", path, "--model", SHIPPED, timeout=300)
     assert r.returncode == 1, r.stderr
     assert "line 6" in r.stderr and "line 10" in r.stderr, r.stderr
     out = [json.loads(line) for line in r.stdout.splitlines()]
