@@ -127,7 +127,8 @@ def test_process_with_the_real_judge_keeps_carriers_and_lists_the_rest(demo_craw
     env = dict(REFERENCE, NARRATIVES_STANCE_MODEL=SHIPPED)
     r = run_cli("process", db, timeout=900, env=env)
     assert r.returncode == 0, r.stderr
-    assert "stance" in r.stdout + r.stderr
+    out = r.stdout + r.stderr
+    assert "stance: not judged" not in out and " judged (" in out, out[-500:]  # the summary counts the verdicts
     models = {m for (m,) in db_query(db, "SELECT DISTINCT model_id FROM stances")}
     assert models and all(m.startswith(SHIPPED + "@") for m in models), models
     counts = dict(db_query(db, "SELECT stance, count(*) FROM stances WHERE kind = 'narrative' GROUP BY stance"))
