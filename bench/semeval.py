@@ -1,4 +1,4 @@
-"""SemEval-2025 Task 10 English documents, as the watch and carrier benchmarks read them.
+"""SemEval-2025 Task 10 documents, as the watch and carrier benchmarks read them.
 
 Shared by bench/eval_watch.py (watched-narrative matching), bench/train_carrier.py (the
 narrative-carrier model) and bench/precision.py: the documents, their narrative labels ("Other" =
@@ -26,22 +26,31 @@ class Doc:
     labels: list[str]
 
 
-def semeval_en_dir() -> Path | None:
+LANGUAGES = ("EN", "BG", "HI", "PT", "RU")  # the training split's folders
+
+
+def semeval_dir(lang: str = "EN") -> Path | None:
+    """The unpacked training folder of one language (EN, BG, HI, PT, RU), or None without the data."""
     data = shared_data_dir()
     archive = data / "semeval2025-task10-train" / "semeval2025t10-train.tar.gz" if data else None
     if archive is None or not archive.is_file():
         return None
-    return unpacked(archive) / "semeval2025t10" / "training_data" / "EN"
+    return unpacked(archive) / "semeval2025t10" / "training_data" / lang
 
 
-def load_semeval_en(en: Path) -> list[Doc]:
+def semeval_en_dir() -> Path | None:
+    return semeval_dir("EN")
+
+
+def load_semeval(folder: Path) -> list[Doc]:
+    """The documents of one language folder (semeval_dir)."""
     docs = []
-    for line in (en / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
+    for line in (folder / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
         if not line.strip():
             continue
         fname, narr = line.split("\t")[:2]
         labels = sorted({x.strip() for x in narr.split(";") if x.strip() and x.strip() != "Other"})
-        title, _, body = (en / "raw-documents" / fname).read_text("utf-8").partition("\n")
+        title, _, body = (folder / "raw-documents" / fname).read_text("utf-8").partition("\n")
         docs.append(Doc(fname, title.strip(), body.strip(), labels))
     return docs
 

@@ -18,7 +18,7 @@ from datetime import date
 
 import numpy as np
 
-from bench.semeval import Doc, embed_passages, load_semeval_en, semeval_en_dir
+from bench.semeval import Doc, embed_passages, load_semeval, semeval_en_dir
 from clustering import carrier as C
 from clustering.carrier import CarrierModel, features, load_carrier, save_model
 from clustering.embedding import load_embedder
@@ -31,7 +31,7 @@ def semeval_xy():
     en = semeval_en_dir()
     if en is None:
         return None
-    docs = load_semeval_en(en)
+    docs = load_semeval(en)
     return np.array([features(v) for v in embed_passages(docs)]), np.array([bool(d.labels) for d in docs])
 
 

@@ -22,7 +22,8 @@ from db.migrations import utcnow
 logger = logging.getLogger(__name__)
 
 MIN_WORDS = 20  # shorter texts (cookie walls, captions) carry no event or claim
-# The packaged default model is English-only; other models cover what their users say.
+# The packaged default model is English-only; a backend may declare its own (`languages`, e.g.
+# USE multilingual's 16); other models cover what their users say.
 MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": {"en"}}
 
 
@@ -113,7 +114,7 @@ def embed_articles(
     model_id = embedder.model_id
     precision = getattr(embedder, "precision", "unknown")
     if languages == "model":
-        languages = MODEL_LANGUAGES.get(model_id)
+        languages = getattr(embedder, "languages", None) or MODEL_LANGUAGES.get(model_id)
     result = EmbedResult(model_id=model_id, precision=precision,
                          other_formats=other_formats(db, model_id, precision))
     _forward_already_embedded(db, model_id)

@@ -13,7 +13,7 @@ MAX_PASSAGES = 24
 MAX_WORDS = 60
 MIN_WORDS = 5
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-ZÀ-ÖØ-ÞА-ЯЁ0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«„(—]?\s?[A-ZÀ-ÖØ-ÞА-ЯЁ0-9])")
 
 
 def sentences(text: str) -> list[str]:

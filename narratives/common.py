@@ -48,7 +48,8 @@ db_argument = click.argument("db", type=click.Path(dir_okay=False))
 
 model_option = click.option(
     "--model", default=None, metavar="NAME_OR_PATH",
-    help="sentence-transformers model (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2)",
+    help="embedding model: use-multilingual-v3 (16 languages, installed by make) or a sentence-transformers "
+         "name or path (default: $NARRATIVES_EMBED_MODEL or the packaged all-MiniLM-L6-v2, English)",
 )
 
 

