@@ -1,5 +1,5 @@
-"""`narratives process`: embed -> events -> narratives -> watched narratives -> text reuse -> spread,
-incrementally.
+"""`narratives process`: embed -> events -> narratives -> watched narratives -> text reuse ->
+translations (with a multilingual model) -> spread, incrementally.
 
 Safe to re-run (cron): every stage only picks up what is new, and a run with nothing new
 records nothing.
@@ -19,6 +19,7 @@ from clustering.narrative_stage import NarrativeStageResult, narratives_stale, r
 from clustering.reuse import ReuseResult, find_reuse
 from clustering.spread_stage import SpreadResult, update_spread
 from clustering.stance_stage import StanceResult
+from clustering.translation import TranslationResult, find_translations, is_multilingual
 from clustering.watch_stage import WatchResult, match_watches
 from db.runs import close_interrupted, finish_run, start_run
 
@@ -33,6 +34,7 @@ class ProcessResult:
     narratives: NarrativeStageResult = field(default_factory=NarrativeStageResult)
     watch: WatchResult = field(default_factory=WatchResult)
     reuse: ReuseResult = field(default_factory=ReuseResult)
+    translations: TranslationResult = field(default_factory=TranslationResult)
     spread: SpreadResult = field(default_factory=SpreadResult)
     stance: StanceResult = field(default_factory=StanceResult)
     stance_model: str | None = None  # the judge's model id; None: no judge (every candidate a member)
@@ -56,7 +58,9 @@ class ProcessResult:
                 f"({self.events.new_events} new events); narratives: {n.summary()}; "
                 f"watched narratives: {self.watch.scored} scores, {self.watch.matched} matches; "
                 f"stance: {self.stance.summary() if self.stance_model else 'not judged (NARRATIVES_STANCE_MODEL=none)'}; "
-                f"text reuse: {self.reuse.pairs} pairs; spread: {self.spread.edges} edges over {self.spread.subjects} subjects")
+                f"text reuse: {self.reuse.pairs} pairs; "
+                + (f"translations: {self.translations.pairs} pairs; " if self.translations.checked else "")
+                + f"spread: {self.spread.edges} edges over {self.spread.subjects} subjects")
 
 
 def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None = None) -> bool:
@@ -114,6 +118,9 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
         result.watch = match_watches(db, embedder, run_id, judge=judge, stance=result.stance, progress=judge_progress)
     with result.timed("reuse"):
         result.reuse = find_reuse(db)
+    if is_multilingual(embedder):
+        with result.timed("translations"):
+            result.translations = find_translations(db, embedder.model_id, run_id)
     # only what changed in this run (new members, hence new copies, citations and adopters):
     # the cost stays flat as the database grows. Rediscovered narratives and re-scored watched
     # narratives may have lost members, so they are rebuilt.

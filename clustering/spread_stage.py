@@ -89,7 +89,7 @@ class _Edges:
 
 
 def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
-    """Copies and citations that involve the subject's new members (temp table spread_new)."""
+    """Copies, translations and citations that involve the subject's new members (temp table spread_new)."""
     is_member = member_exists_sql
     for r in db.query(
         f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.containment,
@@ -105,6 +105,23 @@ def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
         edges.add(r["src_outlet"], r["dst_outlet"], "copy", r["lag"],
                   {"source_article": r["source_article_id"], "copy_article": r["article_id"], "reuse": r["kind"],
                    "containment": r["containment"]})
+    for r in db.query(
+        f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.matched,
+                   r.share, r.cosine, r.evidence, s.language AS src_language, c.language AS dst_language,
+                   round((julianday(coalesce(c.published_at, c.fetched_at)) -
+                          julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
+            FROM (SELECT r.* FROM spread_new n CROSS JOIN translations r ON r.article_id = n.id
+                  WHERE {is_member(kind, 'r.source_article_id')}
+                  UNION
+                  SELECT r.* FROM spread_new n CROSS JOIN translations r ON r.source_article_id = n.id
+                  WHERE r.article_id NOT IN (SELECT id FROM spread_new) AND {is_member(kind, 'r.article_id')}) r
+            CROSS JOIN articles c ON c.id = r.article_id CROSS JOIN articles s ON s.id = r.source_article_id
+            ORDER BY r.source_article_id, r.article_id""", {"sid": sid}):
+        pairs = json.loads(r["evidence"] or "[]")
+        edges.add(r["src_outlet"], r["dst_outlet"], "translation", r["lag"],
+                  {"source_article": r["source_article_id"], "translated_article": r["article_id"],
+                   "languages": f"{r['src_language']}->{r['dst_language']}", "matched": r["matched"],
+                   "share": r["share"], "cosine": r["cosine"], "passages": pairs[:1]})
     for r in db.query(
         """SELECT c.target_outlet, a.outlet, a.id, c.kind, c.text, c.target_url
            FROM spread_new n CROSS JOIN citations c ON c.article_id = n.id CROSS JOIN articles a ON a.id = c.article_id

@@ -551,6 +551,19 @@ def m023_stances(db: sqlite_utils.Database):
     db.execute("INSERT OR IGNORE INTO spread_stale (kind, subject_id) SELECT 'watch', id FROM watched_narratives")
 
 
+@migration
+def m024_translations(db: sqlite_utils.Database):
+    # translated relays found by a multilingual model (issue #17, clustering/translation.py): the
+    # earlier article is the source; the checks make the stage incremental per content hash
+    db.execute("""CREATE TABLE translations (article_id INTEGER NOT NULL REFERENCES articles(id),
+        source_article_id INTEGER NOT NULL REFERENCES articles(id), model_id TEXT NOT NULL, matched INTEGER,
+        share REAL, cosine REAL, evidence TEXT, run_id INTEGER, found_at TEXT,
+        PRIMARY KEY (article_id, source_article_id, model_id))""")
+    db.execute("CREATE INDEX translations_source ON translations (source_article_id)")
+    db.execute("""CREATE TABLE translation_checks (article_id INTEGER NOT NULL, model_id TEXT NOT NULL,
+        content_hash TEXT, checked_at TEXT, PRIMARY KEY (article_id, model_id))""")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

@@ -152,7 +152,7 @@ def adopters(db: sqlite_utils.Database, kind: str, subject_id: int) -> list[dict
 
 
 EDGE_LIMIT = 50  # edges of each kind shown by `spread`, the report and the page (strongest first)
-EDGE_KINDS = ("copy", "citation", "follow")
+EDGE_KINDS = ("copy", "translation", "citation", "follow")
 
 
 def edges(db: sqlite_utils.Database, kind: str, subject_id: int, *, per_kind: int | None = None) -> list[dict]:
@@ -180,11 +180,15 @@ def edge_counts(db: sqlite_utils.Database, kind: str, subject_id: int) -> dict[s
 
 def evidence_summary(edge: dict, limit: int = 3) -> str:
     """A short reading of an edge's evidence (as clustering/spread_stage.py records it): the reuse kind
-    and containment of copies, how citations cite, the two first articles of a follow."""
+    and containment of copies, the languages and aligned passages of translations, how citations cite,
+    the two first articles of a follow."""
     parts = []
     for x in edge["evidence"][:limit]:
         if not isinstance(x, dict):  # not written by spread_stage: show it as it is
             parts.append(str(x))
+        elif "translated_article" in x:
+            parts.append(f"translation {x.get('languages', '')} {x.get('matched')} passages, cos {x.get('cosine')} "
+                         f"(#{x.get('source_article')} → #{x.get('translated_article')})")
         elif "reuse" in x:
             parts.append(f"{x['reuse']} {x.get('containment', '')} (#{x.get('source_article')} → #{x.get('copy_article')})")
         elif "how" in x:

@@ -158,7 +158,7 @@ def test_report_opened_from_disk_in_headless_chromium(chromium_binary, report_db
     nodes = tree.xpath("//*[local-name()='g'][contains(concat(' ', @class, ' '), ' node ')]/@data-outlet")
     assert len(nodes) == outlets and len(set(nodes)) == outlets
     edges = tree.xpath("//*[local-name()='path'][contains(concat(' ', @class, ' '), ' edge ')]/@data-kind")
-    assert set(edges) <= {"copy", "citation", "follow"}
+    assert set(edges) <= {"copy", "translation", "citation", "follow"}
     shot = tmp_path / f"report-{narrative_id}.png"
     r = chromium(chromium_binary, tmp_path / "profile", "--window-size=1280,2400", f"--screenshot={shot}", url)
     assert r.returncode == 0 and shot.stat().st_size > 10_000, r.stderr[-2000:]

@@ -70,7 +70,7 @@ def spread_cmd(db, subject_id, kind, edge_limit, as_json):
 
     Origin, adopters, edges and bursts come from the narrative's carriers only.
 
-    Edges: at most --edges of each kind (copy, citation, follow), the strongest first;
+    Edges: at most --edges of each kind (copy, translation, citation, follow), the strongest first;
     the totals are printed (and under "edge_counts" in --json).
 
     \b
@@ -95,7 +95,8 @@ def spread_cmd(db, subject_id, kind, edge_limit, as_json):
     click.echo("\nadopters (time = publication time when known, else first fetch):")
     emit(data["adopters"], "table", ["adoption_rank", "outlet", "first_seen_at", "time_source", "lag_hours", "articles",
                                      "first_title"])
-    click.echo("\nedges (copy = shared text, citation = link or 'Source:' mention, follow = adoption after the origin):")
+    click.echo("\nedges (copy = shared text, translation = translated passages, citation = link or 'Source:' mention, "
+               "follow = adoption after the origin):")
     rows = [dict(e, evidence=evidence_summary(e)) for e in data["edges"]]
     emit(rows, "table", ["edge_kind", "from_outlet", "to_outlet", "weight", "lag_hours", "evidence"])
     total = sum(data["edge_counts"].values())

@@ -17,9 +17,10 @@
   var NS = "http://www.w3.org/2000/svg";
   var DAY = 86400000;
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  var EDGE_COLORS = {copy: "#d62728", citation: "#1f77b4", follow: "#8c8c8c"};
+  var EDGE_COLORS = {copy: "#d62728", translation: "#9467bd", citation: "#1f77b4", follow: "#8c8c8c"};
   var EDGE_HELP = {
     copy: "copy: reuses the text of an earlier article",
+    translation: "translation: translates an earlier article in another language",
     citation: "citation: links to or names the other outlet",
     follow: "follow: took the narrative up later"
   };
@@ -244,7 +245,7 @@
     // edges under the nodes
     var edgeLayer = el("g", {"class": "edges"}, svg);
     var kindsSeen = {};
-    var kindIndex = {copy: 0, citation: 1, follow: 2};
+    var kindIndex = {copy: 0, citation: 1, follow: 2, translation: 3};
     edges.forEach(function (e) {
       var a = pos[e.from_outlet], b = pos[e.to_outlet];
       if (!a || !b || a === b) return;
@@ -300,7 +301,7 @@
     });
     if (!edges.length) {
       el("text", {x: 10, y: 34, "class": "note"}, svg,
-         "No copy, citation or follow edges recorded: the order of first appearance is all there is.");
+         "No copy, translation, citation or follow edges recorded: the order of first appearance is all there is.");
     }
     return svg;
   }

@@ -1,0 +1,148 @@
+"""Translated relays: an article whose passages closely match an earlier article's passages in another
+language (issue #17). Shingle-based text reuse (reuse.py) cannot see these.
+
+Runs with a multilingual embedder (one that declares more than one language, e.g.
+use-multilingual-v3). For each article embedded with it and not yet checked:
+1. candidates: articles in another language (both languages known), published within WINDOW_DAYS
+   either side, whose document vector is within DOC_MIN cosine of this one's (a translation's
+   lead vector sits at ~0.8; unrelated ones at ~0.1-0.4);
+2. alignment: each body passage (the title excluded) is matched to its best passage of the
+   candidate; a passage is *translated* when that cosine is >= PASSAGE_MIN;
+3. a translation when >= MIN_MATCHED passages of the shorter article are translated and they are
+   >= MIN_SHARE of its passages (a partial relay translates half an article and adds its own).
+The earlier article is the source. Each pair is stored once in `translations` with its evidence
+(the aligned passage pairs, best first, and their cosines); the spread stage turns them into
+`translation` edges beside copy, citation and follow.
+
+Thresholds (PASSAGE_MIN, MIN_SHARE, MIN_MATCHED) were chosen on the project's Russian
+translations of its synthetic English articles (bench/stance_data/ru_*.jsonl: full translations
+and partial relays against the other articles of the same claim, same topic and names), and
+checked on SemEval-2025 documents, RU x EN and PT x EN, where no document translates another:
+see bench/eval_translation.py and BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from clustering.vectors import stack
+from db.migrations import utcnow
+
+logger = logging.getLogger(__name__)
+
+WINDOW_DAYS = 14.0
+DOC_MIN = 0.5
+PASSAGE_MIN = 0.7
+MIN_SHARE = 0.3
+MIN_MATCHED = 2
+MAX_EVIDENCE = 3
+
+
+@dataclass
+class TranslationResult:
+    checked: int = 0
+    pairs: int = 0
+
+
+@dataclass
+class Alignment:
+    matched: int
+    share: float
+    cosine: float  # mean cosine of the matched passages
+    pairs: list  # [(passage idx here, passage idx there, cosine)], best first
+
+
+def is_multilingual(embedder) -> bool:
+    return len(getattr(embedder, "languages", None) or ()) > 1
+
+
+def align(mine: np.ndarray, theirs: np.ndarray, *, passage_min: float = PASSAGE_MIN) -> Alignment:
+    """Body passages (rows; the title row already dropped) of two articles, aligned both ways; the
+    shorter article's side decides (a relay that adds its own paragraphs is still a translation)."""
+    if not len(mine) or not len(theirs):
+        return Alignment(0, 0.0, 0.0, [])
+    sims = mine @ theirs.T
+    if len(mine) <= len(theirs):
+        best_j = sims.argmax(1)
+        best = sims[np.arange(len(mine)), best_j]
+        pairs = [(i, int(best_j[i]), float(best[i])) for i in range(len(mine))]
+    else:
+        best_i = sims.argmax(0)
+        best = sims[best_i, np.arange(len(theirs))]
+        pairs = [(int(best_i[j]), j, float(best[j])) for j in range(len(theirs))]
+    hit = [p for p in pairs if p[2] >= passage_min]
+    hit.sort(key=lambda p: -p[2])
+    return Alignment(len(hit), len(hit) / len(pairs), float(np.mean([p[2] for p in hit])) if hit else 0.0, hit)
+
+
+def is_translation(a: Alignment, *, min_share: float = MIN_SHARE, min_matched: int = MIN_MATCHED) -> bool:
+    return a.matched >= min_matched and a.share >= min_share
+
+
+def _passages(db, model_id: str, article_id: int, dim: int) -> tuple[np.ndarray, list[str]]:
+    rows = db.execute("SELECT idx, text, vector FROM passages WHERE article_id = ? AND model_id = ? AND idx > 0 "
+                      "ORDER BY idx", [article_id, model_id]).fetchall()
+    return stack([r[2] for r in rows], dim), [r[1] for r in rows]
+
+
+def find_translations(db: sqlite_utils.Database, model_id: str, run_id: int | None = None) -> TranslationResult:
+    """Check every article embedded with `model_id` and not yet checked (incremental, idempotent)."""
+    result = TranslationResult()
+    todo = db.execute(
+        """SELECT e.article_id, e.dim, e.vector, a.language, julianday(coalesce(a.published_at, a.fetched_at)) AS t,
+                  e.content_hash
+           FROM embeddings e JOIN articles a ON a.id = e.article_id
+           WHERE e.model_id = ? AND a.language IS NOT NULL AND a.language != ''
+             AND NOT EXISTS (SELECT 1 FROM translation_checks c WHERE c.article_id = e.article_id
+                             AND c.model_id = e.model_id AND c.content_hash IS e.content_hash)
+           ORDER BY t, e.article_id""", [model_id]).fetchall()
+    now = utcnow()
+    pairs: set[tuple[int, int]] = set()
+    for article_id, dim, blob, lang, t, content_hash in todo:
+        lang = lang.lower()[:2]
+        others = db.execute(
+            """SELECT e.article_id, e.vector, julianday(coalesce(a.published_at, a.fetched_at)) AS t
+               FROM embeddings e JOIN articles a ON a.id = e.article_id
+               WHERE e.model_id = ? AND e.article_id != ? AND a.language IS NOT NULL AND a.language != ''
+                 AND substr(lower(a.language), 1, 2) != ?
+                 AND julianday(coalesce(a.published_at, a.fetched_at)) BETWEEN ? AND ?""",
+            [model_id, article_id, lang, t - WINDOW_DAYS, t + WINDOW_DAYS]).fetchall()
+        found = []
+        if others:
+            doc = stack([blob], dim)[0]
+            sims = stack([o[1] for o in others], dim) @ doc
+            mine = None
+            for k in np.nonzero(sims >= DOC_MIN)[0]:
+                other_id, _, other_t = others[int(k)]
+                if mine is None:
+                    mine, my_texts = _passages(db, model_id, article_id, dim)
+                theirs, their_texts = _passages(db, model_id, other_id, dim)
+                a = align(mine, theirs)
+                if not is_translation(a):
+                    continue
+                later_is_me = (t, article_id) > (other_t, other_id)
+                src, dst = (other_id, article_id) if later_is_me else (article_id, other_id)
+                ev = [{"passage": my_texts[i][:200] if later_is_me else their_texts[j][:200],
+                       "source_passage": their_texts[j][:200] if later_is_me else my_texts[i][:200],
+                       "cosine": round(c, 3)} for i, j, c in a.pairs[:MAX_EVIDENCE]]
+                found.append({"article_id": dst, "source_article_id": src, "model_id": model_id,
+                              "matched": a.matched, "share": round(a.share, 3), "cosine": round(a.cosine, 3),
+                              "evidence": json.dumps(ev, ensure_ascii=False), "run_id": run_id, "found_at": now})
+        with db.conn:
+            # a changed article's old pairs go; a pair found from its partner's side this run is found again
+            db.execute("DELETE FROM translations WHERE model_id = ? AND (article_id = ? OR source_article_id = ?)",
+                       [model_id, article_id, article_id])
+            if found:
+                db["translations"].insert_all(found, replace=True)
+            db["translation_checks"].insert({"article_id": article_id, "model_id": model_id,
+                                             "content_hash": content_hash, "checked_at": now}, replace=True)
+        result.checked += 1
+        pairs.update((f["article_id"], f["source_article_id"]) for f in found)
+    result.pairs = len(pairs)
+    if todo:
+        logger.info("translations: %d articles checked, %d pairs found", result.checked, result.pairs)
+    return result
