@@ -6,8 +6,8 @@ use-multilingual-v3). For each article embedded with it and not yet checked:
 1. candidates: articles in another language (both languages known), published within WINDOW_DAYS
    either side, whose document vector is within DOC_MIN cosine of this one's (a translation's
    lead vector sits at ~0.8; unrelated ones at ~0.1-0.4);
-2. alignment: each body passage (the title excluded) is matched to its best passage of the
-   candidate; a passage is *translated* when that cosine is >= PASSAGE_MIN;
+2. alignment: body passages (the title excluded) are paired one to one, best cosine first; a
+   pair is a *translated passage* when its cosine is >= PASSAGE_MIN;
 3. a translation when >= MIN_MATCHED passages of the shorter article are translated and they are
    >= MIN_SHARE of its passages (a partial relay translates half an article and adds its own).
 The earlier article is the source. Each pair is stored once in `translations` with its evidence
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_DAYS = 14.0
 DOC_MIN = 0.5
-PASSAGE_MIN = 0.7
+PASSAGE_MIN = 0.65
 MIN_SHARE = 0.3
 MIN_MATCHED = 2
 MAX_EVIDENCE = 3
@@ -61,22 +61,27 @@ def is_multilingual(embedder) -> bool:
 
 
 def align(mine: np.ndarray, theirs: np.ndarray, *, passage_min: float = PASSAGE_MIN) -> Alignment:
-    """Body passages (rows; the title row already dropped) of two articles, aligned both ways; the
-    shorter article's side decides (a relay that adds its own paragraphs is still a translation)."""
+    """Body passages (rows; the title row already dropped) of two articles, aligned one to one,
+    greedily by cosine (a translation renders each passage once; two passages on one topic both
+    resemble a third, which a one-to-one alignment does not count twice). The share is over the
+    shorter article (a relay that adds its own paragraphs is still a translation)."""
     if not len(mine) or not len(theirs):
         return Alignment(0, 0.0, 0.0, [])
     sims = mine @ theirs.T
-    if len(mine) <= len(theirs):
-        best_j = sims.argmax(1)
-        best = sims[np.arange(len(mine)), best_j]
-        pairs = [(i, int(best_j[i]), float(best[i])) for i in range(len(mine))]
-    else:
-        best_i = sims.argmax(0)
-        best = sims[best_i, np.arange(len(theirs))]
-        pairs = [(int(best_i[j]), j, float(best[j])) for j in range(len(theirs))]
-    hit = [p for p in pairs if p[2] >= passage_min]
-    hit.sort(key=lambda p: -p[2])
-    return Alignment(len(hit), len(hit) / len(pairs), float(np.mean([p[2] for p in hit])) if hit else 0.0, hit)
+    order = np.argsort(-sims, axis=None, kind="stable")
+    used_i, used_j, hit = set(), set(), []
+    for flat in order:
+        i, j = divmod(int(flat), sims.shape[1])
+        c = float(sims[i, j])
+        if c < passage_min:
+            break
+        if i in used_i or j in used_j:
+            continue
+        used_i.add(i)
+        used_j.add(j)
+        hit.append((i, j, c))
+    n = min(len(mine), len(theirs))
+    return Alignment(len(hit), len(hit) / n, float(np.mean([p[2] for p in hit])) if hit else 0.0, hit)
 
 
 def is_translation(a: Alignment, *, min_share: float = MIN_SHARE, min_matched: int = MIN_MATCHED) -> bool:
