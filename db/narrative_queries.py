@@ -35,7 +35,7 @@ def show_narrative(db: sqlite_utils.Database, narrative_id: int, *, limit: int =
     join = ("LEFT JOIN stances s ON s.kind = 'narrative' AND s.subject_id = m.narrative_id AND s.article_id = a.id"
             if judged else "")
     articles = list(db.query(f"""
-        SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time, a.title, a.url,
+        SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time, a.title, a.url, a.language,
                round(m.score, 4) AS score, em.event_id AS event, {stance} AS stance
         FROM narrative_memberships m JOIN articles a ON a.id = m.article_id
         LEFT JOIN event_memberships em ON em.article_id = a.id {join}
@@ -43,7 +43,7 @@ def show_narrative(db: sqlite_utils.Database, narrative_id: int, *, limit: int =
     """, [narrative_id, limit]))
     # the coverage that reports or debunks its claim: kept apart, never members
     coverage = list(db.query("""
-        SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time, a.title, a.url, s.stance,
+        SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time, a.title, a.url, a.language, s.stance,
                round(s.p_reports, 3) AS p_reports, round(s.p_debunks, 3) AS p_debunks
         FROM stances s JOIN articles a ON a.id = s.article_id
         WHERE s.kind = 'narrative' AND s.subject_id = ? AND s.stance IN ('reports', 'debunks')

@@ -460,6 +460,12 @@ def test_stance_page_marks_counts_and_coverage(stance_ds, stance_db):
         stance = tr.get("data-stance")
         assert marks[0].text_content() == stance and f"nt-stance-{stance.replace(' ', '-')}" in marks[0].get("class")
     assert {tr.get("data-stance") for tr in rows} == set(STANCE_COUNTS)
+    # each article's language, from SQL
+    header = [th.text_content() for th in tree.xpath("//table[@id='article-list']/thead/tr/th")]
+    languages = dict(conn.execute("SELECT id, coalesce(language, '') FROM articles").fetchall())
+    shown = {int(tr.xpath(".//a/@href")[0].rsplit("/", 1)[1]): tr.xpath("td")[header.index("lang")].text_content()
+             for tr in rows}
+    assert shown == {aid: languages[aid] for aid in shown} and set(shown.values()) == {"en"}
     assert "article 10" not in r.text
     # first debunk and its lag after the origin (alpha-news at 08:00 on Jan 5; beta-times 24 h later)
     assert "alpha-news" in tree.xpath("//p[@id='origin']")[0].text_content()

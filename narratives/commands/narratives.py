@@ -59,10 +59,10 @@ def show(db, narrative_id, limit, as_json):
     if n.get("claims"):
         click.echo("  claim (as the stance judge reads it): " + " | ".join(n["claims"]))
     click.echo("top articles (members: the articles that carry its claim):")
-    emit(data["articles"], "table", ["score", "stance", "time", "outlet", "event", "title"])
+    emit(data["articles"], "table", ["score", "stance", "time", "outlet", "language", "event", "title"])
     if data["coverage"]:
         click.echo("\nreported or debunked by (not members):")
-        emit(data["coverage"], "table", ["stance", "time", "outlet", "title"])
+        emit(data["coverage"], "table", ["stance", "time", "outlet", "language", "title"])
     click.echo("\noutlets:")
     emit(data["outlets"], "table")
     click.echo("\nevents:")

@@ -374,7 +374,7 @@ async def index_page(datasette, request):
 MEMBER_ARTICLES = """
     SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
            CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
-           END AS time_source, a.title, a.url, round(s.score, 3) AS score, NULL AS stance, NULL AS p, 1 AS member
+           END AS time_source, a.title, a.url, a.language, round(s.score, 3) AS score, NULL AS stance, NULL AS p, 1 AS member
     FROM subject_members s JOIN articles a ON a.id = s.article_id
     WHERE s.kind = :kind AND s.subject_id = :sid
     ORDER BY time, a.id LIMIT :limit"""
@@ -382,7 +382,7 @@ MEMBER_ARTICLES = """
 STANCE_ARTICLES = f"""WITH {LISTED_CTE}
     SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
            CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
-           END AS time_source, a.title, a.url, round(l.score, 3) AS score, l.stance, round(l.p, 3) AS p, l.member
+           END AS time_source, a.title, a.url, a.language, round(l.score, 3) AS score, l.stance, round(l.p, 3) AS p, l.member
     FROM listed l JOIN articles a ON a.id = l.article_id
     WHERE {{where}}
     ORDER BY time, a.id LIMIT :limit"""
