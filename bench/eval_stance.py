@@ -1,15 +1,17 @@
 """Stance judge quality (clustering/stance/): FNC-1 validation, the project's synthetic dev set, the demo web.
 
-    python -m bench.eval_stance [--model NAME|DIR] [--sets fnc1,synthetic,demo] [--limit N] [--json OUT]
+    python -m bench.eval_stance [--model NAME|DIR] [--sets fnc1,synthetic,synthetic_fg,demo] [--limit N] [--json OUT]
                                 [--write-jsonl DIR]
 
 - fnc1: the fixed FNC-1 validation split (bench/fnc1.py: by story, 7,209 pairs, never trained
   or tuned on): 4-class macro-F1, per-class F1, macro-F1 over carries/reports/debunks (in the
   4-class problem), confusion; FNC-1's agree/discuss/disagree/unrelated read as
   carries/reports/debunks/unrelated.
-- synthetic: the development claims of bench/stance_data/synthetic_en.jsonl (12 claims, 216 pairs:
-  each article with its claim in two forms and with another claim of its topic, unrelated);
-  used to choose the judge's training settings, so not a held-out figure.
+- synthetic: the development claims of areas A-E of bench/stance_data/synthetic_en.jsonl (20
+  claims, 360 pairs: each article with its claim in two forms and with another claim of its topic,
+  unrelated); used to choose the judge's training settings, so not a held-out figure.
+- synthetic_fg: the development claims of areas F and G (8 claims, 144 pairs), written after the
+  shipped judge was trained (held out for it; a judge trained since chooses its epoch on them).
 - demo: every (article, planted narrative) pair of the demo web with its stance in
   demo/ground_truth.json (90 pairs, decided before any judge existed; never tuned on); the claim
   is the narrative's description.
@@ -32,7 +34,8 @@ from clustering.stance import STANCES
 
 HERE = Path(__file__).resolve().parent
 SYNTHETIC = HERE / "stance_data" / "synthetic_en.jsonl"
-DEV_CLAIMS = {f"{p}-{n:02d}" for p in "ABCDE" for n in (13, 14, 15, 16)}
+LETTERS = "ABCDEFG"  # claim areas; F and G were written after the shipped judge was trained
+DEV_CLAIMS = {f"{p}-{n:02d}" for p in LETTERS for n in (13, 14, 15, 16)}
 PAIR_SEED = 7
 
 
@@ -40,9 +43,9 @@ def synthetic_rows() -> list[dict]:
     return [json.loads(line) for line in SYNTHETIC.read_text("utf-8").splitlines() if line.strip()]
 
 
-def synthetic_pairs(split: str = "dev") -> list[dict]:
-    """The synthetic articles of one split as pairs: own claim (long and short form) and another
-    claim of the same topic area and split (unrelated)."""
+def synthetic_pairs(split: str = "dev", letters: str = LETTERS) -> list[dict]:
+    """The synthetic articles of one split (and of the claim areas `letters`) as pairs: own claim
+    (long and short form) and another claim of the same topic area and split (unrelated)."""
     rows = synthetic_rows()
     claims = {}
     for r in rows:
@@ -50,7 +53,7 @@ def synthetic_pairs(split: str = "dev") -> list[dict]:
     rng = random.Random(PAIR_SEED)
     out = []
     for i, r in enumerate(rows):
-        if (r["claim_id"] in DEV_CLAIMS) != (split == "dev"):
+        if (r["claim_id"] in DEV_CLAIMS) != (split == "dev") or r["claim_id"][0] not in letters:
             continue
         for form in ("claim", "claim_short"):
             out.append({"id": f"{r['claim_id']}#{i}:{form}", "claim": r[form], "title": r["title"], "text": r["text"],
@@ -118,13 +121,14 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="minilm-stance", help="stance model name or folder")
-    ap.add_argument("--sets", default="fnc1,synthetic,demo")
+    ap.add_argument("--sets", default="fnc1,synthetic,synthetic_fg,demo")
     ap.add_argument("--limit", type=int, default=None, help="score only the first N pairs of each set (quick look)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (CPU-ms per pair count them all)")
     ap.add_argument("--write-jsonl", metavar="DIR", help="write each set as `narratives stance` input and stop")
     args = ap.parse_args(argv)
-    sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev"), "demo": demo_pairs}
+    sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev", "ABCDE"),
+            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": demo_pairs}
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if args.write_jsonl:
         folder = Path(args.write_jsonl)
