@@ -14,7 +14,8 @@ Held-out numbers: 5-fold CV (FOLD_SEED); profiles are calibrated on the scored d
 (what `calibrate` does with the stream in deployment); top-k, prototype passages, prototype weight
 and threshold are chosen on the training folds, the held-out fold is scored. "Shipped defaults":
 the module defaults through calibrate + score_article (in-sample on SemEval: the defaults were
-chosen by this CV). The other SemEval languages are not used: the default model is English-only.
+chosen by this CV). The other SemEval languages are not used here: the default model is English-only
+(bench/eval_crosslingual.py scores them with the multilingual model).
 Demo web (demo/ground_truth.json, never tuned on): each narrative watched from its label +
 description, without and with 2 planted example articles (fixed rule, see demo_examples; they are
 not scored), calibrated on all demo articles, shipped defaults; precision/recall.

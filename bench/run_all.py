@@ -1,9 +1,11 @@
 """Run every benchmark in turn (`make bench`); each skips what ../shared/data lacks."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+USE = {"NARRATIVES_EMBED_MODEL": "use-multilingual-v3"}
 BENCHES = [
     ["bench.eval_extraction", "--workers", "2", "--snippets"],
     ["bench.eval_dates", "--workers", "2"],
@@ -11,15 +13,21 @@ BENCHES = [
     ["bench.eval_events"],
     ["bench.eval_narratives"],
     ["bench.eval_watch"],
+    ["bench.eval_stance"],
+    ["bench.eval_crosslingual", USE],
+    ["bench.eval_translation", USE],
     ["bench.e2e"],
 ]
 
 
 def main() -> int:
     failed = 0
-    for args in BENCHES:
-        print(f"== python -m {' '.join(args)}", flush=True)
-        failed += subprocess.run([sys.executable, "-m", *args]).returncode != 0
+    for entry in BENCHES:
+        args = [a for a in entry if isinstance(a, str)]
+        env = next((a for a in entry if isinstance(a, dict)), {})
+        print(f"== {' '.join(f'{k}={v}' for k, v in env.items())} python -m {' '.join(args)}".replace("==  ", "== "),
+              flush=True)
+        failed += subprocess.run([sys.executable, "-m", *args], env=dict(os.environ, **env)).returncode != 0
     return 1 if failed else 0
 
 
