@@ -120,7 +120,7 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
         result.reuse = find_reuse(db)
     if is_multilingual(embedder):
         with result.timed("translations"):
-            result.translations = find_translations(db, embedder.model_id, run_id)
+            result.translations = find_translations(db, embedder, run_id)
     # only what changed in this run (new members, hence new copies, citations and adopters):
     # the cost stays flat as the database grows. Rediscovered narratives and re-scored watched
     # narratives may have lost members, so they are rebuilt.

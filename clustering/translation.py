@@ -9,12 +9,16 @@ use-multilingual-v3). For each article embedded with it and not yet checked:
 2. alignment: body passages (the title excluded) are paired one to one, best cosine first; a
    pair is a *translated passage* when its cosine is >= PASSAGE_MIN;
 3. a translation when >= MIN_MATCHED passages of the shorter article are translated and they are
-   >= MIN_SHARE of its passages (a partial relay translates half an article and adds its own).
+   >= MIN_SHARE of its passages (a partial relay translates half an article and adds its own);
+4. where passages fall short but one pair reaches SENTENCE_GATE, the same test on sentences
+   (>= 4 words, embedded on the spot, one to one at >= SENTENCE_MIN, >= MIN_SENTENCES and
+   >= MIN_SHARE of the shorter article's sentences): a relay that shortens and regroups the
+   paragraphs it translates no longer lines up passage by passage.
 The earlier article is the source. Each pair is stored once in `translations` with its evidence
 (the aligned passage pairs, best first, and their cosines); the spread stage turns them into
 `translation` edges beside copy, citation and follow.
 
-Thresholds (PASSAGE_MIN, MIN_SHARE, MIN_MATCHED) were chosen on the project's Russian
+Thresholds (PASSAGE_MIN, MIN_SHARE, MIN_MATCHED, SENTENCE_MIN, MIN_SENTENCES) were chosen on the project's Russian
 translations of its synthetic English articles (bench/stance_data/ru_*.jsonl: full translations
 and partial relays against the other articles of the same claim, same topic and names), and
 checked on SemEval-2025 documents, RU x EN and PT x EN, where no document translates another:
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
+from clustering.passages import sentences
 from clustering.vectors import stack
 from db.migrations import utcnow
 
@@ -39,6 +44,10 @@ DOC_MIN = 0.5
 PASSAGE_MIN = 0.65
 MIN_SHARE = 0.3
 MIN_MATCHED = 2
+SENTENCE_GATE = 0.6
+SENTENCE_MIN = 0.65
+MIN_SENTENCES = 3
+MIN_SENTENCE_WORDS = 4
 MAX_EVIDENCE = 3
 
 
@@ -88,15 +97,44 @@ def is_translation(a: Alignment, *, min_share: float = MIN_SHARE, min_matched: i
     return a.matched >= min_matched and a.share >= min_share
 
 
+def article_sentences(text: str | None) -> list[str]:
+    return [s for s in sentences(text or "") if len(s.split()) >= MIN_SENTENCE_WORDS]
+
+
+def translation_between(mine: np.ndarray, theirs: np.ndarray, sentence_vectors) -> tuple[Alignment | None, str]:
+    """(the alignment that makes two articles a translation, "passages" or "sentences"), or
+    (None, ""). `mine`/`theirs`: body passage vectors; `sentence_vectors()` -> ((vectors, texts)
+    of mine, (vectors, texts) of theirs), called only when the passages fall short but come close."""
+    a = align(mine, theirs)
+    if is_translation(a):
+        return a, "passages"
+    if not align(mine, theirs, passage_min=SENTENCE_GATE).matched:
+        return None, ""
+    (sm, _), (st, _) = sentence_vectors()
+    s = align(sm, st, passage_min=SENTENCE_MIN)
+    return (s, "sentences") if is_translation(s, min_matched=MIN_SENTENCES) else (None, "")
+
+
 def _passages(db, model_id: str, article_id: int, dim: int) -> tuple[np.ndarray, list[str]]:
     rows = db.execute("SELECT idx, text, vector FROM passages WHERE article_id = ? AND model_id = ? AND idx > 0 "
                       "ORDER BY idx", [article_id, model_id]).fetchall()
     return stack([r[2] for r in rows], dim), [r[1] for r in rows]
 
 
-def find_translations(db: sqlite_utils.Database, model_id: str, run_id: int | None = None) -> TranslationResult:
-    """Check every article embedded with `model_id` and not yet checked (incremental, idempotent)."""
+def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = None) -> TranslationResult:
+    """Check every article embedded with `embedder` and not yet checked (incremental, idempotent)."""
+    model_id = embedder.model_id
     result = TranslationResult()
+    sentence_cache: dict[int, tuple[np.ndarray, list[str]]] = {}
+
+    def sentence_vectors(article_id: int):
+        if article_id not in sentence_cache:
+            row = db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+            texts = article_sentences(row[0] if row else "")
+            sentence_cache[article_id] = (embedder.embed(texts) if texts else np.zeros((0, embedder.dim), np.float32),
+                                          texts)
+        return sentence_cache[article_id]
+
     todo = db.execute(
         """SELECT e.article_id, e.dim, e.vector, a.language, julianday(coalesce(a.published_at, a.fetched_at)) AS t,
                   e.content_hash
@@ -126,14 +164,17 @@ def find_translations(db: sqlite_utils.Database, model_id: str, run_id: int | No
                 if mine is None:
                     mine, my_texts = _passages(db, model_id, article_id, dim)
                 theirs, their_texts = _passages(db, model_id, other_id, dim)
-                a = align(mine, theirs)
-                if not is_translation(a):
+                a, unit = translation_between(mine, theirs, lambda o=other_id: (sentence_vectors(article_id),
+                                                                                sentence_vectors(o)))
+                if a is None:
                     continue
+                mt, tt = ((sentence_vectors(article_id)[1], sentence_vectors(other_id)[1]) if unit == "sentences"
+                          else (my_texts, their_texts))
                 later_is_me = (t, article_id) > (other_t, other_id)
                 src, dst = (other_id, article_id) if later_is_me else (article_id, other_id)
-                ev = [{"passage": my_texts[i][:200] if later_is_me else their_texts[j][:200],
-                       "source_passage": their_texts[j][:200] if later_is_me else my_texts[i][:200],
-                       "cosine": round(c, 3)} for i, j, c in a.pairs[:MAX_EVIDENCE]]
+                ev = [{"passage": mt[i][:200] if later_is_me else tt[j][:200],
+                       "source_passage": tt[j][:200] if later_is_me else mt[i][:200],
+                       "cosine": round(c, 3), "unit": unit[:-1]} for i, j, c in a.pairs[:MAX_EVIDENCE]]
                 found.append({"article_id": dst, "source_article_id": src, "model_id": model_id,
                               "matched": a.matched, "share": round(a.share, 3), "cosine": round(a.cosine, 3),
                               "evidence": json.dumps(ev, ensure_ascii=False), "run_id": run_id, "found_at": now})

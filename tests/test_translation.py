@@ -31,6 +31,31 @@ def test_alignment_counts_the_shorter_articles_passages():
     assert not is_translation(align(relay[:1], src))  # one passage is a quote, not a translation
 
 
+def test_sentences_decide_where_passages_fall_short_and_only_then():
+    from clustering.translation import SENTENCE_GATE, translation_between
+
+    rng = np.random.default_rng(1)
+    src = _unit(rng, 4, 64)
+    other = _unit(rng, 1, 64)[0]
+    other -= (other @ src[0]) * src[0]
+    near = src[0] * 0.62 + other / np.linalg.norm(other) * np.sqrt(1 - 0.62 ** 2)  # cosine 0.62 to one passage
+    mine = np.vstack([near / np.linalg.norm(near), _unit(rng, 3, 64)])
+    assert (mine @ src.T).max() >= SENTENCE_GATE
+    sents = _unit(rng, 6, 64)
+    calls = []
+
+    def sentence_vectors(translated=True):
+        calls.append(1)
+        theirs = sents if translated else _unit(rng, 6, 64)
+        return (sents, [f"s{i}" for i in range(6)]), (theirs, [f"t{i}" for i in range(6)])
+
+    a, unit = translation_between(mine, src, sentence_vectors)
+    assert unit == "sentences" and a.matched == 6 and calls == [1]
+    assert translation_between(mine, src, lambda: sentence_vectors(False)) == (None, "")
+    calls.clear()
+    assert translation_between(_unit(rng, 4, 64), src, sentence_vectors) == (None, "") and calls == []  # nothing near
+
+
 # written for this test: an English report and its Russian translation, and an unrelated Russian one
 EN_TITLE = "Port workers in Selmar vote to end the ten-day strike"
 EN = """Dock workers at the port of Selmar voted on Tuesday to end a ten-day strike that had left more than forty ships waiting at anchor.
