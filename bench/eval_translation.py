@@ -70,7 +70,7 @@ def decide(a: Art, b: Art, passage_min: float, min_share: float) -> bool:
 
 
 def decide_shipped(a: Art, b: Art) -> str:
-    """As the stage decides: "passages", "sentences" or "" (not a translation)."""
+    """As the stage decides: "passage", "sentence" (the unit that decided) or "" (not a translation)."""
     if float(a.doc @ b.doc) < T.DOC_MIN:
         return ""
     return T.translation_between(a.body, b.body, lambda: (a.sentences(), b.sentences()))[1]
@@ -125,7 +125,7 @@ def evaluate() -> dict:
                "hard": [decide_shipped(a, b) for a, b, _ in hard], "easy": [decide_shipped(a, b) for a, b, _ in easy]}
     found = sum(bool(u) for u, _ in shipped["pos"])
     out["project"] = {"found": found, "of": len(pos), "recall": round(found / max(len(pos), 1), 3),
-                      "by_sentences": sum(u == "sentences" for u, _ in shipped["pos"]),
+                      "by_sentences": sum(u == "sentence" for u, _ in shipped["pos"]),
                       "partial_found": sum(bool(u) for u, k in shipped["pos"] if k == "partial"),
                       "partial_of": sum(k == "partial" for _, k in shipped["pos"]),
                       "false_same_claim": sum(map(bool, shipped["hard"])), "same_claim_pairs": len(hard),

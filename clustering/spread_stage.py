@@ -88,39 +88,37 @@ class _Edges:
             e["evidence"].append(evidence)
 
 
-def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
-    """Copies, translations and citations that involve the subject's new members (temp table spread_new)."""
+def _article_pairs(db, kind: str, sid: int, table: str, columns: str):
+    """Rows of `table` (text_reuse, translations: article_id -> source_article_id) that pair a new
+    member (temp table spread_new) with a member, each once, with both outlets and the lag in hours;
+    `columns` are the table's own columns wanted (as r.x)."""
     is_member = member_exists_sql
-    for r in db.query(
-        f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.containment,
-                   r.kind, round((julianday(coalesce(c.published_at, c.fetched_at)) -
-                                  julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
-            FROM (SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.article_id = n.id
+    return db.query(
+        f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, {columns},
+                   s.language AS src_language, c.language AS dst_language,
+                   round((julianday(coalesce(c.published_at, c.fetched_at)) -
+                          julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
+            FROM (SELECT r.* FROM spread_new n CROSS JOIN {table} r ON r.article_id = n.id
                   WHERE {is_member(kind, 'r.source_article_id')}
                   UNION ALL
-                  SELECT r.* FROM spread_new n CROSS JOIN text_reuse r ON r.source_article_id = n.id
+                  SELECT r.* FROM spread_new n CROSS JOIN {table} r ON r.source_article_id = n.id
                   WHERE r.article_id NOT IN (SELECT id FROM spread_new) AND {is_member(kind, 'r.article_id')}) r
             CROSS JOIN articles c ON c.id = r.article_id CROSS JOIN articles s ON s.id = r.source_article_id
-            ORDER BY r.source_article_id, r.article_id""", {"sid": sid}):
+            ORDER BY r.source_article_id, r.article_id""", {"sid": sid})
+
+
+def _new_member_edges(db, kind: str, sid: int, edges: _Edges) -> None:
+    """Copies, translations and citations that involve the subject's new members (temp table spread_new)."""
+    for r in _article_pairs(db, kind, sid, "text_reuse", "r.containment, r.kind"):
         edges.add(r["src_outlet"], r["dst_outlet"], "copy", r["lag"],
                   {"source_article": r["source_article_id"], "copy_article": r["article_id"], "reuse": r["kind"],
                    "containment": r["containment"]})
-    for r in db.query(
-        f"""SELECT s.outlet AS src_outlet, c.outlet AS dst_outlet, r.source_article_id, r.article_id, r.matched,
-                   r.share, r.cosine, r.evidence, s.language AS src_language, c.language AS dst_language,
-                   round((julianday(coalesce(c.published_at, c.fetched_at)) -
-                          julianday(coalesce(s.published_at, s.fetched_at))) * 24, 2) AS lag
-            FROM (SELECT r.* FROM spread_new n CROSS JOIN translations r ON r.article_id = n.id
-                  WHERE {is_member(kind, 'r.source_article_id')}
-                  UNION
-                  SELECT r.* FROM spread_new n CROSS JOIN translations r ON r.source_article_id = n.id
-                  WHERE r.article_id NOT IN (SELECT id FROM spread_new) AND {is_member(kind, 'r.article_id')}) r
-            CROSS JOIN articles c ON c.id = r.article_id CROSS JOIN articles s ON s.id = r.source_article_id
-            ORDER BY r.source_article_id, r.article_id""", {"sid": sid}):
+    for r in _article_pairs(db, kind, sid, "translations", "r.matched, r.share, r.cosine, r.evidence"):
         pairs = json.loads(r["evidence"] or "[]")
         edges.add(r["src_outlet"], r["dst_outlet"], "translation", r["lag"],
                   {"source_article": r["source_article_id"], "translated_article": r["article_id"],
                    "languages": f"{r['src_language']}->{r['dst_language']}", "matched": r["matched"],
+                   "unit": pairs[0].get("unit", "passage") if pairs else "passage",
                    "share": r["share"], "cosine": r["cosine"], "passages": pairs[:1]})
     for r in db.query(
         """SELECT c.target_outlet, a.outlet, a.id, c.kind, c.text, c.target_url

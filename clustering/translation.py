@@ -102,17 +102,17 @@ def article_sentences(text: str | None) -> list[str]:
 
 
 def translation_between(mine: np.ndarray, theirs: np.ndarray, sentence_vectors) -> tuple[Alignment | None, str]:
-    """(the alignment that makes two articles a translation, "passages" or "sentences"), or
+    """(the alignment that makes two articles a translation, its unit: "passage" or "sentence"), or
     (None, ""). `mine`/`theirs`: body passage vectors; `sentence_vectors()` -> ((vectors, texts)
     of mine, (vectors, texts) of theirs), called only when the passages fall short but come close."""
     a = align(mine, theirs)
     if is_translation(a):
-        return a, "passages"
+        return a, "passage"
     if not align(mine, theirs, passage_min=SENTENCE_GATE).matched:
         return None, ""
     (sm, _), (st, _) = sentence_vectors()
     s = align(sm, st, passage_min=SENTENCE_MIN)
-    return (s, "sentences") if is_translation(s, min_matched=MIN_SENTENCES) else (None, "")
+    return (s, "sentence") if is_translation(s, min_matched=MIN_SENTENCES) else (None, "")
 
 
 def _passages(db, model_id: str, article_id: int, dim: int) -> tuple[np.ndarray, list[str]]:
@@ -144,7 +144,15 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
                              AND c.model_id = e.model_id AND c.content_hash IS e.content_hash)
            ORDER BY t, e.article_id""", [model_id]).fetchall()
     now = utcnow()
-    pairs: set[tuple[int, int]] = set()
+    if todo:
+        # the pairs of every article checked now are found again (a changed text may have lost them)
+        with db.conn:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS translation_todo (id INTEGER PRIMARY KEY)")
+            db.execute("DELETE FROM translation_todo")
+            db.conn.executemany("INSERT INTO translation_todo VALUES (?)", [(r[0],) for r in todo])
+            db.execute("""DELETE FROM translations WHERE model_id = ? AND (article_id IN (SELECT id FROM translation_todo)
+                          OR source_article_id IN (SELECT id FROM translation_todo))""", [model_id])
+    checked_now: set[int] = set()  # their pairs with every later article of this run are already decided
     for article_id, dim, blob, lang, t, content_hash in todo:
         lang = lang.lower()[:2]
         others = db.execute(
@@ -161,6 +169,8 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
             mine = None
             for k in np.nonzero(sims >= DOC_MIN)[0]:
                 other_id, _, other_t = others[int(k)]
+                if other_id in checked_now:
+                    continue
                 if mine is None:
                     mine, my_texts = _passages(db, model_id, article_id, dim)
                 theirs, their_texts = _passages(db, model_id, other_id, dim)
@@ -168,27 +178,24 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
                                                                                 sentence_vectors(o)))
                 if a is None:
                     continue
-                mt, tt = ((sentence_vectors(article_id)[1], sentence_vectors(other_id)[1]) if unit == "sentences"
+                mt, tt = ((sentence_vectors(article_id)[1], sentence_vectors(other_id)[1]) if unit == "sentence"
                           else (my_texts, their_texts))
                 later_is_me = (t, article_id) > (other_t, other_id)
                 src, dst = (other_id, article_id) if later_is_me else (article_id, other_id)
                 ev = [{"passage": mt[i][:200] if later_is_me else tt[j][:200],
                        "source_passage": tt[j][:200] if later_is_me else mt[i][:200],
-                       "cosine": round(c, 3), "unit": unit[:-1]} for i, j, c in a.pairs[:MAX_EVIDENCE]]
+                       "cosine": round(c, 3), "unit": unit} for i, j, c in a.pairs[:MAX_EVIDENCE]]
                 found.append({"article_id": dst, "source_article_id": src, "model_id": model_id,
                               "matched": a.matched, "share": round(a.share, 3), "cosine": round(a.cosine, 3),
                               "evidence": json.dumps(ev, ensure_ascii=False), "run_id": run_id, "found_at": now})
         with db.conn:
-            # a changed article's old pairs go; a pair found from its partner's side this run is found again
-            db.execute("DELETE FROM translations WHERE model_id = ? AND (article_id = ? OR source_article_id = ?)",
-                       [model_id, article_id, article_id])
             if found:
                 db["translations"].insert_all(found, replace=True)
             db["translation_checks"].insert({"article_id": article_id, "model_id": model_id,
                                              "content_hash": content_hash, "checked_at": now}, replace=True)
+        checked_now.add(article_id)
         result.checked += 1
-        pairs.update((f["article_id"], f["source_article_id"]) for f in found)
-    result.pairs = len(pairs)
+        result.pairs += len(found)
     if todo:
         logger.info("translations: %d articles checked, %d pairs found", result.checked, result.pairs)
     return result

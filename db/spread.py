@@ -187,7 +187,8 @@ def evidence_summary(edge: dict, limit: int = 3) -> str:
         if not isinstance(x, dict):  # not written by spread_stage: show it as it is
             parts.append(str(x))
         elif "translated_article" in x:
-            parts.append(f"translation {x.get('languages', '')} {x.get('matched')} passages, cos {x.get('cosine')} "
+            parts.append(f"translation {x.get('languages', '')} {x.get('matched')} {x.get('unit', 'passage')}s, "
+                         f"cos {x.get('cosine')} "
                          f"(#{x.get('source_article')} → #{x.get('translated_article')})")
         elif "reuse" in x:
             parts.append(f"{x['reuse']} {x.get('containment', '')} (#{x.get('source_article')} → #{x.get('copy_article')})")

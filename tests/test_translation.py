@@ -50,7 +50,7 @@ def test_sentences_decide_where_passages_fall_short_and_only_then():
         return (sents, [f"s{i}" for i in range(6)]), (theirs, [f"t{i}" for i in range(6)])
 
     a, unit = translation_between(mine, src, sentence_vectors)
-    assert unit == "sentences" and a.matched == 6 and calls == [1]
+    assert unit == "sentence" and a.matched == 6 and calls == [1]
     assert translation_between(mine, src, lambda: sentence_vectors(False)) == (None, "")
     calls.clear()
     assert translation_between(_unit(rng, 4, 64), src, sentence_vectors) == (None, "") and calls == []  # nothing near

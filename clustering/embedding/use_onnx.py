@@ -107,7 +107,6 @@ class UseOnnxEmbedder:
         self.max_tokens = 512  # no window: the CNN reads any length; passages stay ~100 words
         self.precision = "int8"
         self.batch_size = batch_size
-        self.load_target = NAME
 
     def _session(self, threads: int):
         opts = self._ort.SessionOptions()
