@@ -2,7 +2,8 @@
 
     python -m bench.eval_events [--json OUT] [--no-timing]
 
-Reports, with the shipped defaults (clustering.events.DEFAULT_PARAMS):
+Reports, with the shipped defaults of the configured model (clustering.events.params_for:
+DEFAULT_PARAMS, or MODEL_PARAMS for NARRATIVES_EMBED_MODEL=use-multilingual-v3):
 1. giveme5w1h-newscluster (../shared/data): all 383 articles streamed in date_publish order,
    none filtered; BCubed P/R/F1 and pairwise P/R/F1 against gold newsCluster.EventId (the gated
    number: bench/quality_gates.json "events_bcubed_f1").
@@ -40,7 +41,7 @@ import numpy as np
 
 from bench.cluster_scoring import bcubed, bcubed_items, pairwise, singleton_none
 from bench.shared_data import shared_data_dir, unpacked
-from clustering.events import DEFAULT_PARAMS, DAY, EventParams, EventState, article_texts, assign_events, to_timestamp
+from clustering.events import DEFAULT_PARAMS, DAY, params_for, EventParams, EventState, article_texts, assign_events, to_timestamp
 
 REPO = Path(__file__).resolve().parent.parent
 N_FOLDS = 5
@@ -188,7 +189,7 @@ def _restricted(pred, gold, idx) -> float:
     return bcubed_items(pred, gold, idx)[2]
 
 
-def cross_validate(articles, vecs, k=N_FOLDS) -> dict:
+def cross_validate(articles, vecs, k=N_FOLDS, shipped: EventParams = DEFAULT_PARAMS) -> dict:
     """Folds by gold event. Every grid point clusters the whole 383-article stream once (no labels
     involved, and the stream keeps its real density of confusable stories); the choice for fold f
     uses only the gold labels of the other folds' articles (BCubed F1 averaged over those
@@ -232,7 +233,7 @@ def cross_validate(articles, vecs, k=N_FOLDS) -> dict:
         rep, prm = points[best]
         ind_rows.append({"fold": f, "rep": rep, "threshold": prm.threshold, "tau_days": prm.tau_days,
                          "power": prm.power, "long_days": prm.long_days, "heldout_bcubed_f1": round(float(ind[best, f]), 4)})
-    d = [p for p, (_, prm) in enumerate(points) if prm == DEFAULT_PARAMS]
+    d = [p for p, (_, prm) in enumerate(points) if prm == shipped]
     return {"folds": rows, "heldout_mean_bcubed_f1": round(float(np.mean([r["heldout_bcubed_f1"] for r in rows])), 4),
             "heldout_mean_by_representation": per_rep,
             "heldout_mean_gaussian_only": round(float(np.mean(held_nd)), 4),
@@ -300,16 +301,19 @@ def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True) -> dict |
     if articles is None:
         return None
     vecs = embed_articles(articles)
-    res = {"params": asdict(DEFAULT_PARAMS), "horizon_days": round(DEFAULT_PARAMS.horizon_days, 2),
-           "giveme5w1h": score_params(articles, vecs, DEFAULT_PARAMS)}
+    from clustering.embedding import load_embedder
+
+    shipped = params_for(load_embedder().model_id)  # the configured model's parameters
+    res = {"params": asdict(shipped), "horizon_days": round(shipped.horizon_days, 2),
+           "giveme5w1h": score_params(articles, vecs, shipped)}
     if cv:
-        res["cross_validation"] = cross_validate(articles, vecs)
+        res["cross_validation"] = cross_validate(articles, vecs, shipped=shipped)
     demo = load_demo()
-    res["demo_web"] = score_params(demo, embed_articles(demo), DEFAULT_PARAMS)
-    res["robustness"] = robustness(articles, vecs)
+    res["demo_web"] = score_params(demo, embed_articles(demo), shipped)
+    res["robustness"] = robustness(articles, vecs, shipped)
     euvs = load_euvsdisinfo(data_dir)
     if euvs:
-        s = score_params(euvs, embed_articles(euvs, title_only=True), DEFAULT_PARAMS)
+        s = score_params(euvs, embed_articles(euvs, title_only=True), shipped)
         res["robustness"]["euvsdisinfo_case_titles_singletons"] = s
     if with_timing:
         res["timing_ms_per_article"] = {f"{r}_events_per_day": timing(vecs, per_day=r) for r in (20, 100)}

@@ -150,9 +150,12 @@ def _stance_keep(db, model_id: str, run_id: int, judge, docs, owner, stance: Sta
 
 
 def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, force: bool = False,
-                      judge=None, stance: StanceResult | None = None, progress=None) -> NarrativeStageResult:
+                      judge=None, stance: StanceResult | None = None, progress=None,
+                      lineage_from: tuple[str, ...] = ()) -> NarrativeStageResult:
     """Discover (or assign new articles to) narratives; with `judge`, only carriers of a
-    narrative's claim (and articles the judge does not cover) are its members."""
+    narrative's claim (and articles the judge does not cover) are its members. `lineage_from`:
+    other models whose active narratives the discovered ones continue (ids kept through lineage)
+    or retire, as after `narratives switch-model`."""
     result = NarrativeStageResult()
     stance = stance if stance is not None else StanceResult()
     if not force and not narratives_stale(db, model_id):
@@ -177,8 +180,10 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             db, judge, "narrative", c.provisional_id, c.claims, more, run_id, stance, progress))}
             for c, more in zip(clusters, assigned)]
     old: dict[int, set[int]] = {}
+    models = [model_id, *lineage_from]
     for nid, aid in db.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
-                               "ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id = ?", [model_id]):
+                               f"ON n.id = m.narrative_id WHERE n.status = 'active' AND n.model_id IN "
+                               f"({','.join('?' * len(models))})", models):
         old.setdefault(nid, set()).add(aid)
     next_id = (db.execute("SELECT max(id) FROM narratives").fetchone()[0] or 0) + 1
     ids, lineage = match_ids(old, [set(int(a) for a in c.members) | set(more) for c, more in zip(clusters, assigned)],

@@ -15,6 +15,7 @@ import sqlite_utils
 
 from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
 from clustering.event_stage import EventStageResult, assign_new_events
+from clustering.events import params_for
 from clustering.narrative_stage import NarrativeStageResult, narratives_stale, rejudge_narratives, update_narratives
 from clustering.reuse import ReuseResult, find_reuse
 from clustering.spread_stage import SpreadResult, update_spread
@@ -86,10 +87,12 @@ def queued_work(db: sqlite_utils.Database) -> bool:
 
 
 def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: bool = False,
-            min_words: int = MIN_WORDS, judge=None, judge_progress=None) -> ProcessResult:
+            min_words: int = MIN_WORDS, judge=None, judge_progress=None,
+            lineage_from: tuple[str, ...] = ()) -> ProcessResult:
     """Every stage on what is new. `judge` (clustering.stance): candidates of narratives and
     watched narratives are judged and only carriers are members; None: every candidate is.
-    `judge_progress(stance_result)`: called after each batch of candidates judged."""
+    `judge_progress(stance_result)`: called after each batch of candidates judged. `lineage_from`:
+    models whose narratives the rediscovered ones continue (clustering/switch_model.py)."""
     result = ProcessResult()
     stance_model = judge.model_id if judge is not None else None
     if (not rediscover and not _has_work(db, embedder.model_id, stance_model)
@@ -108,10 +111,11 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     new_articles = [r[0] for r in db.execute(
         "SELECT DISTINCT article_id FROM pending WHERE stage IN ('events', 'narratives', 'watch') ORDER BY article_id")]
     with result.timed("events"):
-        result.events = assign_new_events(db, embedder.model_id, run_id)
+        result.events = assign_new_events(db, embedder.model_id, run_id, params=params_for(embedder.model_id))
     with result.timed("narratives"):
         result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover, judge=judge,
-                                              stance=result.stance, progress=judge_progress)
+                                              stance=result.stance, progress=judge_progress,
+                                              lineage_from=lineage_from)
         rejudged = (rejudge_narratives(db, embedder.model_id, run_id, judge, result.stance, judge_progress)
                     if judge is not None else [])
     with result.timed("watch"):

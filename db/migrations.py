@@ -564,6 +564,13 @@ def m024_translations(db: sqlite_utils.Database):
         content_hash TEXT, checked_at TEXT, PRIMARY KEY (article_id, model_id))""")
 
 
+
+@migration
+def m025_settings(db: sqlite_utils.Database):
+    # database-wide choices that outlive one command: the embedding model the database was
+    # switched to (`narratives switch-model`), so later commands use it without being told
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT)")
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

@@ -3,6 +3,7 @@
 Each command group lives in its own module under narratives/commands/ (Scrapy's
 scrapy/commands/ layout): outlets, crawl (crawl, run, worker, schedule), runs (runs, health),
 articles (import, export, extract, articles, pages), process (process, embed, events),
+switch_model (switch-model),
 narratives (list, show, search), watch, stance, spread (spread, timeline, influence, report) and
 serve.
 Each module lists its commands in COMMANDS; this module adds them to the group. The stages are
@@ -16,10 +17,11 @@ import sys
 import click
 
 from crawler.exceptions import NarrativesError
-from narratives.commands import articles, crawl, narratives, outlets, process, runs, serve, spread, stance, watch
+from narratives.commands import (articles, crawl, narratives, outlets, process, runs, serve, spread, stance,
+                                 switch_model, watch)
 from narratives.common import fail
 
-COMMAND_MODULES = (outlets, crawl, runs, articles, process, narratives, watch, stance, spread, serve)
+COMMAND_MODULES = (outlets, crawl, runs, articles, process, switch_model, narratives, watch, stance, spread, serve)
 # loggers whose records are the tool's own (the rest is third-party chatter, shown with -v)
 OWN_LOGGERS = ("crawler", "db", "clustering", "narratives")
 

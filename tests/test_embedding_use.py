@@ -74,6 +74,11 @@ def test_embed_covers_russian_with_use_and_skips_it_with_the_english_model(tmp_p
     conn = sqlite3.connect(db)
     assert dict(conn.execute("SELECT article_id, reason FROM embed_skips WHERE model_id = 'use-multilingual-v3-int8'")
                 .fetchall()) == {3: "language 'bg' not covered by the model"}
-    r = run_cli("embed", db)  # the default English model on the same database
+    # the database now uses USE: the English model is refused on it, and on its own database skips Russian
+    r = run_cli("embed", db, "--model", "all-MiniLM-L6-v2")
+    assert r.returncode == 2 and "switch-model" in r.stderr, r.stderr
+    db2 = tmp_path / "en.db"
+    assert run_cli("import", db2, src).returncode == 0
+    r = run_cli("embed", db2)
     assert r.returncode == 0, r.stderr
     assert "embedded 1 articles" in r.stdout, r.stdout

@@ -154,7 +154,7 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
                 if model is None and not queued_work(handle):  # a quiet hour: no need to load the model
                     summary = "; process: nothing new to process"
                 else:
-                    embedder = embedder_or_exit(model)
+                    embedder = embedder_or_exit(model, handle, db, record=True)
                     result = run_process(handle, embedder,
                                          progress=lambda r: click.echo(f"  embedded {r.embedded} articles", err=True))
                     link_process_run(handle, outcome.run_id, result.run_id)

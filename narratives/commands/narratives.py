@@ -88,7 +88,7 @@ def search(db, query, limit, model, as_json):
     from clustering.search import search as run_search
 
     handle = database(db)
-    result = run_search(handle, embedder_or_exit(model), query, limit=limit)
+    result = run_search(handle, embedder_or_exit(model, handle, db), query, limit=limit)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return

@@ -40,7 +40,7 @@ def embed(db, model, min_words, retry_skipped):
     from clustering.embed import embed_articles
 
     handle = database(db)
-    embedder = embedder_or_exit(model)
+    embedder = embedder_or_exit(model, handle, db, record=True)
     if retry_skipped:
         with handle.conn:
             handle.execute("DELETE FROM embed_skips WHERE model_id = ?", [embedder.model_id])
@@ -88,7 +88,7 @@ def process(db, model, min_words, rediscover, follow, timings):
     from crawler.exceptions import RunLockedError
 
     handle = database(db)
-    embedder = embedder_or_exit(model)
+    embedder = embedder_or_exit(model, handle, db, record=True)
     judge = judge_or_exit()
 
     def progress(r):

@@ -34,7 +34,7 @@ def watch_add(db, name, description, examples, keywords, threshold, model):
     from clustering.watch_stage import WatchError, match_watches, save_watch, watch_matches
 
     handle = database(db)
-    embedder = embedder_or_exit(model)
+    embedder = embedder_or_exit(model, handle, db, record=True)
     try:
         watch_id = save_watch(handle, embedder, name=name, description=description, keywords=keywords,
                               examples=examples, threshold=threshold)

@@ -1,0 +1,141 @@
+"""Switching a database to another embedding model (`narratives switch-model`).
+
+Vectors of two models cannot be compared, so every stage built on them is rebuilt with the new
+model: every article is embedded again; events are rebuilt with the new model's event
+parameters (clustering.events.params_for); narratives are discovered again and continue the old
+model's narratives through lineage (an old narrative whose articles mostly land in one new
+narrative keeps its id; the others are merged or retired); watched narratives are calibrated
+again for the new model (a custom threshold, on the old model's scale, is cleared) and every
+article re-scored; spread is recounted. The old model's vectors are deleted last.
+
+Every step is idempotent: a switch that was interrupted is finished by running it again (or by
+`narratives process`, which uses the model the database was switched to).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
+from clustering.pipeline import ProcessResult, process
+from clustering.spread_stage import clear_subject
+from db.settings import EMBED_MODEL, get_setting, set_setting
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SwitchResult:
+    model_id: str
+    previous: list[str] = field(default_factory=list)  # the model ids replaced
+    embed: EmbedResult = field(default_factory=EmbedResult)
+    events_dropped: int = 0
+    watches: list[dict] = field(default_factory=list)  # {"name", "cleared_threshold"} per watched narrative moved
+    vectors_dropped: int = 0
+    process: ProcessResult | None = None
+
+    def summary(self) -> str:
+        if not self.previous and self.process is None:
+            return f"the database already uses {self.model_id}: nothing to switch"
+        p = self.process
+        lineage = p.narratives.lineage if p else {}
+        kept = lineage.get("continued", 0)
+        return (f"switched to {self.model_id} (from {', '.join(self.previous) or 'an interrupted switch'}): "
+                f"{self.embed.summary()}; {p.events.assigned if p else 0} articles into "
+                f"{p.events.new_events if p else 0} events; {p.narratives.active if p else 0} narratives "
+                f"({kept} kept their ids, {lineage.get('merged', 0)} merged, {lineage.get('retired', 0)} retired, "
+                f"{(p.narratives.active if p else 0) - kept} new); {len(self.watches)} watched narratives "
+                f"re-calibrated; {self.vectors_dropped} old vectors deleted")
+
+
+def other_models(db: sqlite_utils.Database, model_id: str) -> list[str]:
+    """Models other than `model_id` that vectors, events, narratives or watched narratives come from."""
+    return [r[0] for r in db.execute(
+        """SELECT model_id FROM embeddings WHERE model_id != :m UNION SELECT model_id FROM events WHERE model_id != :m
+           UNION SELECT model_id FROM narratives WHERE status = 'active' AND model_id != :m
+           UNION SELECT model_id FROM watched_narratives WHERE model_id != :m ORDER BY 1""", {"m": model_id})]
+
+
+def _queue_unembedded(db, model_id: str) -> None:
+    """Every article without a current vector or skip record of the model is queued for embedding,
+    so a switch interrupted halfway embeds the rest (the queue, not a full scan, drives `embed`)."""
+    with db.conn:
+        db.execute("""INSERT OR IGNORE INTO pending (stage, article_id)
+            SELECT 'embed', a.id FROM articles a
+            WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.id AND e.model_id = :m
+                              AND e.content_hash IS a.content_hash)
+              AND NOT EXISTS (SELECT 1 FROM embed_skips s WHERE s.article_id = a.id AND s.model_id = :m
+                              AND s.content_hash IS a.content_hash)""", {"m": model_id})
+
+
+def _drop_events(db, old: list[str], model_id: str) -> int:
+    """The old models' events go (with their spread), and the translations they found; the new
+    model's vectors queue for events."""
+    marks = ",".join("?" * len(old))
+    ids = [r[0] for r in db.execute(f"SELECT id FROM events WHERE model_id IN ({marks})", old)]
+    with db.conn:
+        for eid in ids:
+            clear_subject(db, "event", eid)
+        db.execute(f"DELETE FROM event_memberships WHERE event_id IN (SELECT id FROM events WHERE model_id IN ({marks}))",
+                   old)
+        db.execute(f"DELETE FROM event_outlets WHERE event_id IN (SELECT id FROM events WHERE model_id IN ({marks}))",
+                   old)
+        db.execute(f"DELETE FROM spread_stale WHERE kind = 'event' AND subject_id IN "
+                   f"(SELECT id FROM events WHERE model_id IN ({marks}))", old)
+        db.execute(f"DELETE FROM events WHERE model_id IN ({marks})", old)
+        db.execute(f"DELETE FROM translations WHERE model_id IN ({marks})", old)
+        db.execute(f"DELETE FROM translation_checks WHERE model_id IN ({marks})", old)
+        db.execute("""INSERT OR IGNORE INTO pending (stage, article_id) SELECT 'events', e.article_id FROM embeddings e
+                      WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM event_memberships m
+                                                           WHERE m.article_id = e.article_id)""", [model_id])
+    return len(ids)
+
+
+def _move_watches(db, old: list[str], model_id: str) -> list[dict]:
+    """Watched narratives of the old models move to the new one, to be calibrated and scored again."""
+    marks = ",".join("?" * len(old))
+    moved = []
+    with db.conn:
+        for row in db.query(f"SELECT id, name, threshold FROM watched_narratives WHERE model_id IN ({marks})", old):
+            moved.append({"name": row["name"], "cleared_threshold": row["threshold"]})
+            db.execute("DELETE FROM watch_matches WHERE watch_id = ?", [row["id"]])
+            db.execute("""UPDATE watched_narratives SET model_id = ?, profile = NULL, threshold = NULL,
+                          effective_threshold = NULL, rescore = 1 WHERE id = ?""", [model_id, row["id"]])
+            db.execute("INSERT OR IGNORE INTO spread_stale (kind, subject_id) VALUES ('watch', ?)", [row["id"]])
+    return moved
+
+
+def _drop_vectors(db, old: list[str]) -> int:
+    marks = ",".join("?" * len(old))
+    n = db.execute(f"SELECT count(*) FROM embeddings WHERE model_id IN ({marks})", old).fetchone()[0]
+    with db.conn:
+        for table in ("passages", "embeddings", "embed_skips"):
+            db.execute(f"DELETE FROM {table} WHERE model_id IN ({marks})", old)
+    return n
+
+
+def switch_model(db: sqlite_utils.Database, embedder, name: str, *, progress=None, judge=None, judge_progress=None,
+                 min_words: int = MIN_WORDS) -> SwitchResult:
+    """Make `embedder` (loaded from `name`) the database's model and rebuild everything on it."""
+    model_id = embedder.model_id
+    result = SwitchResult(model_id=model_id, previous=other_models(db, model_id))
+    setting = get_setting(db, EMBED_MODEL)
+    if not result.previous and setting and setting.get("model_id") == model_id and not setting.get("switching"):
+        return result
+    # recorded first: an interrupted switch is finished by the next `process`, which uses this model
+    set_setting(db, EMBED_MODEL, {"name": name, "model_id": model_id, "switching": True,
+                                  "previous": sorted(set(result.previous) | set((setting or {}).get("previous", [])))})
+    _queue_unembedded(db, model_id)
+    result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
+    if result.previous:
+        result.events_dropped = _drop_events(db, result.previous, model_id)
+        result.watches = _move_watches(db, result.previous, model_id)
+    result.process = process(db, embedder, rediscover=True, min_words=min_words, judge=judge,
+                             judge_progress=judge_progress, lineage_from=tuple(result.previous))
+    if result.previous:
+        result.vectors_dropped = _drop_vectors(db, result.previous)
+    set_setting(db, EMBED_MODEL, {"name": name, "model_id": model_id})
+    logger.info("switched to %s", model_id)
+    return result

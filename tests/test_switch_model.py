@@ -1,0 +1,119 @@
+"""`narratives switch-model` on the processed demo web: the default model's database re-embedded with
+the multilingual model, events and narratives rebuilt, narrative ids kept through lineage, watched
+narratives re-calibrated; later commands use the new model; a different model is refused; an
+interrupted switch is finished by running it again."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.conftest import REFERENCE, db_query, run_cli
+
+USE = "use-multilingual-v3-int8"
+N1_DESCRIPTION = ("The US, NATO and the West recruit, train and arm jihadist militants (IS, Al-Qaeda offshoots) "
+                  "to attack Russia and its allies in Central Asia.")
+
+
+def _narrative_of(db, url_end: str) -> int:
+    return db_query(db, """SELECT m.narrative_id FROM narrative_memberships m JOIN articles a ON a.id = m.article_id
+                           JOIN narratives n ON n.id = m.narrative_id
+                           WHERE a.url LIKE ? AND n.status = 'active'""", f"%{url_end}")[0][0]
+
+
+@pytest.fixture(scope="module")
+def before(demo_processed, tmp_path_factory):
+    """The processed demo with a watched narrative (custom threshold) on the default model."""
+    db = tmp_path_factory.mktemp("switch") / "demo.db"
+    shutil.copy(demo_processed[0], db)
+    gt = demo_processed[1]
+    r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION, env=REFERENCE)
+    assert r.returncode == 0, r.stderr
+    assert run_cli("watch", "threshold", db, "West arms jihadists", "0.9").returncode == 0
+    return db, gt
+
+
+def test_switch_rebuilds_everything_on_the_new_model(before, tmp_path):
+    db = tmp_path / "demo.db"
+    shutil.copy(before[0], db)
+    gt = before[1]
+    origin = next(a["path"] for a in gt["articles"] if a["id"] == "edw-e01")
+    n1_before = _narrative_of(db, origin)
+    old_model = db_query(db, "SELECT DISTINCT model_id FROM embeddings")[0][0]
+    assert old_model != USE
+
+    r = run_cli("switch-model", db, "use-multilingual-v3", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert f"switched to {USE} (from {old_model})" in r.stdout, r.stdout
+    assert "custom threshold 0.9 cleared" in r.stderr, r.stderr
+    # nothing of the old model is left to mix with the new one
+    assert db_query(db, "SELECT DISTINCT model_id FROM embeddings") == [(USE,)]
+    assert db_query(db, "SELECT count(*) FROM passages WHERE model_id != ?", USE) == [(0,)]
+    assert db_query(db, "SELECT DISTINCT model_id FROM events") == [(USE,)]
+    assert db_query(db, "SELECT DISTINCT model_id FROM narratives WHERE status = 'active'") == [(USE,)]
+    n_articles = db_query(db, "SELECT count(*) FROM articles")[0][0]
+    assert db_query(db, "SELECT count(*) FROM event_memberships WHERE model_id = ?", USE) == [(n_articles,)]
+    # the narrative carrying the planted N1 keeps its id; its origin is still the planted origin
+    assert _narrative_of(db, origin) == n1_before
+    r = run_cli("spread", db, n1_before, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["origin"] == ["eurasia-daily-wire"]
+    # the watched narrative: the new model's profile, calibrated threshold, every article scored again
+    (model_id, custom, profile), = db_query(db, "SELECT model_id, threshold, profile FROM watched_narratives")
+    assert model_id == USE and custom is None and profile is not None
+    assert db_query(db, "SELECT count(*) FROM watch_matches") == [(n_articles,)]
+    r = run_cli("watch", "show", db, "West arms jihadists", "--json")
+    assert r.returncode == 0, r.stderr
+    assert origin in r.stdout  # the N1 origin matches under the new model
+
+    # later commands use the database's model without being told
+    r = run_cli("process", db)
+    assert r.returncode == 0 and "nothing new to process" in r.stdout, r.stdout + r.stderr
+    r = run_cli("search", db, "the West trains militants to attack Russia", "--json")
+    assert r.returncode == 0, r.stderr
+    # another model would mix vectors: refused, naming the command that switches
+    r = run_cli("process", db, "--model", "all-MiniLM-L6-v2")
+    assert r.returncode == 2 and "switch-model" in r.stderr, r.stderr
+    # a second switch to the same model changes nothing
+    r = run_cli("switch-model", db, "use-multilingual-v3")
+    assert r.returncode == 0 and "already uses" in r.stdout, r.stdout
+
+
+def test_interrupted_switch_is_finished_by_running_it_again(before, tmp_path, monkeypatch):
+    from clustering import switch_model as sm
+    from clustering.embedding import load_embedder
+    from db import open_db
+
+    db = tmp_path / "demo.db"
+    shutil.copy(before[0], db)
+    handle = open_db(str(db))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sm, "process", killed)  # killed after embedding, before the rebuild
+    with pytest.raises(KeyboardInterrupt):
+        sm.switch_model(handle, load_embedder("use-multilingual-v3"), "use-multilingual-v3")
+    handle.close()
+    # half way: both models' vectors; the database already says which model it is moving to
+    assert len(db_query(db, "SELECT DISTINCT model_id FROM embeddings")) == 2
+    r = run_cli("process", db, "--model", "all-MiniLM-L6-v2")
+    assert r.returncode == 2, r.stderr
+    r = run_cli("switch-model", db, "use-multilingual-v3", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert db_query(db, "SELECT DISTINCT model_id FROM embeddings") == [(USE,)]
+    assert db_query(db, "SELECT DISTINCT model_id FROM narratives WHERE status = 'active'") == [(USE,)]
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM events WHERE model_id != ?", [USE]).fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+
+
+def test_switch_to_a_missing_model_is_a_usage_error_and_changes_nothing(before, tmp_path):
+    db = tmp_path / "demo.db"
+    shutil.copy(before[0], db)
+    before_rows = db_query(db, "SELECT count(*), min(model_id) FROM embeddings")
+    r = run_cli("switch-model", db, str(tmp_path / "no-such-model"))
+    assert r.returncode == 2, r.stderr
+    assert db_query(db, "SELECT count(*), min(model_id) FROM embeddings") == before_rows
