@@ -16,6 +16,14 @@ from clustering.embedding import load_embedder
 CACHE = Path(tempfile.gettempdir()) / "narratives-embedding-cache.sqlite"
 
 
+def configured_languages() -> set[str] | None:
+    """The languages the configured embedding model reads (None: every language): the demo
+    articles a benchmark of that model scores (the others it would not embed)."""
+    from clustering.embed import model_languages
+
+    return model_languages(load_embedder())
+
+
 def _key(model_id: str, text: str) -> str:
     return hashlib.sha1(f"{model_id}\x00{text}".encode("utf-8")).hexdigest()
 

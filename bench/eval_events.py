@@ -92,13 +92,18 @@ _LINK = re.compile(r"\{\{link:[a-z0-9-]+\|([^}]*)\}\}")
 _READMORE = re.compile(r"^\{\{readmore:[a-z0-9-]+\}\}$")
 
 
-def load_demo() -> list[dict]:
+def load_demo(languages="model") -> list[dict]:
+    """The demo web's articles in `languages` (default: those the configured model reads)."""
+    from bench.embedding_cache import configured_languages
     from demo.model import load_content
 
+    languages = configured_languages() if languages == "model" else languages
     gt = json.loads((REPO / "demo" / "ground_truth.json").read_text("utf-8"))
     content = load_content().by_id
     out = []
     for a in gt["articles"]:
+        if languages is not None and a["language"] not in languages:
+            continue
         paras = [_LINK.sub(r"\1", p) for p in content[a["id"]].paragraphs if not _READMORE.match(p)]
         out.append({"id": a["id"], "title": a["title"], "text": "\n".join(paras),
                     "time": to_timestamp(a["published_at"]), "gold": a["event"]})

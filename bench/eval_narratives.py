@@ -15,22 +15,26 @@ from clustering.passages import split_passages
 REPO = Path(__file__).resolve().parent.parent
 
 
-def demo_docs(with_events: bool = True) -> tuple[list[DocInfo], dict[str, set[str]], dict]:
-    """(docs, gold narrative id -> article ids, ground truth) of the demo web, text as served."""
+def demo_docs(with_events: bool = True, languages="model") -> tuple[list[DocInfo], dict[str, set[str]], dict]:
+    """(docs, gold narrative id -> article ids, ground truth) of the demo web, text as served; the
+    articles in `languages` only (default: those the configured model reads; None: all)."""
+    from bench.embedding_cache import configured_languages
     from demo.model import LINK_RE, READMORE_RE, load_content
 
+    languages = configured_languages() if languages == "model" else languages
     content = load_content()
     gt = json.loads((REPO / "demo" / "ground_truth.json").read_text("utf-8"))
     by_id = content.by_id
     docs = []
-    for a in sorted(content.articles, key=lambda a: (a.published, a.id)):
+    for a in sorted(content.readable(languages), key=lambda a: (a.published, a.id)):
         paras = []
         for p in a.paragraphs:
             m = READMORE_RE.match(p)
             paras.append(f"Read more: {by_id[m.group(1)].title}" if m else LINK_RE.sub(r"\2", p))
         docs.append(DocInfo(a.id, a.title, "\n\n".join(paras), a.outlet, a.event if with_events else None,
                             a.published_at))
-    gold: dict[str, set[str]] = {n["id"]: set(n["articles"]) for n in gt["narratives"]}
+    kept = {d.article_id for d in docs}
+    gold: dict[str, set[str]] = {n["id"]: set(n["articles"]) & kept for n in gt["narratives"]}
     return docs, gold, gt
 
 

@@ -66,14 +66,15 @@ def synthetic_pairs(split: str = "dev", letters: str = LETTERS) -> list[dict]:
     return out
 
 
-def demo_pairs() -> list[dict]:
+def demo_pairs(languages: set[str] | None = None) -> list[dict]:
+    """The demo's stance pairs whose article is in `languages` (a judge's; None: all)."""
     from demo.model import GROUND_TRUTH_PATH, load_content
 
     gt = json.loads(GROUND_TRUTH_PATH.read_text("utf-8"))
-    by_id = {a.id: a for a in load_content().articles}
+    by_id = {a.id: a for a in load_content().readable(languages)}
     return [{"id": f"{n['id']}:{aid}", "claim": n["description"], "title": by_id[aid].title,
              "text": "\n\n".join(by_id[aid].paragraphs), "gold": stance}
-            for n in gt["narratives"] for aid, stance in n["stances"].items()]
+            for n in gt["narratives"] for aid, stance in n["stances"].items() if aid in by_id]
 
 
 def fnc1_pairs(split: str = "val") -> list[dict] | None:
@@ -127,8 +128,10 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (CPU-ms per pair count them all)")
     ap.add_argument("--write-jsonl", metavar="DIR", help="write each set as `narratives stance` input and stop")
     args = ap.parse_args(argv)
+    judge = load_judge(args.model)
+    # the demo's pairs in the judge's languages (a Russian article's stance is "not judged" by an English judge)
     sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev", "ABCDE"),
-            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": demo_pairs}
+            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": lambda: demo_pairs(judge.languages)}
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if args.write_jsonl:
         folder = Path(args.write_jsonl)
@@ -138,7 +141,6 @@ def main(argv=None) -> int:
             (folder / f"{name}.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs))
             print(f"{folder / (name + '.jsonl')}: {len(pairs)} pairs")
         return 0
-    judge = load_judge(args.model)
     results = {"model": judge.model_id}
     for name in wanted:
         pairs = sets[name]()

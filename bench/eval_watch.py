@@ -271,7 +271,7 @@ def demo_examples(narrative: dict, articles) -> list[str]:
     """The examples an analyst would give, fixed by rule (not tuned): the narrative's first
     planted article and the first planted article of another event."""
     event = {a.id: a.event for a in articles}
-    planted = list(narrative["articles"])
+    planted = [a for a in narrative["articles"] if a in event]  # those among `articles`
     other = [a for a in planted if event[a] != event[planted[0]]]
     return [planted[0]] + other[:1]
 
@@ -286,7 +286,10 @@ def evaluate_demo(with_examples: bool = True, with_carrier: bool = True, judge=N
     content = load_content()
     truth = {n["id"]: n for n in json.loads((Path(__file__).resolve().parent.parent / "demo" / "ground_truth.json")
                                             .read_text("utf-8"))["narratives"]}
-    arts = [Doc(a.id, a.title, "\n\n".join(a.paragraphs), list(a.narratives)) for a in content.articles]
+    from bench.embedding_cache import configured_languages
+
+    readable = content.readable(configured_languages())  # the articles the configured model embeds
+    arts = [Doc(a.id, a.title, "\n\n".join(a.paragraphs), list(a.narratives)) for a in readable]
     by_id = {a.id: a for a in arts}
     pvs = embed_passages(arts)
     texts = [split_passages(a.title, a.text) for a in arts]
@@ -296,7 +299,7 @@ def evaluate_demo(with_examples: bool = True, with_carrier: bool = True, judge=N
     carrier = model.scores(pvs) if model else [None] * len(arts)
     results = {}
     for n in content.narratives:
-        ex = demo_examples(truth[n["id"]], content.articles) if with_examples else []
+        ex = demo_examples(truth[n["id"]], readable) if with_examples else []
         profile = W.build_profile(W.WatchedNarrative(n["id"], n["label"], n.get("description", ""), examples=[
             (by_id[e].title, by_id[e].text) for e in ex]), cached_embed)
         W.calibrate([profile], pvs)

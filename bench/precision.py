@@ -41,7 +41,7 @@ def sample_passages(n: int) -> tuple[list[str], str]:
     else:
         from demo.model import load_content
 
-        docs = [(a.title, "\n\n".join(a.paragraphs)) for a in load_content().articles]
+        docs = [(a.title, "\n\n".join(a.paragraphs)) for a in load_content().readable({"en"})]
         source = "demo web"
     out = []
     for title, text in docs:

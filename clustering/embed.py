@@ -27,6 +27,11 @@ MIN_WORDS = 20  # shorter texts (cookie walls, captions) carry no event or claim
 MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": {"en"}}
 
 
+def model_languages(embedder) -> set[str] | None:
+    """The languages an embedder reads (None: not known, every article is embedded)."""
+    return getattr(embedder, "languages", None) or MODEL_LANGUAGES.get(embedder.model_id)
+
+
 def doc_text(title: str | None, text: str | None) -> str:
     """What represents a whole article: title and lead, within the model's window (the events
     stage's lead channel; its title channel is passage 0, the title)."""
@@ -114,7 +119,7 @@ def embed_articles(
     model_id = embedder.model_id
     precision = getattr(embedder, "precision", "unknown")
     if languages == "model":
-        languages = getattr(embedder, "languages", None) or MODEL_LANGUAGES.get(model_id)
+        languages = model_languages(embedder)
     result = EmbedResult(model_id=model_id, precision=precision,
                          other_formats=other_formats(db, model_id, precision))
     _forward_already_embedded(db, model_id)

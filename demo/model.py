@@ -14,7 +14,8 @@ Content conventions (see demo/README.md):
   (refutes or fact-checks it) or is *unrelated* (never states or refers to it, even when its facts
   bear on it). An article carries every narrative it lists in `narratives`; every other
   (article, narrative) pair that touches a narrative (the article covers one of the narrative's
-  events) needs a `stances = { N1 = "reports", ... }` entry. Decided by reading each text.
+  events) needs a `stances = { N1 = "reports", ... }` entry. Decided by reading each text;
+- ``translates = "ID"``: the article translates an earlier article of another outlet (issue #17).
 """
 from __future__ import annotations
 
@@ -27,14 +28,15 @@ from pathlib import Path
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 GROUND_TRUTH_PATH = Path(__file__).resolve().parent / "ground_truth.json"
-ARTICLE_FILES = ("n1_jihadists.toml", "n2_vaccines.toml", "n3_sanctions.toml", "n4_farmers.toml", "unrelated.toml")
+ARTICLE_FILES = ("n1_jihadists.toml", "n2_vaccines.toml", "n3_sanctions.toml", "n4_farmers.toml", "unrelated.toml",
+                 "ru_moskovsky_telegraf.toml")
 
 LINK_RE = re.compile(r"\{\{link:([a-z0-9-]+)\|([^}]*)\}\}")
 READMORE_RE = re.compile(r"^\{\{readmore:([a-z0-9-]+)\}\}$")
 KINDS = {"narrative", "neutral", "debunk", "unrelated"}
 STANCES = ("carries", "reports", "debunks", "unrelated")
 ARTICLE_FIELDS = {"id", "outlet", "section", "slug", "title", "author", "published", "event", "narratives", "kind",
-                  "cites", "body", "copy_of", "copy_drop", "prepend", "append", "stances"}
+                  "cites", "body", "copy_of", "copy_drop", "prepend", "append", "stances", "translates"}
 
 
 class ContentError(Exception):
@@ -144,6 +146,8 @@ class Article:
     cites: list[str] = field(default_factory=list)
     read_more: list[str] = field(default_factory=list)
     stances: dict[str, str] = field(default_factory=dict)  # narrative id -> declared stance (non-carriers)
+    translates: str | None = None  # id of the earlier article, in another language, this one translates
+    language: str = ""  # its outlet's
 
     def stance(self, narrative: str) -> str | None:
         """The article's stance toward a narrative's claim (None: not declared, does not touch it)."""
@@ -180,6 +184,10 @@ class Content:
     @property
     def by_id(self) -> dict[str, Article]:
         return {a.id: a for a in self.articles}
+
+    def readable(self, languages: set[str] | None) -> list[Article]:
+        """The articles in `languages` (None: all): what a model reading those languages embeds."""
+        return [a for a in self.articles if languages is None or a.language in languages]
 
     def outlet_articles(self, name: str) -> list[Article]:
         return sorted((a for a in self.articles if a.outlet == name), key=lambda a: a.published, reverse=True)
@@ -256,7 +264,7 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
             id=r["id"], outlet=r["outlet"], section=r["section"], slug=r["slug"], title=r["title"],
             author=r["author"], published=parse_utc(r["published"]), event=r.get("event"),
             narratives=list(r.get("narratives", [])), kind=kind, paragraphs=_paragraphs(r["body"]),
-            explicit_cites=list(r.get("cites", [])), stances=dict(r.get("stances", {})))
+            explicit_cites=list(r.get("cites", [])), stances=dict(r.get("stances", {})), translates=r.get("translates"))
     for r in raw:
         if "copy_of" not in r:
             continue
@@ -281,6 +289,11 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
     _check_stances(content)
     for a in content.articles:
         a.path = article_path(content.outlet(a.outlet), a)
+        a.language = content.outlet(a.outlet).language
+        if a.translates and (a.translates not in built or built[a.translates].outlet == a.outlet
+                             or built[a.translates].published >= a.published):
+            raise ContentError(f"article {a.id!r}: translates {a.translates!r}, which must be an earlier article "
+                               "of another outlet")
         links = [m.group(1) for p in a.paragraphs for m in LINK_RE.finditer(p)]
         for cid in links + a.explicit_cites:
             if cid not in raw_by_id:
@@ -359,10 +372,11 @@ def build_ground_truth(content: Content) -> dict:
     articles = []
     for a in arts:
         articles.append({
-            "id": a.id, "outlet": a.outlet, "path": a.path, "section": f"/{a.section}/", "title": a.title,
+            "id": a.id, "outlet": a.outlet, "language": a.language, "path": a.path, "section": f"/{a.section}/",
+            "title": a.title,
             "author": a.author, "published_at": a.published_at, "event": a.event, "narratives": a.narratives,
             "kind": a.kind, "is_distractor": a.is_distractor, "copied_from": a.copy_of, "copy_kind": a.copy_kind,
-            "cites": a.cites, "read_more": a.read_more,
+            "cites": a.cites, "read_more": a.read_more, "translated_from": a.translates,
             "stances": {n["id"]: a.stance(n["id"]) for n in content.narratives if a.stance(n["id"])},
         })
     edges: dict[tuple, list] = {}
@@ -373,6 +387,9 @@ def build_ground_truth(content: Content) -> dict:
         for cid in a.cites:
             c = by_id[cid]
             edges.setdefault((c.outlet, a.outlet, "citation"), []).append([c.id, a.id])
+        if a.translates:
+            t = by_id[a.translates]
+            edges.setdefault((t.outlet, a.outlet, "translation"), []).append([t.id, a.id])
     edge_list = [{"from_outlet": f, "to_outlet": t, "kind": k, "article_pairs": pairs}
                  for (f, t, k), pairs in sorted(edges.items())]
     robots = []
@@ -389,6 +406,10 @@ def build_ground_truth(content: Content) -> dict:
             "copy_edge": "from_outlet = outlet of the original, to_outlet = the copier; article_pairs = [[original_id, copy_id]]",
             "citation_edge": "from_outlet = cited outlet, to_outlet = citing outlet; article_pairs = [[cited_id, citing_id]]",
             "copied_from": "id of the original article (copies are always published after it)",
+            "translation_edge": "from_outlet = outlet of the original, to_outlet = the translating outlet; "
+                                "article_pairs = [[original_id, translation_id]]",
+            "translated_from": "id of the earlier article, in another language, the article translates",
+            "language": "the article's language (its outlet's)",
             "cites": "ids of other outlets' articles the body attributes by hyperlink and/or 'Source: X' / 'Source- X' line; "
                      "same-outlet 'Read more' links are listed in read_more instead",
             "is_distractor": "true when the article carries no narrative (neutral/debunk coverage of an event, or unrelated news)",
@@ -406,6 +427,9 @@ def build_ground_truth(content: Content) -> dict:
             "event_distractors": sum(1 for a in content.articles if a.is_distractor and a.event),
             "unrelated": n_unrelated,
             "copies": sum(1 for a in content.articles if a.copy_of),
+            "translations": sum(1 for a in content.articles if a.translates),
+            "languages": {lang: sum(1 for a in content.articles if a.language == lang)
+                          for lang in sorted({a.language for a in content.articles})},
             "citations": sum(len(a.cites) for a in content.articles),
             "multi_narrative_articles": sum(1 for a in content.articles if len(a.narratives) > 1),
             "stance_pairs": {s: sum(1 for a in content.articles for n in content.narratives

@@ -79,6 +79,16 @@ def _crawl_demo(tmp) -> tuple:
         return db, web.ground_truth
 
 
+def adoption_in(gt: dict, narrative: dict, languages: set[str] | None) -> list[dict]:
+    """A planted narrative's adoption order (outlet, first article) among the outlets in
+    `languages`: what a model reading those languages can see (None: every language)."""
+    language = {o["name"]: o["language"] for o in gt["outlets"]}
+    return [a for a in narrative["adoption_order"] if languages is None or language[a["outlet"]] in languages]
+
+
+EN = {"en"}  # what the default model reads
+
+
 @pytest.fixture(scope="session")
 def demo_crawled(tmp_path_factory):
     """(path, ground truth) of the demo web crawled once per session; copy it before writing."""

@@ -49,7 +49,7 @@ def fnc1(judge):
 def demo(judge):
     from bench.eval_stance import demo_pairs, evaluate
 
-    return evaluate(judge, demo_pairs(), threads=2)
+    return evaluate(judge, demo_pairs(judge.languages), threads=2)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_demo_issue_target(demo):
 def test_stance_command_answers_a_batch_with_the_real_model(tmp_path):
     from bench.eval_stance import demo_pairs
 
-    pairs = demo_pairs()[:40]
+    pairs = demo_pairs({"en"})[:40]  # the shipped judge reads English
     lines = [json.dumps({"id": p["id"], "claim": p["claim"], "text": p["text"], "title": p["title"]}) for p in pairs]
     lines.insert(5, '{"id": "broken", "claim": "no text"}')
     lines.insert(9, "not json at all")
