@@ -26,6 +26,7 @@ from clustering.narratives import DocInfo, assign_to_narratives, discover_narrat
 from clustering.stable_ids import match_ids
 from clustering.stance_stage import StanceResult, judge_candidates, members_of
 from clustering.vectors import from_blob, normalize, stack, to_blob
+from db.queries import article_languages
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +94,13 @@ def load_corpus(db: sqlite_utils.Database, model_id: str, article_ids: list[int]
     return docs, vectors, np.asarray(owner, dtype=np.int64)
 
 
-def _carrier_scores(model_id: str, vectors: np.ndarray, owner, n_docs: int):
-    """Narrative-carrier logit per doc (None without a carrier model for this embedding model)."""
+def _carrier_scores(db, model_id: str, vectors: np.ndarray, owner, article_ids: list[int]):
+    """Narrative-carrier logit per article (None without a carrier model for this embedding model),
+    with its language's offset."""
     model = load_carrier(model_id)
-    return model.doc_scores(vectors, owner, n_docs) if model is not None and len(vectors) else None
+    if model is None or not len(vectors):
+        return None
+    return model.doc_scores(vectors, owner, len(article_ids), article_languages(db, article_ids))
 
 
 def narratives_stale(db: sqlite_utils.Database, model_id: str) -> bool:
@@ -171,7 +175,7 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
     with db.conn:  # provisional verdicts of an earlier, interrupted discovery
         db.execute("DELETE FROM stances WHERE kind = 'narrative' AND subject_id < 0")
     keep = _stance_keep(db, model_id, run_id, judge, docs, owner, stance, progress) if judge is not None else None
-    clusters = discover_narratives(docs, vectors, owner, carrier=_carrier_scores(model_id, vectors, owner, len(docs)),
+    clusters = discover_narratives(docs, vectors, owner, carrier=_carrier_scores(db, model_id, vectors, owner, [d.article_id for d in docs]),
                                    keep=keep)
     del vectors, owner
     assigned = _assign_rest(db, model_id, clusters, sorted(set(all_ids) - set(sample)))
@@ -256,7 +260,7 @@ def _assign_rest(db, model_id: str, clusters, article_ids: list[int]) -> list[di
         if not len(vectors):
             continue
         scores = assign_to_narratives(rc, clusters[0].context, vectors, owner, len(chunk),
-                                      carrier=_carrier_scores(model_id, vectors, owner, len(chunk)))
+                                      carrier=_carrier_scores(db, model_id, vectors, owner, chunk))
         for aid, doc_scores in zip(chunk, scores):
             for k, score in doc_scores.items():
                 out[k][int(aid)] = float(score)
@@ -361,7 +365,7 @@ def assign_new_articles(db: sqlite_utils.Database, model_id: str, run_id: int, *
     if rows and len(vectors):
         scores = assign_to_narratives(stack((r["residual_centroid"] for r in rows), vectors.shape[1]),
                                       from_blob(rows[0]["context"]), vectors, owner, len(new_ids),
-                                      carrier=_carrier_scores(model_id, vectors, owner, len(new_ids)))
+                                      carrier=_carrier_scores(db, model_id, vectors, owner, new_ids))
     if judge is not None:
         for k, row in enumerate(rows):
             candidates = [aid for aid, doc_scores in zip(new_ids, scores) if k in doc_scores]
@@ -418,7 +422,7 @@ def claims_from_centroid(db, model_id: str, row: dict, member_ids: list[int], n:
         return []
     q = normalize(normalize(vectors) - from_blob(row["context"]))
     sims = q @ from_blob(row["residual_centroid"])
-    carrier = _carrier_scores(model_id, vectors, owner, len(member_ids))
+    carrier = _carrier_scores(db, model_id, vectors, owner, member_ids)
     voices = set(range(len(member_ids)))
     if carrier is not None and len(member_ids) > 1:
         c = np.asarray(carrier, dtype=np.float64)

@@ -21,6 +21,7 @@ from clustering.stance_stage import StanceResult, drop_verdicts, judge_candidate
 from clustering.vectors import stack
 from clustering.watch import Profile, WatchedNarrative, background_centroid, build_profile, calibrate, score_article
 from db.migrations import utcnow
+from db.queries import article_languages
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,8 @@ def _articles(db, model_id: str, ids: list[int]) -> tuple[dict, dict]:
     (article id -> (passage texts, vectors), article id -> narrative-carrier logit or None)."""
     found = passages_of(db, model_id, ids)
     model = load_carrier(model_id)
-    scores = model.scores([vecs for _, vecs in found.values()]) if model and found else [None] * len(found)
+    scores = (model.scores([vecs for _, vecs in found.values()], article_languages(db, list(found)))
+              if model and found else [None] * len(found))
     return found, dict(zip(found, scores))
 
 

@@ -46,3 +46,14 @@ def recent_pages(db: sqlite_utils.Database, outlet: str | None = None, limit: in
         SELECT outlet, kind, status, error, fetched_at, fetch_count, url FROM pages {where}
         ORDER BY fetched_at DESC, id DESC LIMIT ?
     """, [*params, limit]))
+
+
+def article_languages(db: sqlite_utils.Database, article_ids) -> list[str | None]:
+    """Each article's language, in the order of `article_ids`."""
+    ids = [int(a) for a in article_ids]
+    found: dict[int, str | None] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        found.update(db.execute(f"SELECT id, language FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
+                                chunk).fetchall())
+    return [found.get(a) for a in ids]

@@ -1,0 +1,96 @@
+"""The demo web read by the multilingual model (issue #17): the Russian-language outlet where "West arms
+jihadists" starts is in the discovered narrative and the watched one, named their origin, and a
+translation edge links it to its first English relay; the translations found are exactly the
+planted ones (demo/ground_truth.json, written before any tuning)."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.conftest import N1_DESCRIPTION, run_cli
+
+USE = "use-multilingual-v3"
+
+
+@pytest.fixture(scope="module")
+def use_demo(demo_crawled, tmp_path_factory):
+    from clustering.embedding.use_onnx import onnx_path
+
+    if not onnx_path().is_file():
+        pytest.skip("USE multilingual model not installed: run `make install`")
+    db = tmp_path_factory.mktemp("demo-use") / "demo.db"
+    shutil.copy(demo_crawled[0], db)
+    r = run_cli("process", db, "--model", USE, timeout=600)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION)
+    assert r.returncode == 0, r.stderr
+    gt = demo_crawled[1]
+    by_path = {(a["outlet"], a["path"].rstrip("/")): a["id"] for a in gt["articles"]}
+    from urllib.parse import urlsplit
+
+    conn = sqlite3.connect(db)
+    ids = {aid: by_path[(outlet, urlsplit(url).path.rstrip("/"))]
+           for aid, outlet, url in conn.execute("SELECT id, outlet, url FROM articles")}
+    conn.close()
+    return db, gt, ids
+
+
+def _n1(gt):
+    return next(n for n in gt["narratives"] if n["id"] == "N1")
+
+
+def test_every_russian_article_is_embedded(use_demo):
+    db, gt, ids = use_demo
+    conn = sqlite3.connect(db)
+    ru = [a["id"] for a in gt["articles"] if a["language"] == "ru"]
+    assert len(ru) >= 5
+    embedded = {ids[a] for (a,) in conn.execute("SELECT e.article_id FROM embeddings e JOIN articles a "
+                                                 "ON a.id = e.article_id WHERE a.language = 'ru'")}
+    assert embedded == set(ru)
+
+
+def test_discovered_narrative_includes_the_russian_outlet_and_names_it_the_origin(use_demo):
+    db, gt, ids = use_demo
+    n1 = _n1(gt)
+    assert gt["outlets"][[o["name"] for o in gt["outlets"]].index(n1["origin_outlet"])]["language"] == "ru"
+    conn = sqlite3.connect(db)
+    members: dict[int, set[str]] = {}
+    for nid, aid in conn.execute("SELECT m.narrative_id, m.article_id FROM narrative_memberships m JOIN narratives n "
+                                 "ON n.id = m.narrative_id WHERE n.status = 'active'"):
+        members.setdefault(nid, set()).add(ids[aid])
+    gold = set(n1["articles"])
+    best = max(members, key=lambda k: 2 * len(members[k] & gold) / (len(members[k]) + len(gold)))
+    ru_carriers = {a for a in n1["articles"] if a.startswith("mt-")}
+    assert ru_carriers and ru_carriers <= members[best]
+    r = run_cli("spread", db, best, "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["origin"] == [n1["origin_outlet"]]
+    # the translation edge from the Russian origin to its first English relay, with its evidence
+    planted = next(e for e in gt["edges"] if e["kind"] == "translation" and e["from_outlet"] == n1["origin_outlet"])
+    edges = [e for e in data["edges"] if e["edge_kind"] == "translation"]
+    assert [(e["from_outlet"], e["to_outlet"]) for e in edges] == [(planted["from_outlet"], planted["to_outlet"])]
+    assert edges[0]["evidence"][0]["languages"] == "ru->en"
+    first_english = next(a for a in n1["adoption_order"] if a["outlet"] == planted["to_outlet"])
+    assert planted["article_pairs"] == [[n1["origin_article"], first_english["first_article"]]]
+
+
+def test_watched_narrative_names_the_russian_outlet_the_origin(use_demo):
+    db, gt, _ = use_demo
+    r = run_cli("spread", db, "1", "--kind", "watch", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["origin"] == [_n1(gt)["origin_outlet"]]
+    r = run_cli("watch", "show", db, "West arms jihadists")
+    assert r.returncode == 0 and " ru " in r.stdout, r.stdout  # the language column
+
+
+def test_translations_found_are_the_planted_ones(use_demo):
+    db, gt, ids = use_demo
+    conn = sqlite3.connect(db)
+    found = {(ids[s], ids[a]) for a, s in conn.execute("SELECT article_id, source_article_id FROM translations")}
+    planted = {tuple(p) for e in gt["edges"] if e["kind"] == "translation" for p in e["article_pairs"]}
+    assert len(planted) == 2 and found == planted
