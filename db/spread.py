@@ -292,11 +292,25 @@ def _firsts(rows: list[dict], origin_time: str | None) -> list[dict]:
     return out
 
 
+def _with_first_stance(db, kind: str, subject_id: int, order: list[dict]) -> list[dict]:
+    """Each adopter's first article's language and stance: "carries", or "not judged" where the
+    subject was judged but no judge reads that article's language (None: the subject was never judged)."""
+    judged = kind != "event" and _has_stances(db) and db.execute(
+        "SELECT EXISTS (SELECT 1 FROM stances WHERE kind = ? AND subject_id = ?)", [kind, subject_id]).fetchone()[0]
+    for r in order:
+        row = db.execute("SELECT a.language, s.stance FROM articles a LEFT JOIN stances s ON s.article_id = a.id "
+                         "AND s.kind = ? AND s.subject_id = ? WHERE a.id = ?",
+                         [kind, subject_id, r["first_article_id"]]).fetchone()
+        r["first_language"] = row[0] if row else None
+        r["first_stance"] = (row[1] or "not judged") if judged and row else None
+    return order
+
+
 def spread(db: sqlite_utils.Database, kind: str, subject_id: int, *, edges_per_kind: int | None = EDGE_LIMIT) -> dict:
     """Origin, adopters in order, edges (the `edges_per_kind` strongest of each kind, None = all;
     `edge_counts` has the totals) and bursts."""
     info = subject_info(db, kind, subject_id)
-    order = adopters(db, kind, subject_id)
+    order = _with_first_stance(db, kind, subject_id, adopters(db, kind, subject_id))
     origin_time = order[0]["first_seen_at"] if order else None
     cov = coverage(db, kind, subject_id)
     reported = _firsts([r for r in cov if r["stance"] == "reports"], origin_time)

@@ -94,3 +94,21 @@ def test_translations_found_are_the_planted_ones(use_demo):
     found = {(ids[s], ids[a]) for a, s in conn.execute("SELECT article_id, source_article_id FROM translations")}
     planted = {tuple(p) for e in gt["edges"] if e["kind"] == "translation" for p in e["article_pairs"]}
     assert len(planted) == 2 and found == planted
+
+
+def test_with_the_english_stance_judge_russian_members_are_not_judged_and_the_origin_says_so(use_demo, tmp_path):
+    db, gt, _ = use_demo
+    judged = tmp_path / "judged.db"
+    shutil.copy(db, judged)
+    r = run_cli("process", judged, timeout=600, env={"NARRATIVES_STANCE_MODEL": "minilm-stance"})
+    assert r.returncode == 0, r.stderr
+    assert "not judged (language)" in r.stdout, r.stdout
+    r = run_cli("spread", judged, "1", "--kind", "watch", "--json")
+    data = json.loads(r.stdout)
+    first = data["adopters"][0]
+    assert data["origin"] == [_n1(gt)["origin_outlet"]]  # kept: the judge cannot read it, so it is not dropped
+    assert (first["first_language"], first["first_stance"]) == ("ru", "not judged")
+    assert data["stance_counts"].get("not judged", 0) >= 1
+    assert {r["first_stance"] for r in data["adopters"][1:]} <= {"carries"}
+    r = run_cli("spread", judged, "1", "--kind", "watch")
+    assert "stance not judged: no stance judge reads ru" in r.stdout.splitlines()[1], r.stdout
