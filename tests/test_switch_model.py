@@ -39,8 +39,10 @@ def test_switch_rebuilds_everything_on_the_new_model(before, tmp_path):
     db = tmp_path / "demo.db"
     shutil.copy(before[0], db)
     gt = before[1]
-    origin = next(a["path"] for a in gt["articles"] if a["id"] == "edw-e01")
+    origin = next(a["path"] for a in gt["articles"] if a["id"] == "edw-e01")  # the first English carrier of N1
     n1_before = _narrative_of(db, origin)
+    r = run_cli("spread", db, n1_before, "--json")
+    assert json.loads(r.stdout)["origin"] == ["eurasia-daily-wire"]  # the English model skips the Russian origin
     old_model = db_query(db, "SELECT DISTINCT model_id FROM embeddings")[0][0]
     assert old_model != USE
 
@@ -55,11 +57,12 @@ def test_switch_rebuilds_everything_on_the_new_model(before, tmp_path):
     assert db_query(db, "SELECT DISTINCT model_id FROM narratives WHERE status = 'active'") == [(USE,)]
     n_articles = db_query(db, "SELECT count(*) FROM articles")[0][0]
     assert db_query(db, "SELECT count(*) FROM event_memberships WHERE model_id = ?", USE) == [(n_articles,)]
-    # the narrative carrying the planted N1 keeps its id; its origin is still the planted origin
+    # the narrative carrying the planted N1 keeps its id; the new model reads the Russian origin
     assert _narrative_of(db, origin) == n1_before
     r = run_cli("spread", db, n1_before, "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["origin"] == ["eurasia-daily-wire"]
+    n1 = next(n for n in gt["narratives"] if n["id"] == "N1")
+    assert json.loads(r.stdout)["origin"] == [n1["origin_outlet"]] == ["moskovsky-telegraf"]
     # the watched narrative: the new model's profile, calibrated threshold, every article scored again
     (model_id, custom, profile), = db_query(db, "SELECT model_id, threshold, profile FROM watched_narratives")
     assert model_id == USE and custom is None and profile is not None
