@@ -76,3 +76,20 @@ def test_workers_setting(monkeypatch):
     monkeypatch.setenv("NARRATIVES_EMBED_WORKERS", "many")
     with pytest.raises(ValueError, match="NARRATIVES_EMBED_WORKERS"):
         embed_workers.configured_workers()
+
+
+def test_multilingual_model_pooled_vectors_are_bitwise_the_single_process_ones():
+    from clustering.embedding.use_onnx import UseOnnxEmbedder, onnx_path
+
+    if not onnx_path().is_file():
+        pytest.skip("USE multilingual model not installed: run `make install`")
+    single = UseOnnxEmbedder(threads=1)
+    pooled = embed_workers.PooledEmbedder(UseOnnxEmbedder(threads=1), workers=2, start_after_texts=0)
+    try:
+        texts = _texts(300) + ["Служба внешней разведки заявила во вторник о подготовке боевиков."]
+        a = single.embed(texts)
+        b = pooled.embed(texts)
+        assert np.array_equal(a, b)
+        assert pooled.worker_cpu_s > 0 and pooled._pool is not None
+    finally:
+        pooled.close()

@@ -44,6 +44,6 @@ def load_embedder(model: str | None = None, precision: str | None = None, worker
     key = (model or default_model(), precision, workers if workers >= 2 else 1)
     if key not in _CACHE:
         inner = backend_for(key[0])(key[0], precision=precision)
-        poolable = hasattr(inner, "batches")  # a backend this cheap gains nothing from workers
+        poolable = hasattr(inner, "batches")  # the backend can hand out work to worker processes
         _CACHE[key] = PooledEmbedder(inner, workers) if workers >= 2 and poolable else inner
     return _CACHE[key]

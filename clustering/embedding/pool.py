@@ -1,7 +1,8 @@
-"""Embedding on every core: worker processes with one torch thread each (issue #6).
+"""Embedding on every core: worker processes with one thread each (issue #6).
 
 Works over any backend that can be pooled (base.py): the workers build the same backend class
-from its `load_target`, with one thread each.
+from its `load_target`, with one thread each (sentence-transformers and, since issue #17, the
+multilingual USE backend: with it `process` was left on one core once the crawl ended).
 
 One process with two torch threads spent 2-4x the CPU per text on the 2-core box (the second
 thread mostly waits; BENCHMARKS.md), so the stage ran on one core. Here the texts of a call are

@@ -37,6 +37,7 @@ from clustering.vectors import normalize
 logger = logging.getLogger(__name__)
 
 NAME = "use-multilingual-v3"
+POOL_BATCH = 64  # texts per task of a worker pool (NARRATIVES_EMBED_WORKERS)
 MODEL_ID = "use-multilingual-v3-int8"
 ALIASES = {NAME, MODEL_ID, "universal-sentence-encoder-multilingual-3"}
 ONNX_ENV = "NARRATIVES_USE_ONNX"
@@ -107,6 +108,7 @@ class UseOnnxEmbedder:
         self.max_tokens = 512  # no window: the CNN reads any length; passages stay ~100 words
         self.precision = "int8"
         self.batch_size = batch_size
+        self.load_target = NAME  # what a worker process loads (clustering/embedding/pool.py)
 
     def _session(self, threads: int):
         opts = self._ort.SessionOptions()
@@ -135,6 +137,14 @@ class UseOnnxEmbedder:
         texts = list(texts)
         unique = list(dict.fromkeys(texts))
         return expand(self._encode(unique), unique, texts)
+
+    def batches(self, texts: list[str]) -> list[list[int]]:
+        """Index groups a worker pool hands out (each text is still encoded on its own, so a
+        vector is the same whichever process computes it)."""
+        return [list(range(i, min(i + POOL_BATCH, len(texts)))) for i in range(0, len(texts), POOL_BATCH)]
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._encode(list(texts))
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())  # the tokenizer is inside the graph; words are the budget unit here
