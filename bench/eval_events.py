@@ -172,12 +172,13 @@ def score_params(articles, vecs, params) -> dict:
     return scores(run(articles, vecs, params), [a["gold"] for a in articles])
 
 
-def grid_points():
+def grid_points(center: str = ""):
+    """Every (representation, parameters) point, in the event space of `center` (the model's)."""
     for rep, w in REPRESENTATIONS.items():
         for th, tau, pw, long in itertools.product(GRID["threshold"], GRID["tau_days"], GRID["power"], GRID["long_days"]):
             if pw == 0.0 and tau != GRID["tau_days"][0]:
                 continue  # power 0: the Gaussian cut-off alone; tau irrelevant
-            params = EventParams(threshold=th, tau_days=tau, power=pw, long_days=long, weights=w)
+            params = EventParams(threshold=th, tau_days=tau, power=pw, long_days=long, weights=w, center=center)
             if float(params.decay(SEPARATE_AFTER_DAYS)) >= th:
                 continue  # identical texts two years apart would merge
             yield rep, params
@@ -205,7 +206,7 @@ def cross_validate(articles, vecs, k=N_FOLDS, shipped: EventParams = DEFAULT_PAR
     (sparser than reality, so it favours lower thresholds)."""
     folds = folds_by_event(articles, k)
     gold = [a["gold"] for a in articles]
-    points = list(grid_points())
+    points = list(grid_points(shipped.center))
     preds = [run(articles, vecs, params) for _, params in points]
     table = np.array([[_restricted(pred, gold, idx) for idx in folds] for pred in preds])
     train_table = np.array([[_restricted(pred, gold, [i for g, idx in enumerate(folds) if g != f for i in idx])

@@ -160,3 +160,23 @@ def test_real_model_follow_up_joins_other_story_does_not(embed):
     state = EventState(384)
     inc = assign_events(state, items[:1]) + assign_events(state, items[1:])
     assert [(a.article_id, a.event_id) for a in inc] == [(a.article_id, a.event_id) for a in out]
+
+
+def test_centred_event_space_subtracts_the_shipped_centre():
+    """A centred model's articles are compared minus the centre of clustering/event_centers/ (re-normalised);
+    without a centre the vectors are used as given."""
+    import numpy as np
+    from dataclasses import replace
+    from clustering.events import DEFAULT_PARAMS, event_center, event_vectors
+
+    params = replace(DEFAULT_PARAMS, center="use-multilingual-v3-int8")
+    c = event_center(params.center)
+    assert c.shape == (2, 512) and np.all(np.linalg.norm(c, axis=1) > 0.1)
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(2, 512)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    got = event_vectors(v, params)
+    want = (v - c) / np.linalg.norm(v - c, axis=1, keepdims=True)
+    assert np.allclose(got, want, atol=1e-6)
+    assert event_vectors(v, DEFAULT_PARAMS) is v
+    assert params.space == "centered:use-multilingual-v3-int8" and DEFAULT_PARAMS.space == "raw"
