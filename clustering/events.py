@@ -86,11 +86,6 @@ class EventParams:
     # subtracted from every channel vector (then re-normalised) before it is compared or summed
     center: str = ""
 
-    @property
-    def space(self) -> str:
-        """What the stored event sums are sums of: events built in another space must be rebuilt."""
-        return f"centered:{self.center}" if self.center else "raw"
-
     def decay(self, gap_days):
         g = np.asarray(gap_days, dtype=np.float64)
         d = (1.0 + g / self.tau_days) ** (-self.power)

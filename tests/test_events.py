@@ -179,4 +179,3 @@ def test_centred_event_space_subtracts_the_shipped_centre():
     want = (v - c) / np.linalg.norm(v - c, axis=1, keepdims=True)
     assert np.allclose(got, want, atol=1e-6)
     assert event_vectors(v, DEFAULT_PARAMS) is v
-    assert params.space == "centered:use-multilingual-v3-int8" and DEFAULT_PARAMS.space == "raw"
