@@ -14,12 +14,19 @@ from datetime import datetime, timezone
 import numpy as np
 import sqlite_utils
 
-from clustering.events import DEFAULT_PARAMS, EventParams, EventState, assign_events, to_timestamp
+from clustering.embed import model_languages
+from clustering.errors import EmbeddingSettingError
+from clustering.events import (DEFAULT_PARAMS, LEAD, EventParams, EventState, article_texts, assign_events,
+                               event_channels, to_timestamp)
+from clustering.spread_stage import clear_subject
 from clustering.vectors import from_blob, normalize, to_blob
+from db.settings import get_setting, set_setting
 
 logger = logging.getLogger(__name__)
 
 METHOD = "online-time-decay"
+EVENT_SPACE = "event_space"  # setting: {"model_id", **EventParams.space} the stored events were built in
+LEGACY_SPACE = {"channels": 2, "center": "", "title_model": ""}  # events stored before the setting existed
 
 
 @dataclass
@@ -36,7 +43,7 @@ def iso(ts: float) -> str:
 def _pending(db: sqlite_utils.Database, model_id: str, limit: int) -> list[dict]:
     return list(db.query(
         """
-        SELECT a.id, a.title, coalesce(a.published_at, a.fetched_at) AS time, e.vector AS lead,
+        SELECT a.id, a.title, a.text, a.language, coalesce(a.published_at, a.fetched_at) AS time, e.vector AS lead,
                (SELECT p.vector FROM passages p WHERE p.article_id = a.id AND p.model_id = e.model_id AND p.idx = 0)
                  AS title_vector
         FROM pending q JOIN embeddings e ON e.article_id = q.article_id JOIN articles a ON a.id = e.article_id
@@ -77,8 +84,68 @@ def _count_outlets(db, uncounted: list[int], articles: list[int], events: list[i
                        WHERE id IN ({','.join('?' * len(chunk))})""", chunk)
 
 
+def drop_events(db: sqlite_utils.Database, models: list[str], requeue_model: str) -> int:
+    """The events of `models` go (with their spread); every article with a vector of
+    `requeue_model` is queued for events again. Returns the number of events dropped."""
+    marks = ",".join("?" * len(models))
+    ids = [r[0] for r in db.execute(f"SELECT id FROM events WHERE model_id IN ({marks})", models)]
+    with db.conn:
+        for eid in ids:
+            clear_subject(db, "event", eid)
+        for table in ("event_memberships", "event_outlets"):
+            db.execute(f"DELETE FROM {table} WHERE event_id IN (SELECT id FROM events WHERE model_id IN ({marks}))",
+                       models)
+        db.execute(f"DELETE FROM spread_stale WHERE kind = 'event' AND subject_id IN "
+                   f"(SELECT id FROM events WHERE model_id IN ({marks}))", models)
+        db.execute(f"DELETE FROM events WHERE model_id IN ({marks})", models)
+        db.execute("""INSERT OR IGNORE INTO pending (stage, article_id) SELECT 'events', e.article_id FROM embeddings e
+                      WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM event_memberships m
+                                                           WHERE m.article_id = e.article_id)""", [requeue_model])
+    return len(ids)
+
+
+def event_space_changed(db: sqlite_utils.Database, model_id: str, params: EventParams) -> bool:
+    """Whether the model's stored events were built in another event space than `params` gives
+    (another centre, title model or channel count): their sums cannot take new articles."""
+    stored = get_setting(db, EVENT_SPACE)
+    if stored is None or stored.get("model_id") != model_id:
+        if not db.execute("SELECT EXISTS (SELECT 1 FROM events WHERE model_id = ?)", [model_id]).fetchone()[0]:
+            return False
+        stored = {"model_id": model_id, **LEGACY_SPACE}
+    return {k: stored.get(k) for k in params.space} != params.space
+
+
+def rebuild_if_space_changed(db: sqlite_utils.Database, model_id: str, params: EventParams) -> int:
+    """Drop the model's events when they were built in another event space (every article is then
+    queued for events again), and record the current space. Returns the events dropped."""
+    dropped = 0
+    if event_space_changed(db, model_id, params):
+        dropped = drop_events(db, [model_id], model_id)
+        logger.warning("the event space of %s changed to %s: %d events dropped, every article is assigned again",
+                       model_id, params.space, dropped)
+    if get_setting(db, EVENT_SPACE) != {"model_id": model_id, **params.space}:
+        set_setting(db, EVENT_SPACE, {"model_id": model_id, **params.space})
+    return dropped
+
+
+def _title_vectors(rows: list[dict], title_embedder) -> dict[int, np.ndarray]:
+    """The title model's vector of each row whose title it reads: a real title (not the lead
+    standing in for one) in one of the model's languages."""
+    languages = model_languages(title_embedder)
+    todo = [r for r in rows if (r["title"] or "").strip()
+            and (languages is None or not r["language"] or r["language"].lower()[:2] in languages)]
+    if not todo:
+        return {}
+    vecs = title_embedder.embed([article_texts(r["title"], r["text"])[0] for r in todo])
+    return {r["id"]: np.asarray(v, np.float32) for r, v in zip(todo, vecs)}
+
+
 def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, params: EventParams = DEFAULT_PARAMS,
-                      batch: int = 5000) -> EventStageResult:
+                      title_embedder=None, batch: int = 5000) -> EventStageResult:
+    """Queued articles into events. `title_embedder`: the embedder of `params.title_model` (the
+    cascade's title channel), required when the params name one."""
+    if params.title_model and title_embedder is None:
+        raise EmbeddingSettingError(f"the event parameters of {model_id} need the title model {params.title_model}")
     result = EventStageResult()
     with db.conn:  # queued articles already in an event (re-embedded after a change) keep it
         db.execute("""DELETE FROM pending WHERE stage = 'events' AND EXISTS
@@ -87,12 +154,15 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
         rows = _pending(db, model_id, batch)
         if not rows:
             return result
-        dim = len(rows[0]["lead"]) // 4
+        first_dim = len(rows[0]["lead"]) // 4
+        extra_dim = title_embedder.dim if params.title_model else 0
+        extra = _title_vectors(rows, title_embedder) if extra_dim else {}
+        dim = max(first_dim, extra_dim)
         items = []
         for r in rows:
             lead = from_blob(r["lead"])
             title = from_blob(r["title_vector"]) if (r["title"] or "").strip() and r["title_vector"] else lead
-            items.append((r["id"], r["time"], np.stack([title, lead])))
+            items.append((r["id"], r["time"], event_channels(title, lead, extra.get(r["id"]), extra_dim)))
         state = _load_state(db, model_id, to_timestamp(rows[0]["time"]), dim, params)
         assignments = assign_events(state, items)
         titles = {r["id"]: r["title"] for r in rows}
@@ -105,7 +175,7 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
             for ev in state.rows(dirty):
                 row = {"id": ev.event_id, "model_id": model_id, "article_count": ev.count, "first_at": iso(ev.first_ts),
                        "last_at": iso(ev.last_ts), "state": to_blob(ev.centroid_sum.reshape(-1)),
-                       "centroid": to_blob(normalize(ev.centroid_sum[-1])), "updated_run": run_id}
+                       "centroid": to_blob(normalize(ev.centroid_sum[LEAD][:first_dim])), "updated_run": run_id}
                 if ev.event_id in new_ids:
                     row.update(title=titles.get(new_ids[ev.event_id]), created_run=run_id)
                 db["events"].upsert(row, pk="id")

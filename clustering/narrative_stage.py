@@ -315,6 +315,14 @@ def _recount(db, ids: list[int]) -> None:
                        WHERE m.narrative_id IN ({marks})""", chunk)
 
 
+def recount_narratives(db, model_id: str) -> None:
+    """Counts of every active narrative of the model from all its members (after its events were
+    rebuilt, so their event counts are new)."""
+    with db.conn:
+        _recount(db, [r[0] for r in db.execute(
+            "SELECT id FROM narratives WHERE status = 'active' AND model_id = ?", [model_id])])
+
+
 def _add_counts(db, members: list[tuple[int, int]], recount: set[int]) -> None:
     """Add new memberships (narrative, article) to their narratives' counts without reading the
     older members: article_count grows by the new members, the distinct outlets and events gain

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
-from clustering.event_stage import EventStageResult, assign_new_events
+from clustering.embedding import load_embedder
+from clustering.event_stage import EventStageResult, assign_new_events, event_space_changed, rebuild_if_space_changed
 from clustering.events import params_for
-from clustering.narrative_stage import NarrativeStageResult, narratives_stale, rejudge_narratives, update_narratives
+from clustering.narrative_stage import (NarrativeStageResult, narratives_stale, recount_narratives, rejudge_narratives,
+                                       update_narratives)
 from clustering.reuse import ReuseResult, find_reuse
 from clustering.spread_stage import SpreadResult, update_spread
 from clustering.stance_stage import StanceResult
@@ -39,6 +41,7 @@ class ProcessResult:
     spread: SpreadResult = field(default_factory=SpreadResult)
     stance: StanceResult = field(default_factory=StanceResult)
     stance_model: str | None = None  # the judge's model id; None: no judge (every candidate a member)
+    events_rebuilt: int = 0  # events dropped because the event space changed (all articles assigned again)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> wall and CPU seconds
 
     @contextmanager
@@ -55,8 +58,9 @@ class ProcessResult:
         if self.run_id is None:
             return "nothing new to process"
         n = self.narratives
+        rebuilt = f", rebuilt in a new event space: {self.events_rebuilt} old events dropped" if self.events_rebuilt else ""
         return (f"run {self.run_id}: {self.embed.summary()}; {self.events.assigned} articles into events "
-                f"({self.events.new_events} new events); narratives: {n.summary()}; "
+                f"({self.events.new_events} new events{rebuilt}); narratives: {n.summary()}; "
                 f"watched narratives: {self.watch.scored} scores, {self.watch.matched} matches; "
                 f"stance: {self.stance.summary() if self.stance_model else 'not judged (NARRATIVES_STANCE_MODEL=none)'}; "
                 f"text reuse: {self.reuse.pairs} pairs; "
@@ -95,8 +99,9 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     models whose narratives the rediscovered ones continue (clustering/switch_model.py)."""
     result = ProcessResult()
     stance_model = judge.model_id if judge is not None else None
+    params = params_for(embedder.model_id)
     if (not rediscover and not _has_work(db, embedder.model_id, stance_model)
-            and not narratives_stale(db, embedder.model_id)):
+            and not narratives_stale(db, embedder.model_id) and not event_space_changed(db, embedder.model_id, params)):
         return result
     result.stance_model = stance_model
     result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision,
@@ -107,11 +112,17 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
         logger.warning("process runs %s were interrupted: spread is rebuilt for every subject", interrupted)
     with result.timed("embed", helpers=lambda: getattr(embedder, "worker_cpu_s", 0.0)):
         result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
+    # events built in an older event space (centre, title model) are rebuilt: every article is
+    # queued for events again, and narratives and spread are recounted from the new ones
+    result.events_rebuilt = rebuild_if_space_changed(db, embedder.model_id, params)
     # the articles this run adds to events, narratives and watched narratives
     new_articles = [r[0] for r in db.execute(
         "SELECT DISTINCT article_id FROM pending WHERE stage IN ('events', 'narratives', 'watch') ORDER BY article_id")]
     with result.timed("events"):
-        result.events = assign_new_events(db, embedder.model_id, run_id, params=params_for(embedder.model_id))
+        title_embedder = load_embedder(params.title_model, workers=1) if params.title_model else None
+        result.events = assign_new_events(db, embedder.model_id, run_id, params=params, title_embedder=title_embedder)
+        if result.events_rebuilt:
+            recount_narratives(db, embedder.model_id)
     with result.timed("narratives"):
         result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover, judge=judge,
                                               stance=result.stance, progress=judge_progress,
@@ -134,8 +145,9 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     recompute = (set(narratives if result.narratives.discovered else []) | {("narrative", i) for i in rejudged}
                  | {("watch", i) for i in result.watch.rescored | result.watch.rejudged})
     with result.timed("spread"):
-        result.spread = update_spread(db, run_id, subjects=None if rediscover or interrupted else touched,
-                                      recompute=recompute, articles=new_articles, all_events=bool(interrupted))
+        everything = bool(rediscover or interrupted or result.events_rebuilt)
+        result.spread = update_spread(db, run_id, subjects=None if everything else touched, recompute=recompute,
+                                      articles=new_articles, all_events=bool(interrupted or result.events_rebuilt))
     finish_run(db, run_id, {"embedded": result.embed.embedded, "skipped": result.embed.skipped,
                             "events_assigned": result.events.assigned, "new_events": result.events.new_events,
                             "narratives": result.narratives.summary(), "watch_scores": result.watch.scored,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
+from clustering.event_stage import drop_events
 from clustering.pipeline import ProcessResult, process
-from clustering.spread_stage import clear_subject
 from db.settings import EMBED_MODEL, get_setting, set_setting
 
 logger = logging.getLogger(__name__)
@@ -73,24 +73,12 @@ def _queue_unembedded(db, model_id: str) -> None:
 def _drop_events(db, old: list[str], model_id: str) -> int:
     """The old models' events go (with their spread), and the translations they found; the new
     model's vectors queue for events."""
+    dropped = drop_events(db, old, model_id)
     marks = ",".join("?" * len(old))
-    ids = [r[0] for r in db.execute(f"SELECT id FROM events WHERE model_id IN ({marks})", old)]
     with db.conn:
-        for eid in ids:
-            clear_subject(db, "event", eid)
-        db.execute(f"DELETE FROM event_memberships WHERE event_id IN (SELECT id FROM events WHERE model_id IN ({marks}))",
-                   old)
-        db.execute(f"DELETE FROM event_outlets WHERE event_id IN (SELECT id FROM events WHERE model_id IN ({marks}))",
-                   old)
-        db.execute(f"DELETE FROM spread_stale WHERE kind = 'event' AND subject_id IN "
-                   f"(SELECT id FROM events WHERE model_id IN ({marks}))", old)
-        db.execute(f"DELETE FROM events WHERE model_id IN ({marks})", old)
         db.execute(f"DELETE FROM translations WHERE model_id IN ({marks})", old)
         db.execute(f"DELETE FROM translation_checks WHERE model_id IN ({marks})", old)
-        db.execute("""INSERT OR IGNORE INTO pending (stage, article_id) SELECT 'events', e.article_id FROM embeddings e
-                      WHERE e.model_id = ? AND NOT EXISTS (SELECT 1 FROM event_memberships m
-                                                           WHERE m.article_id = e.article_id)""", [model_id])
-    return len(ids)
+    return dropped
 
 
 def _move_watches(db, old: list[str], model_id: str) -> list[dict]:

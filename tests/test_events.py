@@ -179,3 +179,54 @@ def test_centred_event_space_subtracts_the_shipped_centre():
     want = (v - c) / np.linalg.norm(v - c, axis=1, keepdims=True)
     assert np.allclose(got, want, atol=1e-6)
     assert event_vectors(v, DEFAULT_PARAMS) is v
+
+
+def _partial_stream(n=300, seed=1):
+    """_stream with three channels, the last one missing (all zeros) in about a third of the
+    articles, as a title model that does not read an article's language leaves it."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for aid, t, v in _stream(n, seed=seed):
+        third = v[0] * 0.8 + rng.normal(0, 0.2, DIM).astype(np.float32)
+        if rng.random() < 0.33:
+            third = np.zeros(DIM, np.float32)
+        items.append((aid, t, np.vstack([v, third[None]]).astype(np.float32)))
+    return items
+
+
+def test_a_missing_channel_averages_over_the_channels_both_sides_have():
+    params = EventParams(threshold=0.9, weights=(0.5, 0.5))
+    hour = float(params.decay(1 / 24))  # cosine 1.0, decayed over the hour between the two
+    state = EventState(DIM, 2, params)
+    a = np.zeros((2, DIM), np.float32)
+    a[0, 0], a[1, 1] = 1.0, 1.0
+    lacking = a.copy()
+    lacking[1] = 0.0  # the same story, without the second channel: similarity 1.0, not 0.5
+    first, second = assign_events(state, [("a", T0, a), ("b", T0 + timedelta(hours=1), lacking)])
+    assert second.event_id == first.event_id and second.score == pytest.approx(hour, abs=1e-6)
+    # an event that lacks a channel is compared on the channels it has
+    state = EventState(DIM, 2, params)
+    first, second = assign_events(state, [("b", T0, lacking), ("a", T0 + timedelta(hours=1), a)])
+    assert second.event_id == first.event_id and second.score == pytest.approx(hour, abs=1e-6)
+    # no channel in common: similarity 0, a new event
+    only_second = np.zeros((2, DIM), np.float32)
+    only_second[1, 1] = 1.0
+    state = EventState(DIM, 2, params)
+    first, second = assign_events(state, [("b", T0, lacking), ("c", T0 + timedelta(hours=1), only_second)])
+    assert second.new_event and second.event_id != first.event_id
+
+
+def test_missing_channels_block_path_equals_one_at_a_time_and_resumes():
+    params = EventParams(threshold=0.5, weights=(0.0, 0.6, 0.4))
+    items = sorted(_partial_stream(), key=lambda x: (x[1], x[0]))
+    batch = [tuple(a) for a in assign_events(EventState(DIM, 3, params), items)]
+    one = EventState(DIM, 3, params)
+    single = [tuple(one.assign_one(aid, to_timestamp(t), vec)) for aid, t, vec in items]
+    assert [(a[0], a[1]) for a in single] == [(a[0], a[1]) for a in batch]
+    np.testing.assert_allclose([a[2] for a in single], [a[2] for a in batch], rtol=1e-5, atol=1e-6)
+    assert len({a[1] for a in batch}) < len(items) / 2  # the third channel's gaps do not split the topics
+    state = EventState(DIM, 3, params)
+    head = assign_events(state, items[:150])
+    resumed = EventState.from_rows(state.rows(), DIM, 3, params, next_id=state.next_id)
+    tail = assign_events(resumed, items[150:])
+    assert [(a.article_id, a.event_id) for a in list(head) + tail] == [(a[0], a[1]) for a in batch]

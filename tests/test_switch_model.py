@@ -83,6 +83,30 @@ def test_switch_rebuilds_everything_on_the_new_model(before, tmp_path):
     r = run_cli("switch-model", db, "use-multilingual-v3")
     assert r.returncode == 0 and "already uses" in r.stdout, r.stdout
 
+    # the events record the space they were built in: the model's centre and its title model
+    from clustering.events import params_for
+
+    (space,), = db_query(db, "SELECT value FROM settings WHERE key = 'event_space'")
+    assert json.loads(space) == {"model_id": USE, **params_for(USE).space}
+    assert params_for(USE).title_model  # the cascade: a second model reads the English titles
+    # a database whose events were built in an older space (before the cascade) is rebuilt by the
+    # next process: every article in an event again, narratives recounted, spread rebuilt
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("""UPDATE settings SET value = json_object('model_id', ?, 'channels', 2, 'center', '',
+                        'title_model', '') WHERE key = 'event_space'""", [USE])
+    conn.close()
+    r = run_cli("process", db, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "rebuilt in a new event space" in r.stdout, r.stdout
+    assert json.loads(db_query(db, "SELECT value FROM settings WHERE key = 'event_space'")[0][0])["title_model"]
+    assert db_query(db, "SELECT count(*) FROM event_memberships") == [(n_articles,)]
+    assert db_query(db, "SELECT count(*) FROM narrative_events WHERE event_id NOT IN (SELECT id FROM events)") == [(0,)]
+    r = run_cli("spread", db, n1_before, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["origin"] == ["moskovsky-telegraf"], r.stdout + r.stderr
+    r = run_cli("process", db)
+    assert r.returncode == 0 and "nothing new to process" in r.stdout, r.stdout + r.stderr
+
 
 def test_interrupted_switch_is_finished_by_running_it_again(before, tmp_path, monkeypatch):
     from clustering import switch_model as sm
