@@ -200,6 +200,27 @@ def scores(pred, gold) -> dict:
             "n": len(pred), "events_pred": len(set(pred)), "events_gold": len(set(gold))}
 
 
+def cross_language(articles, pred) -> dict | None:
+    """Non-English articles of a gold event: how many of their (article, gold event mate) pairs
+    share a predicted event, and how many other articles their predicted events hold."""
+    foreign = [i for i, a in enumerate(articles) if (a.get("language") or "en") != "en"]
+    if not foreign:
+        return None
+    pairs = joined = strays = 0
+    for i in foreign:
+        g = articles[i]["gold"]
+        for j, b in enumerate(articles):
+            if j == i:
+                continue
+            if g is not None and b["gold"] == g:
+                pairs += 1
+                joined += pred[j] == pred[i]
+            elif pred[j] == pred[i]:
+                strays += 1
+    return {"articles": len(foreign), "with_gold_event": sum(articles[i]["gold"] is not None for i in foreign),
+            "gold_mate_pairs": pairs, "gold_mate_pairs_joined": int(joined), "other_articles_joined": strays}
+
+
 def score_params(articles, vecs, params) -> dict:
     return scores(run(articles, vecs, params), [a["gold"] for a in articles])
 
@@ -349,7 +370,11 @@ def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True) -> dict |
     if cv:
         res["cross_validation"] = cross_validate(articles, vecs, shipped=shipped)
     demo = load_demo()
-    res["demo_web"] = score_params(demo, embed_articles(demo), shipped)
+    demo_vecs = embed_articles(demo)
+    res["demo_web"] = score_params(demo, demo_vecs, shipped)
+    crossed = cross_language(demo, run(demo, demo_vecs, shipped))
+    if crossed:
+        res["demo_web_cross_language"] = crossed
     res["robustness"] = robustness(articles, vecs, shipped)
     euvs = load_euvsdisinfo(data_dir)
     if euvs:
@@ -375,6 +400,11 @@ def main(argv=None) -> int:
         print(f"{name:28s} BCubed P {s['bcubed_p']:.4f} R {s['bcubed_r']:.4f} F1 {s['bcubed_f1']:.4f}  "
               f"pairwise P {s['pairwise_p']:.4f} R {s['pairwise_r']:.4f} F1 {s['pairwise_f1']:.4f}  "
               f"events {s['events_pred']} (gold {s['events_gold']})")
+    if "demo_web_cross_language" in res:
+        c = res["demo_web_cross_language"]
+        print(f"demo web, non-English articles: {c['articles']} ({c['with_gold_event']} in a gold event); pairs with "
+              f"their gold event mates in one predicted event {c['gold_mate_pairs_joined']}/{c['gold_mate_pairs']}; "
+              f"other articles in their events {c['other_articles_joined']}")
     if "cross_validation" in res:
         cv = res["cross_validation"]
         print(f"\ncross-validation ({N_FOLDS} folds by gold event; pick on 4 folds, score the 5th):")

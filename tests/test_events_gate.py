@@ -98,3 +98,10 @@ def test_events_gate_of_the_multilingual_cascade(giveme, monkeypatch):
     s = score_params(giveme, vecs, params)
     recorded = GATES["events_bcubed_f1_use_cascade"]
     assert s["bcubed_f1"] >= recorded - TOLERANCE, f"BCubed F1 {s['bcubed_f1']:.4f} fell below recorded {recorded:.4f} ({s})"
+    # across languages: the demo web's Russian articles join their English event mates
+    from bench.eval_events import cross_language, load_demo, run
+
+    demo = load_demo()
+    assert {a["language"] for a in demo} >= {"en", "ru"}
+    crossed = cross_language(demo, run(demo, embed_articles(demo, precision="fp32", params=params), params))
+    assert crossed["gold_mate_pairs"] >= 20 and crossed["gold_mate_pairs_joined"] == crossed["gold_mate_pairs"], crossed
