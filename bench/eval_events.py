@@ -44,7 +44,7 @@ import numpy as np
 from bench.cluster_scoring import bcubed, bcubed_items, pairwise, singleton_none
 from bench.shared_data import shared_data_dir, unpacked
 from clustering.events import (DEFAULT_PARAMS, DAY, EventParams, EventState, article_texts, assign_events, event_channels,
-                               params_for, to_timestamp)
+                               extra_channels, params_for, to_timestamp)
 
 REPO = Path(__file__).resolve().parent.parent
 N_FOLDS = 5
@@ -61,6 +61,16 @@ CASCADE_REPRESENTATIONS = {
     "lead.7+tm.3": (0.0, 0.7, 0.3),
     "title+lead+tm": (1 / 3, 1 / 3, 1 / 3),
 }
+# with a title model and the lexical channel: weights over (title, lead, title model's title, lexical)
+LEXICAL_REPRESENTATIONS = {
+    "lead.6+tm.4": (0.0, 0.6, 0.4, 0.0),
+    "lead.4+tm.3+lex.3": (0.0, 0.4, 0.3, 0.3),
+    "lead.4+tm.4+lex.2": (0.0, 0.4, 0.4, 0.2),
+    "lead.3+tm.3+lex.4": (0.0, 0.3, 0.3, 0.4),
+    "lead.5+tm.25+lex.25": (0.0, 0.5, 0.25, 0.25),
+}
+# the cascade's cosines are lower (a centred space, more channels): its grid starts lower
+CASCADE_THRESHOLDS = [0.25, 0.3, 0.35]
 GRID = {
     "threshold": [0.4, 0.45, 0.5, 0.55, 0.6, 0.65],
     "tau_days": [1.0, 3.0, 10.0, 30.0],
@@ -171,15 +181,14 @@ def embed_articles(articles: list[dict], title_only: bool = False, precision: st
     pairs = [article_texts(a["title"], "" if title_only else a["text"]) for a in articles]
     titles = cached_embed([p[0] for p in pairs], precision=precision)
     leads = titles if title_only else cached_embed([p[1] for p in pairs], precision=precision)
-    if not params.title_model:
+    if not params.title_model and not params.lexical:
         return np.stack([titles, leads], axis=1)
-    langs = model_languages(load_embedder(params.title_model, precision, workers=1))
-    readable = [i for i, a in enumerate(articles) if (a["title"] or "").strip()
-                and (langs is None or (a.get("language") or "en")[:2] in langs)]
-    found = cached_embed([pairs[i][0] for i in readable], model=params.title_model, precision=precision)
-    extra = dict(zip(readable, found))
-    return np.stack([event_channels(titles[i], leads[i], extra.get(i), found.shape[1])
-                     for i in range(len(articles))])
+    tm = load_embedder(params.title_model, precision, workers=1) if params.title_model else None
+    extra, dims = extra_channels(
+        [dict(a, text="" if title_only else a["text"]) for a in articles], params,
+        lambda texts: cached_embed(texts, model=params.title_model, precision=precision),
+        model_languages(tm) if tm else None, tm.dim if tm else 0)
+    return np.stack([event_channels(titles[i], leads[i], extra[i], dims) for i in range(len(articles))])
 
 
 # ---------------------------------------------------------------------------------------------- scoring
@@ -225,15 +234,17 @@ def score_params(articles, vecs, params) -> dict:
     return scores(run(articles, vecs, params), [a["gold"] for a in articles])
 
 
-def grid_points(center: str = "", title_model: str = ""):
-    """Every (representation, parameters) point, in the event space of `center` and `title_model`
-    (the model's)."""
-    for rep, w in (CASCADE_REPRESENTATIONS if title_model else REPRESENTATIONS).items():
-        for th, tau, pw, long in itertools.product(GRID["threshold"], GRID["tau_days"], GRID["power"], GRID["long_days"]):
+def grid_points(center: str = "", title_model: str = "", lexical: str = ""):
+    """Every (representation, parameters) point, in the event space of `center`, `title_model`
+    and `lexical` (the model's)."""
+    reps = LEXICAL_REPRESENTATIONS if lexical else CASCADE_REPRESENTATIONS if title_model else REPRESENTATIONS
+    thresholds = (CASCADE_THRESHOLDS if title_model or lexical else []) + GRID["threshold"]
+    for rep, w in reps.items():
+        for th, tau, pw, long in itertools.product(thresholds, GRID["tau_days"], GRID["power"], GRID["long_days"]):
             if pw == 0.0 and tau != GRID["tau_days"][0]:
                 continue  # power 0: the Gaussian cut-off alone; tau irrelevant
             params = EventParams(threshold=th, tau_days=tau, power=pw, long_days=long, weights=w, center=center,
-                                 title_model=title_model)
+                                 title_model=title_model, lexical=lexical)
             if float(params.decay(SEPARATE_AFTER_DAYS)) >= th:
                 continue  # identical texts two years apart would merge
             yield rep, params
@@ -261,7 +272,7 @@ def cross_validate(articles, vecs, k=N_FOLDS, shipped: EventParams = DEFAULT_PAR
     (sparser than reality, so it favours lower thresholds)."""
     folds = folds_by_event(articles, k)
     gold = [a["gold"] for a in articles]
-    points = list(grid_points(shipped.center, shipped.title_model))
+    points = list(grid_points(shipped.center, shipped.title_model, shipped.lexical))
     preds = [run(articles, vecs, params) for _, params in points]
     table = np.array([[_restricted(pred, gold, idx) for idx in folds] for pred in preds])
     train_table = np.array([[_restricted(pred, gold, [i for g, idx in enumerate(folds) if g != f for i in idx])

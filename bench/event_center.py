@@ -8,6 +8,12 @@ a reference news corpus that no events figure is scored on: FNC-1's training dat
 title channel, and for the lead channel each body with its first related headline (its first
 headline where it has none), as an article. Written to clustering/event_centers/<model id>.json;
 `EventParams.center` names it. Only the mean is kept (two vectors), never a text.
+
+    python -m bench.event_center --lexical
+
+writes the IDF table of the lexical event channel instead (clustering/lexical.py; any model):
+the document frequency of each lower-cased word in FNC-1's article bodies, as crc32 -> IDF, to
+clustering/event_centers/fnc1-lexical-idf.npz (`EventParams.lexical` names it). Numbers only.
 """
 from __future__ import annotations
 
@@ -22,6 +28,25 @@ from bench import fnc1
 from bench.embedding_cache import cached_embed
 from clustering.embedding import load_embedder
 from clustering.events import CENTERS_DIR, article_texts
+from clustering.lexical import document_words, idf_from_counts, save_table
+
+LEXICAL_TABLE = "fnc1-lexical-idf"
+
+
+def write_lexical_table() -> int:
+    folder = fnc1.fnc1_dir()
+    if folder is None:
+        print("fnc1-stance-train absent under ../shared/data", file=sys.stderr)
+        return 2
+    bodies, _ = fnc1.load(folder)
+    df: dict[str, int] = {}
+    for body in bodies.values():
+        for w in document_words(body):
+            df[w] = df.get(w, 0) + 1
+    table, unseen = idf_from_counts(df, len(bodies))
+    out = save_table(LEXICAL_TABLE, table, unseen)
+    print(f"{out}: {len(table)} words of {len(bodies)} FNC-1 bodies (crc32 -> IDF); unseen word IDF {unseen:.3f}")
+    return 0
 
 
 def reference_articles() -> tuple[list[str], list[str]] | None:
@@ -40,7 +65,9 @@ def reference_articles() -> tuple[list[str], list[str]] | None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.parse_args(argv)
+    ap.add_argument("--lexical", action="store_true", help="write the lexical channel's IDF table instead")
+    if ap.parse_args(argv).lexical:
+        return write_lexical_table()
     ref = reference_articles()
     if ref is None:
         print("fnc1-stance-train absent under ../shared/data", file=sys.stderr)

@@ -16,8 +16,8 @@ import sqlite_utils
 
 from clustering.embed import model_languages
 from clustering.errors import EmbeddingSettingError
-from clustering.events import (DEFAULT_PARAMS, LEAD, EventParams, EventState, article_texts, assign_events,
-                               event_channels, to_timestamp)
+from clustering.events import (DEFAULT_PARAMS, LEAD, EventParams, EventState, assign_events, event_channels,
+                               extra_channels, to_timestamp)
 from clustering.spread_stage import clear_subject
 from clustering.vectors import from_blob, normalize, to_blob
 from db.settings import get_setting, set_setting
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 METHOD = "online-time-decay"
 EVENT_SPACE = "event_space"  # setting: {"model_id", **EventParams.space} the stored events were built in
-LEGACY_SPACE = {"channels": 2, "center": "", "title_model": ""}  # events stored before the setting existed
+LEGACY_SPACE = {"channels": 2, "center": "", "title_model": "", "lexical": ""}  # events stored before the setting existed
 
 
 @dataclass
@@ -112,7 +112,7 @@ def event_space_changed(db: sqlite_utils.Database, model_id: str, params: EventP
         if not db.execute("SELECT EXISTS (SELECT 1 FROM events WHERE model_id = ?)", [model_id]).fetchone()[0]:
             return False
         stored = {"model_id": model_id, **LEGACY_SPACE}
-    return {k: stored.get(k) for k in params.space} != params.space
+    return {k: stored.get(k, LEGACY_SPACE.get(k)) for k in params.space} != params.space
 
 
 def rebuild_if_space_changed(db: sqlite_utils.Database, model_id: str, params: EventParams) -> int:
@@ -126,18 +126,6 @@ def rebuild_if_space_changed(db: sqlite_utils.Database, model_id: str, params: E
     if get_setting(db, EVENT_SPACE) != {"model_id": model_id, **params.space}:
         set_setting(db, EVENT_SPACE, {"model_id": model_id, **params.space})
     return dropped
-
-
-def _title_vectors(rows: list[dict], title_embedder) -> dict[int, np.ndarray]:
-    """The title model's vector of each row whose title it reads: a real title (not the lead
-    standing in for one) in one of the model's languages."""
-    languages = model_languages(title_embedder)
-    todo = [r for r in rows if (r["title"] or "").strip()
-            and (languages is None or not r["language"] or r["language"].lower()[:2] in languages)]
-    if not todo:
-        return {}
-    vecs = title_embedder.embed([article_texts(r["title"], r["text"])[0] for r in todo])
-    return {r["id"]: np.asarray(v, np.float32) for r, v in zip(todo, vecs)}
 
 
 def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, params: EventParams = DEFAULT_PARAMS,
@@ -155,14 +143,15 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
         if not rows:
             return result
         first_dim = len(rows[0]["lead"]) // 4
-        extra_dim = title_embedder.dim if params.title_model else 0
-        extra = _title_vectors(rows, title_embedder) if extra_dim else {}
-        dim = max(first_dim, extra_dim)
+        extra, dims = extra_channels(rows, params, title_embedder.embed if title_embedder else None,
+                                     model_languages(title_embedder) if title_embedder else None,
+                                     title_embedder.dim if title_embedder else 0)
+        dim = max([first_dim, *dims])
         items = []
-        for r in rows:
+        for r, more in zip(rows, extra):
             lead = from_blob(r["lead"])
             title = from_blob(r["title_vector"]) if (r["title"] or "").strip() and r["title_vector"] else lead
-            items.append((r["id"], r["time"], event_channels(title, lead, extra.get(r["id"]), extra_dim)))
+            items.append((r["id"], r["time"], event_channels(title, lead, more, dims)))
         state = _load_state(db, model_id, to_timestamp(rows[0]["time"]), dim, params)
         assignments = assign_events(state, items)
         titles = {r["id"]: r["title"] for r in rows}

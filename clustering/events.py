@@ -24,7 +24,8 @@ by the model at 256 tokens (so the first ~180 words). `article_texts()` builds t
 `title_model` (the cascade, see MODEL_PARAMS): a second embedder reads each title once more, a
 third channel. Where it does not read an article (its language, or no title) that channel is
 missing, as is an event's channel no member had: the cosine is then the weighted mean over the
-channels both sides have (all present, the formula above bit for bit).
+channels both sides have (all present, the formula above bit for bit). A `lexical` channel
+(clustering/lexical.py: the lead's names and numbers, hashed) may follow, for the same articles.
 
 Defaults and the data they were chosen on (``python -m bench.eval_events``):
     threshold 0.45, tau 30 days, power 0.2, long_days 730, weights (0.5, 0.5) [title+lead];
@@ -94,11 +95,15 @@ class EventParams:
     # embeds each title once more, a third channel: the cascade's heavier tier, read only for titles
     # (short), and missing (left out of the cosine) for languages or titles it does not read
     title_model: str = ""
+    # "": no lexical channel; else the IDF table (clustering/lexical.py) of a last channel: the names
+    # and numbers of the lead, for the articles in the title model's languages (missing elsewhere)
+    lexical: str = ""
 
     @property
     def space(self) -> dict:
         """What the stored event sums depend on: events built in another space are rebuilt."""
-        return {"channels": len(self.weights), "center": self.center, "title_model": self.title_model}
+        return {"channels": len(self.weights), "center": self.center, "title_model": self.title_model,
+                "lexical": self.lexical}
 
     def decay(self, gap_days):
         g = np.asarray(gap_days, dtype=np.float64)
@@ -131,19 +136,19 @@ DEFAULT_PARAMS = EventParams()
 # the folds of `NARRATIVES_EMBED_MODEL=<model> python -m bench.eval_events` agree on (5 folds by
 # gold event, each picking on the other four), never a choice on the whole scored set.
 # use-multilingual-v3-int8, a cascade (2026-12-03): its lead vector centred on FNC-1 news
-# (bench.event_center) and the title read again by all-MiniLM-L6-v2 (English titles; elsewhere the
-# lead alone), weights (0, 0.6, 0.4). Folds: weights 0.6/0.4 in four, threshold 0.40 / tau 1 /
-# power 0.1 in all five (also on a finer threshold grid, 0.34-0.50), long_days 1095 in four;
-# held-out BCubed F1 0.935 (the default model: 0.936; USE alone as embedded 0.890, centred 0.921).
-# long_days 730 is imposed, as for the default model: the folds rate 730 and 1095 the same
-# (held-out 0.935 both; train F1 within 0.003), and 1095 lets a story replayed a year later merge
-# with the first (giveme replayed 1 y later: 0.840 with 730, 0.679 with 1095). In-sample 0.936,
-# demo web 0.926. Earlier (2026-12-02, two USE channels as embedded): threshold 0.50, tau 3, power
-# 0.1, held-out 0.890, in-sample 0.913.
+# (bench.event_center), the title read again by all-MiniLM-L6-v2, and the lexical channel (names and
+# numbers of the lead, IDF from FNC-1 bodies: clustering/lexical.py); the last two for English
+# articles only (elsewhere the lead alone). Weights (0, 0.4, 0.3, 0.3), threshold 0.35, tau 10,
+# power 0.1, long_days 365: the pick of four folds of five (the fifth: lead 0.6 + title 0.4, no
+# lexical channel). Held-out BCubed F1 0.940 (each fold's own pick; 0.944 within this mix; the
+# default model 0.936; USE alone as embedded 0.890, centred 0.921, with the title model 0.935);
+# in-sample 0.942 (gated); demo web 0.840 (the sibling events E09-E12, which share their names,
+# merge; 0.926 without the lexical channel). Earlier (2026-12-02, two USE channels as embedded):
+# threshold 0.50, tau 3, power 0.1, held-out 0.890, in-sample 0.913.
 MODEL_PARAMS: dict[str, EventParams] = {
-    "use-multilingual-v3-int8": EventParams(threshold=0.40, tau_days=1.0, power=0.1, long_days=730.0,
-                                            weights=(0.0, 0.6, 0.4), center="use-multilingual-v3-int8",
-                                            title_model="all-MiniLM-L6-v2"),
+    "use-multilingual-v3-int8": EventParams(threshold=0.35, tau_days=10.0, power=0.1, long_days=365.0,
+                                            weights=(0.0, 0.4, 0.3, 0.3), center="use-multilingual-v3-int8",
+                                            title_model="all-MiniLM-L6-v2", lexical="fnc1-lexical-idf"),
 }
 
 
@@ -196,17 +201,47 @@ def _pad(x: np.ndarray, dim: int) -> np.ndarray:
     return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, dim - x.shape[-1])]) if x.shape[-1] < dim else x
 
 
-def event_channels(title: np.ndarray, lead: np.ndarray, extra: np.ndarray | None = None,
-                   extra_dim: int = 0) -> np.ndarray:
+def event_channels(title: np.ndarray, lead: np.ndarray, extra: Sequence[np.ndarray | None] = (),
+                   extra_dims: Sequence[int] = ()) -> np.ndarray:
     """One article's (channels, dim) vectors: title and lead of the embedding model, then the
-    title_model's title when the params name one (`extra_dim` > 0; None: the model does not read
-    this title, a missing channel). Channels narrower than the widest are zero-padded, which
-    leaves every cosine unchanged."""
-    if not extra_dim:
+    channels the params add (the title_model's title, the lexical vector), each of width
+    `extra_dims[i]`; None: missing for this article (zeros). Channels narrower than the widest are
+    zero-padded, which leaves every cosine unchanged."""
+    if not extra_dims:
         return np.stack([title, lead])
-    dim = max(len(lead), extra_dim)
-    third = np.zeros(dim, np.float32) if extra is None else _pad(np.asarray(extra, np.float32), dim)
-    return np.stack([_pad(np.asarray(title, np.float32), dim), _pad(np.asarray(lead, np.float32), dim), third])
+    dim = max(len(lead), *extra_dims)
+    rows = [_pad(np.asarray(title, np.float32), dim), _pad(np.asarray(lead, np.float32), dim)]
+    rows += [np.zeros(dim, np.float32) if v is None else _pad(np.asarray(v, np.float32), dim) for v in extra]
+    return np.stack(rows)
+
+
+def reads(language: str | None, languages: set[str] | None) -> bool:
+    """Whether a model of `languages` (None: every language) reads an article in `language`
+    (unknown: assumed read)."""
+    return languages is None or not language or language.lower()[:2] in languages
+
+
+def extra_channels(articles: Sequence[dict], params: EventParams, embed_titles=None, languages=None,
+                   title_dim: int = 0) -> tuple[list[list[np.ndarray | None]], list[int]]:
+    """The channels `params` add beyond title and lead, per article (dicts with title, text and
+    optionally language), and their widths: the title model's title (`embed_titles(texts)`, a
+    model of `languages` and width `title_dim`) for articles with a title in its languages, then
+    the lexical vector for articles in those languages. None where an article has no such channel."""
+    cols: list[list] = []
+    dims: list[int] = []
+    if params.title_model:
+        todo = [i for i, a in enumerate(articles) if (a["title"] or "").strip() and reads(a.get("language"), languages)]
+        vecs = embed_titles([article_texts(articles[i]["title"], articles[i]["text"])[0] for i in todo]) if todo else []
+        got = {i: np.asarray(v, np.float32) for i, v in zip(todo, vecs)}
+        cols.append([got.get(i) for i in range(len(articles))])
+        dims.append(title_dim)
+    if params.lexical:
+        from clustering.lexical import DIM, lexical_vector
+
+        cols.append([lexical_vector(article_texts(a["title"], a["text"])[1], params.lexical)
+                     if reads(a.get("language"), languages) else None for a in articles])
+        dims.append(DIM)
+    return [list(x) for x in zip(*cols)] if cols else [[] for _ in articles], dims
 
 
 def article_texts(title: str | None, text: str | None) -> tuple[str, str]:

@@ -230,3 +230,17 @@ def test_missing_channels_block_path_equals_one_at_a_time_and_resumes():
     resumed = EventState.from_rows(state.rows(), DIM, 3, params, next_id=state.next_id)
     tail = assign_events(resumed, items[150:])
     assert [(a.article_id, a.event_id) for a in list(head) + tail] == [(a[0], a[1]) for a in batch]
+
+
+def test_lexical_channel_keeps_names_and_numbers_weighted_by_the_shipped_idf():
+    from clustering.lexical import DIM, idf_table, lexical_vector
+
+    idf, unseen = idf_table("fnc1-lexical-idf")
+    assert len(idf) > 10_000 and unseen > max(idf.values()) - 1e-6  # unseen words weigh most
+    a = lexical_vector("Floods in Valencia: 214 dead, says Spain's government.", "fnc1-lexical-idf")
+    same_story = lexical_vector("Spain: Valencia flood toll rises to 214", "fnc1-lexical-idf")
+    other = lexical_vector("Brazil's central bank raises rates to 11.25 percent", "fnc1-lexical-idf")
+    assert a.shape == (DIM,) and abs(float(np.linalg.norm(a)) - 1) < 1e-5
+    assert float(a @ same_story) > 0.4 > float(abs(a @ other))
+    # lower-case words, stop words and single digits carry nothing
+    assert not lexical_vector("the floods were bad and 3 people were hurt", "fnc1-lexical-idf").any()

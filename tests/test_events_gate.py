@@ -80,8 +80,8 @@ def test_events_gate_in_bf16_and_mixed(giveme):
 
 
 def test_events_gate_of_the_multilingual_cascade(giveme, monkeypatch):
-    """The multilingual model's events (clustering.events.MODEL_PARAMS: the centred USE lead and
-    the title read again by the default model, in fp32) must not regress either."""
+    """The multilingual model's events (clustering.events.MODEL_PARAMS: the centred USE lead, the
+    title read again by the default model in fp32, the lexical channel) must not regress either."""
     from clustering.embedding.use_onnx import onnx_path
     from clustering.events import params_for
 
@@ -92,9 +92,10 @@ def test_events_gate_of_the_multilingual_cascade(giveme, monkeypatch):
     monkeypatch.setenv("NARRATIVES_EMBED_MODEL", "use-multilingual-v3")
     monkeypatch.setenv("NARRATIVES_EMBED_WORKERS", "1")
     params = params_for("use-multilingual-v3-int8")
-    assert params.title_model and params.center
+    assert params.title_model and params.center and params.lexical
     vecs = embed_articles(giveme, precision="fp32", params=params)
-    assert vecs.shape[1] == 3 and not (vecs[:, 2] == 0).all(axis=1).any()  # every giveme title read twice
+    # every giveme title read twice, and every lead has names or numbers
+    assert vecs.shape[1] == 4 and not (vecs[:, 2:] == 0).all(axis=2).any()
     s = score_params(giveme, vecs, params)
     recorded = GATES["events_bcubed_f1_use_cascade"]
     assert s["bcubed_f1"] >= recorded - TOLERANCE, f"BCubed F1 {s['bcubed_f1']:.4f} fell below recorded {recorded:.4f} ({s})"
