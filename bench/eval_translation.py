@@ -16,6 +16,10 @@ where it does not (issue #17).
   of different narrative labels are counted apart.
 Decided exactly as the stage decides (clustering.translation.translation_between): document cosine
 >= DOC_MIN, passage alignment, then the sentence fallback; the grid varies the passage step alone.
+- stance through a translation: how many Russian articles a pair covers enough (aligned sentences
+  STANCE_COVERAGE of both) for an English stance judge to read their source in their place, full translations
+  against partial relays, and (`--stance-model`, default minilm-stance; `none` skips it) how often
+  the source's verdict toward the claim is the Russian article's gold stance.
 """
 from __future__ import annotations
 
@@ -71,9 +75,38 @@ def decide(a: Art, b: Art, passage_min: float, min_share: float) -> bool:
 
 def decide_shipped(a: Art, b: Art) -> str:
     """As the stage decides: "passage", "sentence" (the unit that decided) or "" (not a translation)."""
+    return shipped_alignment(a, b)[1]
+
+
+def shipped_alignment(a: Art, b: Art) -> tuple[T.Alignment | None, str]:
     if float(a.doc @ b.doc) < T.DOC_MIN:
-        return ""
-    return T.translation_between(a.body, b.body, lambda: (a.sentences(), b.sentences()))[1]
+        return None, ""
+    return T.translation_between(a.body, b.body, lambda: (a.sentences(), b.sentences()))
+
+
+def stance_through_translation(pos, stance_model: str) -> dict:
+    """The Russian articles a found pair covers enough to pass a stance along, and (with a judge)
+    the English source's verdict toward its claim against the Russian article's gold stance."""
+    passing = []
+    for a, b, kind, ru, src in pos:
+        al = shipped_alignment(a, b)[0]
+        if al is not None and T.sentence_coverage(a.sentences()[0], b.sentences()[0]) >= T.STANCE_COVERAGE:
+            passing.append((kind, ru, src))
+    out = {"coverage_min": T.STANCE_COVERAGE,
+           "full_passing": sum(k == "translation" for k, *_ in passing),
+           "full_of": sum(k == "translation" for _, _, k, *_ in pos),
+           "partial_passing": sum(k == "partial" for k, *_ in passing),
+           "partial_of": sum(k == "partial" for _, _, k, *_ in pos)}
+    if stance_model.lower() not in ("none", "off") and passing:
+        from clustering.stance import load_judge
+
+        judge = load_judge(stance_model)
+        verdicts = judge.judge_batch([(src["claim"], src["text"], src["title"]) for _, _, src in passing])
+        right = sum(v.stance == ru["stance"] for v, (_, ru, _) in zip(verdicts, passing))
+        out.update({"stance_model": judge.model_id, "right": right, "judged": len(passing),
+                    "accuracy_of_judged": round(right / len(passing), 3),
+                    "accuracy_of_all": round(right / max(1, len(pos)), 3)})
+    return out
 
 
 def project_pairs():
@@ -87,7 +120,7 @@ def project_pairs():
         a = Art(r["title"], r["text"])
         for title, b in arts_en.items():
             if title == r["source_title"]:
-                pos.append((a, b, r["kind"]))
+                pos.append((a, b, r["kind"], r, src))
             elif by_title[title]["claim_id"] == src["claim_id"]:
                 hard.append((a, b, by_title[title]["style"]))
             else:
@@ -103,7 +136,7 @@ def semeval_pairs(lang: str):
     return arts(docs_x), arts(docs_en), [set(d.labels) for d in docs_x], [set(d.labels) for d in docs_en]
 
 
-def evaluate() -> dict:
+def evaluate(stance_model: str = "minilm-stance") -> dict:
     from clustering.embedding import load_embedder
 
     emb = load_embedder()
@@ -116,12 +149,12 @@ def evaluate() -> dict:
     grid = {}
     for pm in GRID_PASSAGE:
         for sh in GRID_SHARE:
-            tp = sum(decide(a, b, pm, sh) for a, b, _ in pos)
+            tp = sum(decide(a, b, pm, sh) for a, b, *_ in pos)
             fp_hard = sum(decide(a, b, pm, sh) for a, b, _ in hard)
             fp_easy = sum(decide(a, b, pm, sh) for a, b, _ in easy)
             grid[f"{pm}/{sh}"] = {"found": tp, "of": len(pos), "false_same_claim": fp_hard, "false_other": fp_easy}
     out["project_grid"] = grid
-    shipped = {"pos": [(decide_shipped(a, b), k) for a, b, k in pos],
+    shipped = {"pos": [(decide_shipped(a, b), k) for a, b, k, *_ in pos],
                "hard": [decide_shipped(a, b) for a, b, _ in hard], "easy": [decide_shipped(a, b) for a, b, _ in easy]}
     found = sum(bool(u) for u, _ in shipped["pos"])
     out["project"] = {"found": found, "of": len(pos), "recall": round(found / max(len(pos), 1), 3),
@@ -130,6 +163,7 @@ def evaluate() -> dict:
                       "partial_of": sum(k == "partial" for _, k in shipped["pos"]),
                       "false_same_claim": sum(map(bool, shipped["hard"])), "same_claim_pairs": len(hard),
                       "false_other": sum(map(bool, shipped["easy"])), "other_pairs": len(easy)}
+    out["stance_through_translation"] = stance_through_translation(pos, stance_model)
     for lang in ("RU", "PT"):
         if semeval_dir(lang) is None:
             continue
@@ -144,8 +178,10 @@ def evaluate() -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the results as JSON here")
+    ap.add_argument("--stance-model", default="minilm-stance",
+                    help="the English judge that reads a translation in a Russian article's place (none: skip)")
     args = ap.parse_args(argv)
-    out = evaluate()
+    out = evaluate(args.stance_model)
     if "skipped" in out:
         print(f"skipped: {out['skipped']} (set NARRATIVES_EMBED_MODEL=use-multilingual-v3)")
         return 0
@@ -158,6 +194,12 @@ def main(argv=None) -> int:
           f"sentence fallback; partial relays "
           f"{p['partial_found']}/{p['partial_of']}), false {p['false_same_claim']} of {p['same_claim_pairs']} same-claim "
           f"pairs, {p['false_other']} of {p['other_pairs']} other pairs")
+    st = out["stance_through_translation"]
+    print(f"stance through a translation (aligned sentences >= {st['coverage_min']} of both): full translations "
+          f"{st['full_passing']}/{st['full_of']}, partial relays {st['partial_passing']}/{st['partial_of']}"
+          + (f"; {st['stance_model']} on the English source: {st['right']}/{st['judged']} right "
+             f"({st['accuracy_of_judged']}; of all {st['full_of'] + st['partial_of']} Russian articles "
+             f"{st['accuracy_of_all']})" if "right" in st else ""))
     for lang in ("ru", "pt"):
         s = out.get(f"semeval_{lang}_x_en")
         if s:

@@ -1,5 +1,5 @@
-"""`narratives process`: embed -> events -> narratives -> watched narratives -> text reuse ->
-translations (with a multilingual model) -> spread, incrementally.
+"""`narratives process`: embed -> events -> translations (with a multilingual model) -> narratives ->
+watched narratives -> text reuse -> spread, incrementally.
 
 Safe to re-run (cron): every stage only picks up what is new, and a run with nothing new
 records nothing.
@@ -21,7 +21,7 @@ from clustering.narrative_stage import (NarrativeStageResult, narratives_stale, 
                                        update_narratives)
 from clustering.reuse import ReuseResult, find_reuse
 from clustering.spread_stage import SpreadResult, update_spread
-from clustering.stance_stage import StanceResult
+from clustering.stance_stage import StanceResult, judge_new_translations
 from clustering.translation import TranslationResult, find_translations, is_multilingual
 from clustering.watch_stage import WatchResult, match_watches
 from db.runs import close_interrupted, finish_run, start_run
@@ -70,12 +70,15 @@ class ProcessResult:
 
 def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None = None) -> bool:
     """Anything queued, a model not yet used on these articles, a watched narrative to re-score,
-    spread to recount (a member's time changed), or candidates the stance judge has not judged."""
+    spread to recount (a member's time changed), candidates the stance judge has not judged, or
+    translation pairs from before their coverage was kept, to find again."""
     return bool(db.execute(
         """SELECT EXISTS (SELECT 1 FROM pending)
            OR (EXISTS (SELECT 1 FROM articles) AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
            OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)
            OR EXISTS (SELECT 1 FROM spread_stale)
+           OR EXISTS (SELECT 1 FROM translations t WHERE t.coverage IS NULL AND t.model_id = :m AND NOT EXISTS
+                      (SELECT 1 FROM translation_checks c WHERE c.article_id = t.article_id AND c.model_id = :m))
            OR (:s IS NOT NULL AND (
                EXISTS (SELECT 1 FROM narratives WHERE status = 'active' AND model_id = :m AND stance_model IS NOT :s)
                OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND stance_model IS NOT :s)))""",
@@ -123,6 +126,13 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
         result.events = assign_new_events(db, embedder.model_id, run_id, params=params, title_embedder=title_embedder)
         if result.events_rebuilt:
             recount_narratives(db, embedder.model_id)
+    # before the narratives and watches: the stance judge reads an article in another language
+    # through its full translation
+    if is_multilingual(embedder):
+        with result.timed("translations"):
+            result.translations = find_translations(db, embedder, run_id)
+            if judge is not None:
+                judge_new_translations(db, run_id)
     with result.timed("narratives"):
         result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover, judge=judge,
                                               stance=result.stance, progress=judge_progress,
@@ -133,9 +143,6 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
         result.watch = match_watches(db, embedder, run_id, judge=judge, stance=result.stance, progress=judge_progress)
     with result.timed("reuse"):
         result.reuse = find_reuse(db)
-    if is_multilingual(embedder):
-        with result.timed("translations"):
-            result.translations = find_translations(db, embedder, run_id)
     # only what changed in this run (new members, hence new copies, citations and adopters):
     # the cost stays flat as the database grows. Rediscovered narratives and re-scored watched
     # narratives may have lost members, so they are rebuilt.

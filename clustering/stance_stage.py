@@ -12,8 +12,11 @@ it addresses most (the highest 1 - p(unrelated)).
 
 Every verdict goes to `stances` with its four probabilities, the passages that decided, the claim's
 hash, the article's content hash, the judge's model id and the run: a verdict is reused while all
-three are unchanged, and judged again when any changes. A narrative's members are its carriers
-(and the candidates no judge covers: "stance not judged"); its reports and debunks stay in
+three are unchanged, and judged again when any changes. An article in a language the judge does
+not read is judged through its full translation where the translation stage found one
+(clustering.translation.stance_partners: the judge reads the translation, the verdict is the
+article's, `via_article_id` names the one read); else it is "stance not judged". A narrative's
+members are its carriers (and the candidates not judged); its reports and debunks stay in
 `stances`, unrelated candidates are dropped. A watched narrative matches carriers.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clustering.stance.base import STANCES, Judgement
+from clustering.translation import STANCE_COVERAGE, stance_partners
 from db.migrations import utcnow
 
 logger = logging.getLogger(__name__)
@@ -45,7 +49,8 @@ class StanceResult:
     judged: int = 0  # (article, subject) pairs judged by the model in this run
     calls: int = 0  # model calls (an article is judged against each of its subject's claims)
     reused: int = 0  # verdicts still current, not judged again
-    not_judged: int = 0  # articles in a language the judge does not cover
+    not_judged: int = 0  # articles in a language the judge does not cover, with no full translation
+    via_translation: int = 0  # articles judged through their full translation (counted in `judged` too)
     cpu_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)  # stance -> pairs judged in this run
 
@@ -54,6 +59,7 @@ class StanceResult:
         self.calls += other.calls
         self.reused += other.reused
         self.not_judged += other.not_judged
+        self.via_translation += other.via_translation
         self.cpu_s += other.cpu_s
         for k, n in other.counts.items():
             self.counts[k] = self.counts.get(k, 0) + n
@@ -62,7 +68,8 @@ class StanceResult:
         if not (self.judged or self.reused or self.not_judged):
             return "none to judge"
         by = ", ".join(f"{self.counts.get(s, 0)} {s}" for s in STANCES if self.counts.get(s))
-        extra = f"; {self.not_judged} not judged (language)" if self.not_judged else ""
+        extra = f" ({self.via_translation} through a translation)" if self.via_translation else ""
+        extra += f"; {self.not_judged} not judged (language)" if self.not_judged else ""
         return f"{self.judged} judged ({by or 'none'}), {self.reused} unchanged{extra}"
 
 
@@ -111,22 +118,33 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
                 f"SELECT id, title, text, language, content_hash FROM articles WHERE id IN ({','.join('?' * len(missing))})",
                 missing))
     languages = getattr(judge, "languages", None)
+
+    def covered(a) -> bool:
+        lang = (a["language"] or "").lower()[:2]
+        return languages is None or not lang or lang in languages
+
+    partners = stance_partners(db, [a["id"] for a in todo if not covered(a)], languages) if languages else {}
+    read_in_place = {r["id"]: r for r in db.query(
+        f"SELECT id, title, text FROM articles WHERE id IN ({','.join('?' * len(partners))})",
+        sorted(set(partners.values())))} if partners else {}
     rows = []
     for i in range(0, len(todo), 64):
         batch = todo[i:i + 64]
-        judgeable = []
+        judgeable = []  # (the article, the article the judge reads: itself or its full translation)
         for a in batch:
-            lang = (a["language"] or "").lower()[:2]
-            if languages is not None and lang and lang not in languages:
+            if covered(a):
+                judgeable.append((a, a))
+            elif a["id"] in partners:
+                judgeable.append((a, read_in_place[partners[a["id"]]]))
+                result.via_translation += 1
+            else:
                 out[a["id"]] = None
                 result.not_judged += 1
-            else:
-                judgeable.append(a)
         cpu = time.process_time()
-        verdicts = judge.judge_batch([(c, a["text"] or "", a["title"]) for a in judgeable for c in claims])
+        verdicts = judge.judge_batch([(c, r["text"] or "", r["title"]) for _, r in judgeable for c in claims])
         result.cpu_s += time.process_time() - cpu
         result.calls += len(verdicts)
-        for k, a in enumerate(judgeable):
+        for k, (a, read) in enumerate(judgeable):
             j = pick(verdicts[k * len(claims):(k + 1) * len(claims)])
             out[a["id"]] = j.stance
             result.judged += 1
@@ -135,7 +153,7 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
                          **{f"p_{s}": round(j.scores.get(s, 0.0), 4) for s in STANCES},
                          "evidence": json.dumps(j.evidence[:3], ensure_ascii=False), "claim_hash": h,
                          "content_hash": a["content_hash"], "model_id": judge.model_id, "run_id": run_id,
-                         "judged_at": utcnow()})
+                         "judged_at": utcnow(), "via_article_id": read["id"] if read is not a else None})
         if progress:
             progress(result)
     if rows:
@@ -152,3 +170,25 @@ def members_of(verdicts: dict[int, str | None]) -> set[int]:
 def drop_verdicts(db: sqlite_utils.Database, kind: str, subject_id: int) -> None:
     """Forget a subject's verdicts (a watched narrative removed or redefined)."""
     db.execute("DELETE FROM stances WHERE kind = ? AND subject_id = ?", [kind, subject_id])
+
+
+def judge_new_translations(db: sqlite_utils.Database, run_id: int) -> int:
+    """A full translation found in this run lets the judge read a member it could not read before:
+    the subjects with such a member and no verdict on it forget their stance model, so the
+    narrative and watch stages of this run judge their candidates again (current verdicts are
+    reused). Returns how many subjects."""
+    ids = sorted({a for pair in db.execute("SELECT article_id, source_article_id FROM translations WHERE run_id = ? "
+                                           "AND coverage >= ?", [run_id, STANCE_COVERAGE]) for a in pair})
+    if not ids:
+        return 0
+    marks = ",".join("?" * len(ids))
+    unjudged = ("NOT EXISTS (SELECT 1 FROM stances s WHERE s.kind = '{kind}' AND s.subject_id = m.{col} "
+                "AND s.article_id = m.article_id)")
+    with db.conn:
+        n = db.execute(f"""UPDATE narratives SET stance_model = NULL WHERE status = 'active' AND stance_model IS NOT NULL
+            AND id IN (SELECT m.narrative_id FROM narrative_memberships m WHERE m.article_id IN ({marks})
+                       AND {unjudged.format(kind="narrative", col="narrative_id")})""", ids).rowcount
+        n += db.execute(f"""UPDATE watched_narratives SET stance_model = NULL WHERE stance_model IS NOT NULL
+            AND id IN (SELECT m.watch_id FROM watch_matches m WHERE m.article_id IN ({marks})
+                       AND {unjudged.format(kind="watch", col="watch_id")})""", ids).rowcount
+    return n

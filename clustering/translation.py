@@ -15,8 +15,10 @@ use-multilingual-v3). For each article embedded with it and not yet checked:
    >= MIN_SHARE of the shorter article's sentences): a relay that shortens and regroups the
    paragraphs it translates no longer lines up passage by passage.
 The earlier article is the source. Each pair is stored once in `translations` with its evidence
-(the aligned passage pairs, best first, and their cosines); the spread stage turns them into
-`translation` edges beside copy, citation and follow.
+(the aligned passage pairs, best first, and their cosines) and its coverage (`sentence_coverage`:
+the sentences aligned one to one over the longer article's); the spread stage turns them into `translation` edges beside copy,
+citation and follow, and the stance stage judges an article no judge reads through a pair that
+covers most of both (`stance_partners`: a full translation says what its source says).
 
 Thresholds (PASSAGE_MIN, MIN_SHARE, MIN_MATCHED, SENTENCE_MIN, MIN_SENTENCES) were chosen on the project's Russian
 translations of its synthetic English articles (bench/stance_data/ru_*.jsonl: full translations
@@ -49,6 +51,9 @@ SENTENCE_MIN = 0.65
 MIN_SENTENCES = 3
 MIN_SENTENCE_WORDS = 4
 MAX_EVIDENCE = 3
+# a verdict passes along a pair only when its aligned sentences are most of both articles: a partial
+# relay adds paragraphs of its own, which may frame the claim otherwise (set a priori, not tuned)
+STANCE_COVERAGE = 0.7
 
 
 @dataclass
@@ -60,9 +65,10 @@ class TranslationResult:
 @dataclass
 class Alignment:
     matched: int
-    share: float
+    share: float  # of the shorter article's units
     cosine: float  # mean cosine of the matched passages
     pairs: list  # [(passage idx here, passage idx there, cosine)], best first
+    coverage: float = 0.0  # of the longer article's units
 
 
 def is_multilingual(embedder) -> bool:
@@ -90,11 +96,19 @@ def align(mine: np.ndarray, theirs: np.ndarray, *, passage_min: float = PASSAGE_
         used_j.add(j)
         hit.append((i, j, c))
     n = min(len(mine), len(theirs))
-    return Alignment(len(hit), len(hit) / n, float(np.mean([p[2] for p in hit])) if hit else 0.0, hit)
+    return Alignment(len(hit), len(hit) / n, float(np.mean([p[2] for p in hit])) if hit else 0.0, hit,
+                     len(hit) / max(len(mine), len(theirs)))
 
 
 def is_translation(a: Alignment, *, min_share: float = MIN_SHARE, min_matched: int = MIN_MATCHED) -> bool:
     return a.matched >= min_matched and a.share >= min_share
+
+
+def sentence_coverage(mine: np.ndarray, theirs: np.ndarray) -> float:
+    """How much of both articles a pair's translation is: sentences aligned one to one at
+    SENTENCE_MIN over the longer article's sentences. Passages are too coarse for this: a full
+    translation that groups its sentences otherwise aligns few passages, but most sentences."""
+    return align(mine, theirs, passage_min=SENTENCE_MIN).coverage
 
 
 def article_sentences(text: str | None) -> list[str]:
@@ -186,7 +200,10 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
                        "source_passage": tt[j][:200] if later_is_me else mt[i][:200],
                        "cosine": round(c, 3), "unit": unit} for i, j, c in a.pairs[:MAX_EVIDENCE]]
                 found.append({"article_id": dst, "source_article_id": src, "model_id": model_id,
-                              "matched": a.matched, "share": round(a.share, 3), "cosine": round(a.cosine, 3),
+                              "matched": a.matched, "share": round(a.share, 3),
+                              "coverage": round(sentence_coverage(sentence_vectors(article_id)[0],
+                                                                  sentence_vectors(other_id)[0]), 3),
+                              "cosine": round(a.cosine, 3),
                               "evidence": json.dumps(ev, ensure_ascii=False), "run_id": run_id, "found_at": now})
         with db.conn:
             if found:
@@ -199,3 +216,26 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
     if todo:
         logger.info("translations: %d articles checked, %d pairs found", result.checked, result.pairs)
     return result
+
+
+def stance_partners(db: sqlite_utils.Database, article_ids, languages: set[str]) -> dict[int, int]:
+    """article id -> the article in one of `languages` that it translates or that translates it,
+    where the pair covers at least STANCE_COVERAGE of both (the best-covering one): the article a
+    stance judge of those languages reads in its place."""
+    ids = sorted({int(a) for a in article_ids})
+    best: dict[int, tuple[float, int]] = {}
+    if not ids or "translations" not in db.table_names():
+        return {}
+    for i in range(0, len(ids), 400):
+        chunk = ids[i:i + 400]
+        mine = set(chunk)
+        marks = ",".join("?" * len(chunk))
+        for a, b, coverage, lang_a, lang_b in db.execute(
+                f"""SELECT t.article_id, t.source_article_id, t.coverage, x.language, y.language
+                    FROM translations t JOIN articles x ON x.id = t.article_id JOIN articles y ON y.id = t.source_article_id
+                    WHERE t.coverage >= ? AND (t.article_id IN ({marks}) OR t.source_article_id IN ({marks}))""",
+                [STANCE_COVERAGE, *chunk, *chunk]):
+            for me, other, lang in ((a, b, lang_b), (b, a, lang_a)):
+                if me in mine and (lang or "").lower()[:2] in languages and (coverage, -other) > best.get(me, (0, 0)):
+                    best[me] = (coverage, -other)
+    return {a: -o for a, (_, o) in best.items()}

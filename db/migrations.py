@@ -564,12 +564,24 @@ def m024_translations(db: sqlite_utils.Database):
         content_hash TEXT, checked_at TEXT, PRIMARY KEY (article_id, model_id))""")
 
 
-
 @migration
 def m025_settings(db: sqlite_utils.Database):
     # database-wide choices that outlive one command: the embedding model the database was
     # switched to (`narratives switch-model`), so later commands use it without being told
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT)")
+
+
+@migration
+def m026_stance_through_translation(db: sqlite_utils.Database):
+    # an article no stance judge reads is judged through its full translation (issue #17): the
+    # verdict names the article the judge read; a pair's coverage says how much of the longer
+    # article the aligned units are
+    db["stances"].add_column("via_article_id", int)
+    db["translations"].add_column("coverage", float)
+    # the pairs found before are found again, with their coverage, by the next `process`
+    db.execute("""DELETE FROM translation_checks WHERE article_id IN
+                  (SELECT article_id FROM translations UNION SELECT source_article_id FROM translations)""")
+
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""

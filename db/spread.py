@@ -294,15 +294,19 @@ def _firsts(rows: list[dict], origin_time: str | None) -> list[dict]:
 
 def _with_first_stance(db, kind: str, subject_id: int, order: list[dict]) -> list[dict]:
     """Each adopter's first article's language and stance: "carries", or "not judged" where the
-    subject was judged but no judge reads that article's language (None: the subject was never judged)."""
+    subject was judged but no judge reads that article's language (None: the subject was never
+    judged); `first_stance_via`: the article the judge read in its place (its full translation)."""
     judged = kind != "event" and _has_stances(db) and db.execute(
         "SELECT EXISTS (SELECT 1 FROM stances WHERE kind = ? AND subject_id = ?)", [kind, subject_id]).fetchone()[0]
     for r in order:
-        row = db.execute("SELECT a.language, s.stance FROM articles a LEFT JOIN stances s ON s.article_id = a.id "
-                         "AND s.kind = ? AND s.subject_id = ? WHERE a.id = ?",
-                         [kind, subject_id, r["first_article_id"]]).fetchone()
+        row = db.execute("SELECT a.language, s.stance, s.via_article_id FROM articles a LEFT JOIN stances s "
+                         "ON s.article_id = a.id AND s.kind = ? AND s.subject_id = ? WHERE a.id = ?",
+                         [kind, subject_id, r["first_article_id"]]).fetchone() if judged else None
+        if row is None:
+            row = db.execute("SELECT language, NULL, NULL FROM articles WHERE id = ?", [r["first_article_id"]]).fetchone()
         r["first_language"] = row[0] if row else None
         r["first_stance"] = (row[1] or "not judged") if judged and row else None
+        r["first_stance_via"] = row[2] if row else None
     return order
 
 

@@ -96,19 +96,40 @@ def test_translations_found_are_the_planted_ones(use_demo):
     assert len(planted) == 2 and found == planted
 
 
-def test_with_the_english_stance_judge_russian_members_are_not_judged_and_the_origin_says_so(use_demo, tmp_path):
-    db, gt, _ = use_demo
+def test_with_the_english_stance_judge_the_russian_origin_is_read_through_its_translation(use_demo, tmp_path):
+    """The English judge cannot read Russian: the origin mt-e01 is judged through its full English
+    translation edw-e01; the Russian articles no translation covers stay members, "not judged"."""
+    db, gt, ids = use_demo
     judged = tmp_path / "judged.db"
     shutil.copy(db, judged)
     r = run_cli("process", judged, timeout=600, env={"NARRATIVES_STANCE_MODEL": "minilm-stance"})
     assert r.returncode == 0, r.stderr
-    assert "not judged (language)" in r.stdout, r.stdout
+    assert "not judged (language)" in r.stdout and "through a translation" in r.stdout, r.stdout
     r = run_cli("spread", judged, "1", "--kind", "watch", "--json")
     data = json.loads(r.stdout)
     first = data["adopters"][0]
-    assert data["origin"] == [_n1(gt)["origin_outlet"]]  # kept: the judge cannot read it, so it is not dropped
-    assert (first["first_language"], first["first_stance"]) == ("ru", "not judged")
-    assert data["stance_counts"].get("not judged", 0) >= 1
+    assert data["origin"] == [_n1(gt)["origin_outlet"]]
+    assert (first["first_language"], first["first_stance"]) == ("ru", "carries")
+    assert ids[first["first_stance_via"]] == "edw-e01" and ids[first["first_article_id"]] == "mt-e01"
+    assert data["stance_counts"].get("not judged", 0) >= 1  # a Russian carrier no translation covers
     assert {r["first_stance"] for r in data["adopters"][1:]} <= {"carries"}
+    r = run_cli("spread", judged, "1", "--kind", "watch")
+    assert "stance read through its full translation: article" in r.stdout.splitlines()[1], r.stdout
+    r = run_cli("report", judged, "1", "--kind", "watch", "--html", tmp_path / "watch.html")
+    assert r.returncode == 0, r.stderr
+    assert "was read through its full translation, article" in (tmp_path / "watch.html").read_text("utf-8")
+    # without the translation the judge cannot read the origin: kept, "not judged", and said so
+    conn = sqlite3.connect(judged)
+    with conn:
+        conn.execute("DELETE FROM translations")
+        conn.execute("DELETE FROM stances WHERE via_article_id IS NOT NULL")
+        conn.execute("UPDATE watched_narratives SET stance_model = NULL")
+    conn.close()
+    r = run_cli("process", judged, timeout=600, env={"NARRATIVES_STANCE_MODEL": "minilm-stance"})
+    assert r.returncode == 0, r.stderr
+    data = json.loads(run_cli("spread", judged, "1", "--kind", "watch", "--json").stdout)
+    first = data["adopters"][0]
+    assert data["origin"] == [_n1(gt)["origin_outlet"]]  # kept: the judge cannot read it, so it is not dropped
+    assert (first["first_language"], first["first_stance"], first["first_stance_via"]) == ("ru", "not judged", None)
     r = run_cli("spread", judged, "1", "--kind", "watch")
     assert "stance not judged: no stance judge reads ru" in r.stdout.splitlines()[1], r.stdout

@@ -101,6 +101,39 @@ def test_languages_the_judge_does_not_cover_are_members_not_judged(db):
     assert db.execute("SELECT count(*) FROM stances").fetchone()[0] == 1
 
 
+def test_an_article_no_judge_reads_is_judged_through_its_full_translation_only(db):
+    """Article 4 (Russian, "[carries] five") is a full translation of article 1 ("[reports] two"):
+    the judge reads article 1 in its place. A partial relay (coverage under STANCE_COVERAGE) passes
+    nothing on, and a pair found later sends the subjects with the article unjudged back to the judge."""
+    from clustering.stance_stage import judge_new_translations
+    from clustering.translation import STANCE_COVERAGE, stance_partners
+
+    ru, en = db.ids[4], db.ids[1]
+    with db.conn:
+        db["narratives"].insert({"id": 7, "status": "active", "model_id": "m", "stance_model": "fake@1"}, alter=True)
+        db["narrative_memberships"].insert({"narrative_id": 7, "article_id": ru, "score": 0.5}, alter=True)
+        db["translations"].insert({"article_id": en, "source_article_id": ru, "model_id": "m", "matched": 3,
+                                   "share": 0.6, "coverage": STANCE_COVERAGE - 0.1, "run_id": 1})
+    assert stance_partners(db, [ru], {"en"}) == {}
+    judge, result = FakeJudge(languages={"en"}), StanceResult()
+    assert judge_candidates(db, judge, "narrative", 7, ["the claim"], [ru], None, result) == {ru: None}
+    assert judge_new_translations(db, 1) == 0  # a partial relay judges nothing again
+    # the same pair, found in run 2 to cover most of both articles
+    with db.conn:
+        db.execute("UPDATE translations SET coverage = 0.95, run_id = 2")
+    assert stance_partners(db, [ru], {"en"}) == {ru: en} and stance_partners(db, [ru], {"de"}) == {}
+    assert judge_new_translations(db, 2) == 1
+    assert db.execute("SELECT stance_model FROM narratives WHERE id = 7").fetchone()[0] is None
+    result = StanceResult()
+    assert judge_candidates(db, judge, "narrative", 7, ["the claim"], [ru], None, result) == {ru: "reports"}
+    assert judge.calls[-1] == ("the claim", "[reports] two")  # it read the English translation
+    assert (result.judged, result.via_translation, result.not_judged) == (1, 1, 0)
+    assert "1 through a translation" in result.summary()
+    row = db.execute("SELECT stance, via_article_id, content_hash FROM stances WHERE article_id = ?", [ru]).fetchone()
+    assert row == ("reports", en, "h4")  # the verdict is the Russian article's, kept while its text is
+    assert judge_new_translations(db, 2) == 0  # judged now: nothing to send back
+
+
 def test_members_are_carriers_and_the_unjudged():
     assert members_of({1: "carries", 2: "reports", 3: "debunks", 4: "unrelated", 5: None}) == {1, 5}
 

@@ -24,6 +24,7 @@ def test_alignment_counts_the_shorter_articles_passages():
     relay = np.vstack([relay / np.linalg.norm(relay, axis=1, keepdims=True), _unit(rng, 2)])  # 3 translated + 2 own
     a = align(relay, src)
     assert a.matched == 3 and a.share == pytest.approx(3 / 5) and is_translation(a)
+    assert a.coverage == pytest.approx(3 / 6)  # of the longer article: a partial relay, no stance passed on
     assert [p[:2] for p in sorted(a.pairs)] == [(0, 0), (1, 2), (2, 4)]
     assert align(src, relay).matched == 3  # the same pair seen from the other side
     other = align(_unit(rng, 5), src)
@@ -109,10 +110,12 @@ def test_a_russian_translation_gets_a_translation_edge_and_an_unrelated_article_
     assert r.returncode == 0, r.stderr
     assert "translations: 1 pairs" in r.stdout, r.stdout
     conn = sqlite3.connect(db)
-    found = conn.execute("SELECT article_id, source_article_id, matched, share, evidence FROM translations").fetchall()
+    found = conn.execute("SELECT article_id, source_article_id, matched, share, evidence, coverage "
+                         "FROM translations").fetchall()
     assert [(a, s) for a, s, *_ in found] == [(2, 1)]  # the later, Russian article translates the English one
-    matched, share, evidence = found[0][2:]
+    matched, share, evidence, coverage = found[0][2:]
     assert matched >= 3 and share == 1.0  # every body passage aligned
+    assert coverage >= 0.7  # of both: a full translation, through which a stance judge may read it
     best = json.loads(evidence)[0]  # the translated passage, its source passage, their cosine
     flat = lambda text: " ".join(text.split())  # noqa: E731 (passages join paragraphs with a space)
     assert best["passage"] in flat(RU) and best["source_passage"] in flat(EN) and best["cosine"] >= 0.7

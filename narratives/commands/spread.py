@@ -92,9 +92,11 @@ def spread_cmd(db, subject_id, kind, edge_limit, as_json):
     click.echo(f"{kind} {subject['id']}: {subject['name']}")
     unjudged = sorted({r["first_language"] or "unknown language" for r in data["adopters"]
                        if r["is_origin"] and r.get("first_stance") == "not judged"})
+    via = sorted({r["first_stance_via"] for r in data["adopters"] if r["is_origin"] and r.get("first_stance_via")})
     click.echo(f"origin: {', '.join(data['origin']) or '(no articles)'}"
                + ("  (tie)" if len(data["origin"]) > 1 else "")
-               + (f"  (stance not judged: no stance judge reads {', '.join(unjudged)})" if unjudged else ""))
+               + (f"  (stance not judged: no stance judge reads {', '.join(unjudged)})" if unjudged else "")
+               + (f"  (stance read through its full translation: article {', '.join(map(str, via))})" if via else ""))
     click.echo("\nadopters (time = publication time when known, else first fetch):")
     emit(data["adopters"], "table", ["adoption_rank", "outlet", "first_seen_at", "time_source", "lag_hours", "articles",
                                      "first_title"])
