@@ -3,12 +3,15 @@
 c-TF-IDF (as in BERTopic): the cluster's texts are one "class document"; a term's weight is its
 frequency in the class (normalised by the class length) times log(1 + A / f), A the average
 number of words per document of the whole collection and f the term's frequency over the whole
-collection. English stop words, numbers and one-letter tokens are left out; unigrams and
-bigrams are counted, and a bigram hides the unigrams it contains when both would be listed.
+collection. English and Russian stop words (clustering/stopwords.py), numbers and one-letter
+tokens are left out; unigrams and bigrams are counted, and a bigram hides the unigrams it contains
+when both would be listed.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from clustering.stopwords import RUSSIAN
 
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b"
 EXTRA_STOP = {"said", "says", "say", "according", "told", "read", "source", "year", "years", "new", "just",
@@ -23,7 +26,7 @@ class KeywordIndex:
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
         self.vec = CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2),
-                                   stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP), min_df=1)
+                                   stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP | RUSSIAN), min_df=1)
         try:
             self.counts = self.vec.fit_transform(list(all_texts))
             self.vocab = np.asarray(self.vec.get_feature_names_out())

@@ -120,6 +120,17 @@ def test_keywords_ctfidf():
     assert keywords([], texts) == []
 
 
+def test_russian_function_words_are_not_keywords():
+    """Rare in an English-heavy collection, they would top a Russian cluster's c-TF-IDF (the
+    demo's moskovsky-telegraf narrative was once labelled "иг / не / где / под")."""
+    ru = ["СВР заявила, что инструкторы не скрывают, где под видом учений готовят боевиков ИГ",
+          "По словам СВР, инструкторы готовят боевиков ИГ там, где нет контроля, и это не секрет"]
+    en = ["The EU adopted new sanctions on Russian gas", "Farmers protest climate rules in Brussels"] * 4
+    words = set(" ".join(keywords(ru, ru + en, k=4)).split())  # bigrams included
+    assert {"свр", "инструкторы", "боевиков"} <= words
+    assert not words & {"не", "где", "под", "что", "это", "по", "словам"}
+
+
 def test_representative_headline():
     v = np.eye(3, dtype=np.float32)
     assert representative_headline(["a", "b", "c"], v, np.array([0, 1, 0], dtype=np.float32)) == "b"
