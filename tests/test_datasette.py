@@ -408,6 +408,8 @@ def stance_db(small_db, tmp_path_factory):
     # the watched narrative (threshold 0.5: articles 2 to 6 match): 3 debunks it, 2 carries it
     add_stance(conn, "watch", 1, 2, "carries")
     add_stance(conn, "watch", 1, 3, "debunks")
+    # article 5's verdict was read through its full translation, article 9 (migration m026)
+    conn.execute("UPDATE stances SET via_article_id = 9 WHERE kind = 'narrative' AND subject_id = 1 AND article_id = 5")
     conn.commit()
     conn.close()
     return path
@@ -466,6 +468,9 @@ def test_stance_page_marks_counts_and_coverage(stance_ds, stance_db):
     shown = {int(tr.xpath(".//a/@href")[0].rsplit("/", 1)[1]): tr.xpath("td")[header.index("lang")].text_content()
              for tr in rows}
     assert shown == {aid: languages[aid] for aid in shown} and set(shown.values()) == {"en"}
+    # a verdict read through a translation links the article the judge read, on that row only
+    via = {int(tr.xpath(".//a/@href")[0].rsplit("/", 1)[1]): tr.xpath(".//a[@class='nt-via']/@href") for tr in rows}
+    assert {aid: links for aid, links in via.items() if links} == {5: ["/stance/articles/9"]}
     assert "article 10" not in r.text
     # first debunk and its lag after the origin (alpha-news at 08:00 on Jan 5; beta-times 24 h later)
     assert "alpha-news" in tree.xpath("//p[@id='origin']")[0].text_content()

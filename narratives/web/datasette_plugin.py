@@ -382,10 +382,14 @@ MEMBER_ARTICLES = """
 STANCE_ARTICLES = f"""WITH {LISTED_CTE}
     SELECT a.id, a.outlet, coalesce(a.published_at, a.fetched_at) AS time,
            CASE WHEN a.published_at IS NOT NULL THEN coalesce(a.date_source, 'published') ELSE 'first fetch'
-           END AS time_source, a.title, a.url, a.language, round(l.score, 3) AS score, l.stance, round(l.p, 3) AS p, l.member
+           END AS time_source, a.title, a.url, a.language, round(l.score, 3) AS score, l.stance, round(l.p, 3) AS p, l.member,
+           {{via}} AS via
     FROM listed l JOIN articles a ON a.id = l.article_id
     WHERE {{where}}
     ORDER BY time, a.id LIMIT :limit"""
+# the article the judge read in one's place (its full translation; migration m026)
+VIA = ("(SELECT x.via_article_id FROM stances x WHERE x.kind = :kind AND x.subject_id = :sid "
+       "AND x.article_id = a.id)")
 
 
 @page
@@ -429,7 +433,8 @@ async def subject_page(datasette, request):
             shown = article_filter(request, by_stance)
             picked = {f"s{i}": st for i, st in enumerate(shown or [])}
             where = f"l.stance IN ({', '.join(':' + k for k in picked)})" if picked else "1"
-            articles = await rows(db, STANCE_ARTICLES.format(where=where), dict(params, **picked))
+            via = VIA if "via_article_id" in await db.table_columns("stances") else "NULL"
+            articles = await rows(db, STANCE_ARTICLES.format(where=where, via=via), dict(params, **picked))
             firsts = await coverage_firsts(db, kind, subject_id, origin[0]["first_seen_at"] if origin else None)
             # the timeline by stance: from the members' counts alone while no verdict touches the subject
             judged = await rows(db, "SELECT 1 FROM stances WHERE kind = :kind AND subject_id = :sid LIMIT 1", params)
