@@ -125,6 +125,19 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(n, 1e-12)
 
 
+def _members(labels: np.ndarray, n: int) -> list[np.ndarray]:
+    """The indices of each label 0..n-1, ascending (what np.nonzero(labels == u) gives, without a
+    pass over all labels per label: thousands of claim units made that the stage's largest cost)."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n + 1))
+    return [order[bounds[u]:bounds[u + 1]] for u in range(n)]
+
+
+def _centroids(x: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Normalised mean row of each label 0..n-1 (the same floats as x[labels == u].mean(axis=0))."""
+    return _normalize(np.stack([x[idx].mean(axis=0) for idx in _members(labels, n)]))
+
+
 def _agglomerate(x: np.ndarray, distance: float) -> np.ndarray:
     """Average-linkage cosine clustering with a distance threshold; labels renumbered by first
     occurrence so that they do not depend on scikit-learn's internal numbering."""
@@ -299,12 +312,13 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     if n_units == 0:  # no doc may carry a narrative (all below the carrier gate)
         return []
     if len(picked) < len(order):  # the rest: nearest unit centroid within the unit distance
-        cents = _normalize(np.stack([q[picked][unit[picked] == u].mean(axis=0) for u in range(n_units)]))
+        cents = _centroids(q[picked], unit[picked], n_units)
         rest = np.setdiff1d(order, picked)
         unit[rest] = _assign(q[rest], cents, p.unit_distance)
     keep_unit = np.zeros(n_units, dtype=bool)
+    in_unit = _members(np.where(unit >= 0, unit, n_units), n_units)
     for u in range(n_units):
-        idx = np.nonzero(unit == u)[0]
+        idx = in_unit[u]
         ds = set(pdi[idx].tolist())
         if len({groups[d] for d in ds}) < p.min_unit_groups:
             continue
@@ -322,7 +336,7 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     lab[kept_s] = _agglomerate(q[kept_s], p.narrative_distance)
     n_lab = int(lab.max()) + 1
     if len(kept_s) < len(kept):
-        cents = _normalize(np.stack([q[kept_s][lab[kept_s] == c].mean(axis=0) for c in range(n_lab)]))
+        cents = _centroids(q[kept_s], lab[kept_s], n_lab)
         rest = np.setdiff1d(kept, kept_s)
         lab[rest] = _assign(q[rest], cents, p.narrative_distance)
 
@@ -331,8 +345,9 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
     first_passage[pdi[::-1]] = np.arange(len(pdi))[::-1]
     kw_index = KeywordIndex([f"{d.title}\n{d.text}" for d in docs])
     clusters: list[NarrativeCluster] = []
+    in_lab = _members(np.where(lab >= 0, lab, n_lab), n_lab)
     for c in range(n_lab):
-        idx = np.nonzero(lab == c)[0]
+        idx = in_lab[c]
         ds = sorted(set(pdi[idx].tolist()))
         if len(ds) < p.min_articles or len({groups[d] for d in ds}) < p.min_groups:
             continue
