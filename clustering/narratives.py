@@ -145,12 +145,31 @@ def _agglomerate(x: np.ndarray, distance: float) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if len(x) == 1:
         return np.zeros(1, dtype=np.int64)
-    from sklearn.cluster import AgglomerativeClustering
+    from scipy.cluster.hierarchy import fcluster, linkage
 
-    raw = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine",
-                                  linkage="average").fit_predict(x.astype(np.float64))
+    tree = linkage(_cosine_distances(x), method="average")
+    # cut as scikit-learn's distance_threshold does: merges below the distance are kept
+    raw = fcluster(tree, t=np.nextafter(distance, -np.inf), criterion="distance")
     remap: dict[int, int] = {}
     return np.asarray([remap.setdefault(int(r), len(remap)) for r in raw], dtype=np.int64)
+
+
+def _cosine_distances(x: np.ndarray, block: int = 512) -> np.ndarray:
+    """Condensed cosine distances (scipy's pdist layout) by blocks of matrix products: pdist's
+    scalar loop cost ~2.5 CPU-s per 4,000 passages, the BLAS product a tenth of it, and the
+    blocks keep memory at the condensed array's."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
+    n = len(x)
+    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    for i0 in range(0, n, block):
+        i1 = min(n, i0 + block)
+        sims = x[i0:i1] @ x[i0:].T
+        for i in range(i0, i1):
+            start = i * n - i * (i + 1) // 2  # row i's first pair (i, i + 1)
+            out[start:start + n - i - 1] = 1.0 - sims[i - i0, i - i0 + 1:]
+    np.clip(out, 0.0, 2.0, out=out)
+    return out
 
 
 def _episodes(docs: list[DocInfo], groups: list[str], gap_days: float) -> list[str]:
