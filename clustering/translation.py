@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,7 @@ SENTENCE_MIN = 0.65
 MIN_SENTENCES = 3
 MIN_SENTENCE_WORDS = 4
 MAX_EVIDENCE = 3
+COMMIT_EVERY = 200  # articles checked per transaction
 # a verdict passes along a pair only when its aligned sentences are most of both articles: a partial
 # relay adds paragraphs of its own, which may frame the claim otherwise (set a priori, not tuned)
 STANCE_COVERAGE = 0.7
@@ -135,6 +137,50 @@ def _passages(db, model_id: str, article_id: int, dim: int) -> tuple[np.ndarray,
     return stack([r[2] for r in rows], dim), [r[1] for r in rows]
 
 
+class _TimeIndex:
+    """Every article embedded with the model that has a language and a time, sorted by time: the
+    articles in another language within WINDOW_DAYS of one are a bisection away (a query per
+    article scanned the whole table, a cost that grew with the database)."""
+
+    def __init__(self, db: sqlite_utils.Database, model_id: str):
+        self.model_id = model_id
+        rows = sorted(db.execute(
+            """SELECT julianday(coalesce(a.published_at, a.fetched_at)) AS t, e.article_id,
+                      substr(lower(a.language), 1, 2)
+               FROM embeddings e JOIN articles a ON a.id = e.article_id
+               WHERE e.model_id = ? AND a.language IS NOT NULL AND a.language != '' AND t IS NOT NULL""",
+            [model_id]).fetchall())
+        self.times = [r[0] for r in rows]
+        self.rows = rows
+
+    def others(self, db: sqlite_utils.Database, article_id: int, lang: str, t: float | None) -> list[tuple]:
+        """(article id, document vector, time) of the articles in another language near `t`."""
+        if t is None:
+            return []
+        lo, hi = bisect_left(self.times, t - WINDOW_DAYS), bisect_right(self.times, t + WINDOW_DAYS)
+        near = {a: ta for ta, a, la in self.rows[lo:hi] if la != lang and a != article_id}
+        if not near:
+            return []
+        ids = sorted(near)
+        out = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out += db.execute(f"SELECT article_id, vector FROM embeddings WHERE model_id = ? AND article_id IN "
+                              f"({','.join('?' * len(chunk))}) ORDER BY article_id", [self.model_id, *chunk]).fetchall()
+        return [(a, v, near[a]) for a, v in out]
+
+
+def _store(db: sqlite_utils.Database, pairs: list[dict], checks: list[dict]) -> None:
+    """Pairs found and articles checked, in one transaction; the lists are emptied."""
+    with db.conn:
+        if pairs:
+            db["translations"].insert_all(pairs, replace=True)
+        if checks:
+            db["translation_checks"].insert_all(checks, pk=("article_id", "model_id"), replace=True)
+    pairs.clear()
+    checks.clear()
+
+
 def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = None) -> TranslationResult:
     """Check every article embedded with `embedder` and not yet checked (incremental, idempotent)."""
     model_id = embedder.model_id
@@ -167,15 +213,12 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
             db.execute("""DELETE FROM translations WHERE model_id = ? AND (article_id IN (SELECT id FROM translation_todo)
                           OR source_article_id IN (SELECT id FROM translation_todo))""", [model_id])
     checked_now: set[int] = set()  # their pairs with every later article of this run are already decided
+    window = _TimeIndex(db, model_id) if todo else None
+    checks: list[dict] = []
+    pairs: list[dict] = []
     for article_id, dim, blob, lang, t, content_hash in todo:
         lang = lang.lower()[:2]
-        others = db.execute(
-            """SELECT e.article_id, e.vector, julianday(coalesce(a.published_at, a.fetched_at)) AS t
-               FROM embeddings e JOIN articles a ON a.id = e.article_id
-               WHERE e.model_id = ? AND e.article_id != ? AND a.language IS NOT NULL AND a.language != ''
-                 AND substr(lower(a.language), 1, 2) != ?
-                 AND julianday(coalesce(a.published_at, a.fetched_at)) BETWEEN ? AND ?""",
-            [model_id, article_id, lang, t - WINDOW_DAYS, t + WINDOW_DAYS]).fetchall()
+        others = window.others(db, article_id, lang, t)
         found = []
         if others:
             doc = stack([blob], dim)[0]
@@ -205,14 +248,15 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
                                                                   sentence_vectors(other_id)[0]), 3),
                               "cosine": round(a.cosine, 3),
                               "evidence": json.dumps(ev, ensure_ascii=False), "run_id": run_id, "found_at": now})
-        with db.conn:
-            if found:
-                db["translations"].insert_all(found, replace=True)
-            db["translation_checks"].insert({"article_id": article_id, "model_id": model_id,
-                                             "content_hash": content_hash, "checked_at": now}, replace=True)
+        pairs += found
+        checks.append({"article_id": article_id, "model_id": model_id, "content_hash": content_hash,
+                       "checked_at": now})
+        if len(checks) >= COMMIT_EVERY:
+            _store(db, pairs, checks)
         checked_now.add(article_id)
         result.checked += 1
         result.pairs += len(found)
+    _store(db, pairs, checks)
     if todo:
         logger.info("translations: %d articles checked, %d pairs found", result.checked, result.pairs)
     return result

@@ -32,6 +32,32 @@ def test_alignment_counts_the_shorter_articles_passages():
     assert not is_translation(align(relay[:1], src))  # one passage is a quote, not a translation
 
 
+def test_candidates_are_other_languages_within_the_window_only(tmp_path):
+    """The stage's time index: another language, within WINDOW_DAYS either side, never the article
+    itself; a monolingual database has no candidate at all (no vector read)."""
+    from clustering.translation import WINDOW_DAYS, _TimeIndex
+    from db import open_db
+    from db.store import ensure_outlet, insert_articles
+
+    db = open_db(tmp_path / "t.db")
+    ensure_outlet(db, "o", "http://127.0.0.1/")
+    days = [0, 3, WINDOW_DAYS - 1, WINDOW_DAYS + 2, 1, -WINDOW_DAYS]
+    langs = ["en", "ru", "ru", "ru", "en-GB", "de"]
+    with db.conn:
+        ids = insert_articles(db, [{"url": f"http://127.0.0.1/{i}", "outlet": "o", "text": "x", "language": lang,
+                                    "published_at": f"2026-05-{15 + d:02.0f}T12:00:00Z"}
+                                   for i, (d, lang) in enumerate(zip(days, langs))])
+        db["embeddings"].insert_all({"article_id": a, "model_id": "m", "dim": 2,
+                                     "vector": np.array([1, 0], np.float32).tobytes()} for a in ids)
+    index = _TimeIndex(db, "m")
+    t0 = db.execute("SELECT julianday(published_at) FROM articles WHERE id = ?", [ids[0]]).fetchone()[0]
+    assert [o[0] for o in index.others(db, ids[0], "en", t0)] == [ids[1], ids[2], ids[5]]
+    assert index.others(db, ids[0], "en", None) == []
+    with db.conn:
+        db.execute("UPDATE articles SET language = 'en'")
+    assert _TimeIndex(db, "m").others(db, ids[0], "en", t0) == []
+
+
 def test_sentences_decide_where_passages_fall_short_and_only_then():
     from clustering.translation import SENTENCE_GATE, translation_between
 
