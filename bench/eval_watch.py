@@ -72,13 +72,20 @@ def _parts(profiles, pvs, top_k) -> np.ndarray:
     return np.array([W.part_scores(profiles, v)[0] for v in pvs])
 
 
-def _calibrated(parts: np.ndarray, weight: float) -> np.ndarray:
-    """What W.calibrate + W.score_article compute, calibrated on the scored docs themselves
-    (unlabelled, transductive), for any prototype weight."""
-    z = _z(parts[..., 0])
+def _zb(x: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """x standardised by the background's per-column mean and deviation."""
+    return (x - bg.mean(0)) / np.maximum(bg.std(0), 1e-6)
+
+
+def _calibrated(parts: np.ndarray, weight: float, background: np.ndarray | None = None) -> np.ndarray:
+    """What W.calibrate + W.score_article compute, for any prototype weight, calibrated on
+    `background` parts (unlabelled; None: the scored docs themselves, transductive)."""
+    bg = parts if background is None else background
+    z, zb = _zb(parts[..., 0], bg[..., 0]), _zb(bg[..., 0], bg[..., 0])
     if not np.isnan(parts[..., 1]).any():
-        z = z + weight * _z(parts[..., 1])
-    return _z(z)
+        z = z + weight * _zb(parts[..., 1], bg[..., 1])
+        zb = zb + weight * _zb(bg[..., 1], bg[..., 1])
+    return _zb(z, zb)
 
 
 JUDGE_FLOOR = 0.5  # with a stance judge: the candidates judged (z >= this) and the lowest threshold tried
@@ -122,19 +129,22 @@ def _penalty(carrier: np.ndarray, gate) -> np.ndarray:
 
 
 def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarray,
-                     gate: float | None = C.CARRIER_GATE, stance=None) -> dict:
+                     gate: float | None = C.CARRIER_GATE, stance=None, background=None) -> dict:
     """Held-out 5-fold CV micro-F1: top-k, prototype passages and weight, and the threshold are
     chosen on the training folds only; also the micro-F1 of the shipped defaults (in-sample).
     `carrier`: each doc's out-of-fold narrative-carrier logit; `gate`: the carrier gate (None: off).
-    `stance(z) -> mask`: with a stance judge, only the pairs it says carry the label may match."""
+    `stance(z) -> mask`: with a stance judge, only the pairs it says carry the label may match.
+    `background`: the passage vectors the watches are calibrated on, as a database calibrates on
+    its stream (None: the scored docs themselves)."""
     candidates = {}
     penalty = _penalty(carrier, gate)
     for m in (PROTOTYPE_PASSAGES_GRID if few_shot else (W.PROTOTYPE_PASSAGES,)):
         profiles = make_profiles(m)
         for k in TOPK_GRID:
             parts = _parts(profiles, pvs, k)
+            bg = None if background is None else _parts(profiles, background, k)
             for w in (WEIGHT_GRID if few_shot else (W.PROTOTYPE_WEIGHT,)):
-                candidates[(k, m, w)] = _calibrated(parts, w) - penalty
+                candidates[(k, m, w)] = _calibrated(parts, w, bg) - penalty
     masks = {key: stance(z) if stance is not None else None for key, z in candidates.items()}
     rng = np.random.default_rng(FOLD_SEED)
     idx = rng.permutation(len(y))
@@ -156,7 +166,7 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
     profiles = make_profiles(W.PROTOTYPE_PASSAGES)
     for p in profiles:
         p.top_k = W.TOP_K
-    W.calibrate(profiles, pvs)
+    W.calibrate(profiles, pvs if background is None else background)
     pred = np.array([[m.matched for m in W.score_article(profiles, v, carrier=c if gate is not None else None)]
                      for v, c in zip(pvs, carrier)])
     if stance is not None:
