@@ -22,7 +22,8 @@ import pytest
 
 TOLERANCE = 0.005
 TARGETS = {"fnc1_macro_f1": 0.65, "fnc1_related_macro_f1": 0.55, "demo_accuracy": 0.9}
-GATES = json.loads((Path(__file__).resolve().parent.parent / "bench" / "quality_gates.json").read_text())
+ROOT = Path(__file__).resolve().parent.parent
+GATES = json.loads((ROOT / "bench" / "quality_gates.json").read_text())
 SHIPPED = "minilm-stance"
 
 pytestmark = pytest.mark.slow
@@ -111,6 +112,11 @@ def test_stance_command_answers_a_batch_with_the_real_model(tmp_path):
     lines = [json.dumps({"id": p["id"], "claim": p["claim"], "text": p["text"], "title": p["title"]}) for p in pairs]
     lines.insert(5, '{"id": "broken", "claim": "no text"}')
     lines.insert(9, "not json at all")
+    # a Russian text (detected) and an English one said to be Russian: the English judge reads neither
+    ru = json.loads((ROOT / "bench" / "stance_data" / "ru_A.jsonl").read_text("utf-8").splitlines()[0])
+    lines.insert(12, json.dumps({"id": "ru", "claim": pairs[0]["claim"], "text": ru["text"], "title": ru["title"]},
+                                ensure_ascii=False))
+    lines.insert(14, json.dumps({"id": "said-ru", "claim": pairs[0]["claim"], "text": pairs[0]["text"], "language": "ru"}))
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
     from tests.conftest import run_cli
@@ -119,8 +125,15 @@ def test_stance_command_answers_a_batch_with_the_real_model(tmp_path):
     assert r.returncode == 1, r.stderr
     assert "line 6" in r.stderr and "line 10" in r.stderr, r.stderr
     out = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [o["id"] for o in out] == [p["id"] for p in pairs]
+    ids = [p["id"] for p in pairs]
+    assert [o["id"] for o in out] == ids[:10] + ["ru"] + ids[10:11] + ["said-ru"] + ids[11:]
+    unread = [out.pop(10), out.pop(11)]
+    for o in unread:  # answered in place, not judged, and why
+        assert (o["stance"], o["scores"], o["evidence"], o["language"]) == ("not judged", None, [], "ru")
+        assert o["reason"].startswith("no stance judge reads ru"), o
+    assert "not judged: 2 in ru" in r.stderr, r.stderr
     for o in out:
+        assert o["language"] == "en"
         assert o["stance"] in ("carries", "reports", "debunks", "unrelated")
         assert abs(sum(o["scores"].values()) - 1) < 1e-3 and max(o["scores"], key=o["scores"].get) == o["stance"]
         assert o["evidence"] and all(isinstance(e, str) and e for e in o["evidence"])

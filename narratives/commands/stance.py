@@ -28,7 +28,18 @@ def parse_line(line: str) -> dict:
             raise ValueError(f'"{key}" must be a non-empty string')
     if obj.get("title") is not None and not isinstance(obj["title"], str):
         raise ValueError('"title" must be a string')
+    if obj.get("language") is not None and (not isinstance(obj["language"], str) or not obj["language"].strip()):
+        raise ValueError('"language" must be a language code such as "en"')
     return obj
+
+
+def text_language(obj: dict) -> str | None:
+    """The line's "language", else the one detected from its title and text (None: too short to tell)."""
+    from crawler.extraction import detect_language
+
+    given = obj.get("language")
+    lang = given.strip() if given else detect_language(f"{obj.get('title') or ''}\n{obj['text']}")
+    return lang.lower()[:2] if lang else None
 
 
 @click.command()
@@ -39,11 +50,13 @@ def stance(file, model):
     """Judge the stance of texts toward claims: carries, reports, debunks or unrelated.
 
     FILE holds one JSON object per line (`-` reads stdin): {"id": any, "claim": str, "text":
-    str, "title": optional str}. Each line is answered on stdout, in input order:
-    {"id": ..., "stance": ..., "scores": {"carries": p, "reports": p, "debunks": p,
-    "unrelated": p}, "evidence": [the passages that decided, best first], "model": ...}.
-    A bad line is reported on stderr with its line number and not answered; the others are,
-    and the exit code is 1.
+    str, "title": optional str, "language": optional code}. Each line is answered on stdout,
+    in input order: {"id": ..., "stance": ..., "scores": {"carries": p, "reports": p,
+    "debunks": p, "unrelated": p}, "evidence": [the passages that decided, best first],
+    "model": ..., "language": ...}. A text in a language the model does not read (given, or
+    detected) is not judged: "stance": "not judged", "scores": null, with the reason, and a
+    note on stderr. A bad line is reported on stderr with its line number and not answered;
+    the others are, and the exit code is 1.
 
     \b
     Example:
@@ -64,11 +77,22 @@ def stance(file, model):
     bad = 0
     pending: list[dict] = []
 
+    unread: dict[str, int] = {}
+
     def flush():
-        verdicts = judge.judge_batch([(o["claim"], o["text"], o.get("title")) for o in pending])
-        for o, v in zip(pending, verdicts):
-            sys.stdout.write(json.dumps({"id": o["id"], **v.to_dict(), "model": judge.model_id},
-                                        ensure_ascii=False) + "\n")
+        langs = [text_language(o) for o in pending]
+        readable = [judge.languages is None or lang is None or lang in judge.languages for lang in langs]
+        verdicts = iter(judge.judge_batch([(o["claim"], o["text"], o.get("title"))
+                                           for o, ok in zip(pending, readable) if ok]))
+        for o, lang, ok in zip(pending, langs, readable):
+            if ok:
+                answer = {"id": o["id"], **next(verdicts).to_dict(), "model": judge.model_id, "language": lang}
+            else:
+                unread[lang] = unread.get(lang, 0) + 1
+                answer = {"id": o["id"], "stance": "not judged", "scores": None, "evidence": [],
+                          "model": judge.model_id, "language": lang,
+                          "reason": f"no stance judge reads {lang} (this model reads {', '.join(sorted(judge.languages))})"}
+            sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         pending.clear()
 
@@ -89,6 +113,9 @@ def stance(file, model):
                 flush()
         if pending:
             flush()
+    if unread:
+        click.echo(f"not judged: {', '.join(f'{n} in {lang}' for lang, n in sorted(unread.items()))} (the model reads "
+                   f"{', '.join(sorted(judge.languages))}; a line's \"language\" overrides detection)", err=True)
     if bad:
         click.echo(f"{bad} bad line(s) skipped", err=True)
         sys.exit(EXIT_FAILURE)
