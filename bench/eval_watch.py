@@ -61,10 +61,6 @@ def micro_f1(y: np.ndarray, yh: np.ndarray) -> tuple[float, float, float]:
     return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), p, r
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean(0)) / np.maximum(x.std(0), 1e-6)
-
-
 def _parts(profiles, pvs, top_k) -> np.ndarray:
     """(docs, profiles, 2) raw part scores (text, prototype)."""
     for p in profiles:

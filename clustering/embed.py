@@ -15,6 +15,7 @@ import numpy as np
 import sqlite_utils
 
 from clustering.events import article_texts
+from clustering.languages import language_code, reads
 from clustering.passages import split_passages
 from clustering.vectors import to_blob
 from db.migrations import utcnow
@@ -71,9 +72,8 @@ def other_formats(db: sqlite_utils.Database, model_id: str, precision: str) -> l
 def skip_reason(row: dict, languages: set[str] | None, min_words: int = MIN_WORDS) -> str | None:
     if len((row["text"] or "").split()) < min_words:
         return f"too short (< {min_words} words)"
-    lang = (row["language"] or "").lower()[:2]
-    if languages is not None and lang and lang not in languages:
-        return f"language '{lang}' not covered by the model"
+    if not reads(row["language"], languages):
+        return f"language '{language_code(row['language'])}' not covered by the model"
     return None
 
 

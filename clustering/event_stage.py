@@ -131,9 +131,7 @@ def rebuild_if_space_changed(db: sqlite_utils.Database, model_id: str, params: E
 def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, params: EventParams = DEFAULT_PARAMS,
                       title_embedder=None, batch: int = 5000) -> EventStageResult:
     """Queued articles into events. `title_embedder`: the embedder of `params.title_model` (the
-    cascade's title channel), required when the params name one."""
-    if params.title_model and title_embedder is None:
-        raise EmbeddingSettingError(f"the event parameters of {model_id} need the title model {params.title_model}")
+    cascade's title channel), required when the params name one and articles are queued."""
     result = EventStageResult()
     with db.conn:  # queued articles already in an event (re-embedded after a change) keep it
         db.execute("""DELETE FROM pending WHERE stage = 'events' AND EXISTS
@@ -142,6 +140,8 @@ def assign_new_events(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
         rows = _pending(db, model_id, batch)
         if not rows:
             return result
+        if params.title_model and title_embedder is None:
+            raise EmbeddingSettingError(f"the event parameters of {model_id} need the title model {params.title_model}")
         first_dim = len(rows[0]["lead"]) // 4
         extra, dims = extra_channels(rows, params, title_embedder.embed if title_embedder else None,
                                      model_languages(title_embedder) if title_embedder else None,

@@ -75,6 +75,8 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from clustering.languages import reads
+
 DAY = 86400.0
 TITLE, LEAD = 0, 1  # channel indexes; a title_model's channel, when there is one, is 2
 CENTERS_DIR = Path(__file__).resolve().parent / "event_centers"
@@ -213,12 +215,6 @@ def event_channels(title: np.ndarray, lead: np.ndarray, extra: Sequence[np.ndarr
     rows = [_pad(np.asarray(title, np.float32), dim), _pad(np.asarray(lead, np.float32), dim)]
     rows += [np.zeros(dim, np.float32) if v is None else _pad(np.asarray(v, np.float32), dim) for v in extra]
     return np.stack(rows)
-
-
-def reads(language: str | None, languages: set[str] | None) -> bool:
-    """Whether a model of `languages` (None: every language) reads an article in `language`
-    (unknown: assumed read)."""
-    return languages is None or not language or language.lower()[:2] in languages
 
 
 def extra_channels(articles: Sequence[dict], params: EventParams, embed_titles=None, languages=None,

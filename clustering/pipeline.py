@@ -122,7 +122,9 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     new_articles = [r[0] for r in db.execute(
         "SELECT DISTINCT article_id FROM pending WHERE stage IN ('events', 'narratives', 'watch') ORDER BY article_id")]
     with result.timed("events"):
-        title_embedder = load_embedder(params.title_model, workers=1) if params.title_model else None
+        # the title model (seconds to load) only when there are articles to place
+        queued = db.execute("SELECT EXISTS (SELECT 1 FROM pending WHERE stage = 'events')").fetchone()[0]
+        title_embedder = load_embedder(params.title_model, workers=1) if params.title_model and queued else None
         result.events = assign_new_events(db, embedder.model_id, run_id, params=params, title_embedder=title_embedder)
         if result.events_rebuilt:
             recount_narratives(db, embedder.model_id)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from clustering.languages import reads
 from clustering.stance.base import STANCES, Judgement
 from clustering.translation import STANCE_COVERAGE, stance_partners
 from db.migrations import utcnow
@@ -118,12 +119,8 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
                 f"SELECT id, title, text, language, content_hash FROM articles WHERE id IN ({','.join('?' * len(missing))})",
                 missing))
     languages = getattr(judge, "languages", None)
-
-    def covered(a) -> bool:
-        lang = (a["language"] or "").lower()[:2]
-        return languages is None or not lang or lang in languages
-
-    partners = stance_partners(db, [a["id"] for a in todo if not covered(a)], languages) if languages else {}
+    partners = (stance_partners(db, [a["id"] for a in todo if not reads(a["language"], languages)], languages)
+                if languages else {})
     read_in_place = {r["id"]: r for r in db.query(
         f"SELECT id, title, text FROM articles WHERE id IN ({','.join('?' * len(partners))})",
         sorted(set(partners.values())))} if partners else {}
@@ -132,7 +129,7 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
         batch = todo[i:i + 64]
         judgeable = []  # (the article, the article the judge reads: itself or its full translation)
         for a in batch:
-            if covered(a):
+            if reads(a["language"], languages):
                 judgeable.append((a, a))
             elif a["id"] in partners:
                 judgeable.append((a, read_in_place[partners[a["id"]]]))

@@ -16,9 +16,10 @@ use-multilingual-v3). For each article embedded with it and not yet checked:
    paragraphs it translates no longer lines up passage by passage.
 The earlier article is the source. Each pair is stored once in `translations` with its evidence
 (the aligned passage pairs, best first, and their cosines) and its coverage (`sentence_coverage`:
-the sentences aligned one to one over the longer article's); the spread stage turns them into `translation` edges beside copy,
-citation and follow, and the stance stage judges an article no judge reads through a pair that
-covers most of both (`stance_partners`: a full translation says what its source says).
+the sentences aligned one to one over the longer article's); the spread stage turns them into
+`translation` edges beside copy, citation and follow, and the stance stage judges an article no
+judge reads through a pair that covers most of both (`stance_partners`: a full translation says
+what its source says).
 
 Thresholds (PASSAGE_MIN, MIN_SHARE, MIN_MATCHED, SENTENCE_MIN, MIN_SENTENCES) were chosen on the project's Russian
 translations of its synthetic English articles (bench/stance_data/ru_*.jsonl: full translations
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
+from clustering.languages import language_code
 from clustering.passages import sentences
 from clustering.vectors import stack
 from db.migrations import utcnow
@@ -217,7 +219,7 @@ def find_translations(db: sqlite_utils.Database, embedder, run_id: int | None = 
     checks: list[dict] = []
     pairs: list[dict] = []
     for article_id, dim, blob, lang, t, content_hash in todo:
-        lang = lang.lower()[:2]
+        lang = language_code(lang)
         others = window.others(db, article_id, lang, t)
         found = []
         if others:
@@ -280,6 +282,6 @@ def stance_partners(db: sqlite_utils.Database, article_ids, languages: set[str])
                     WHERE t.coverage >= ? AND (t.article_id IN ({marks}) OR t.source_article_id IN ({marks}))""",
                 [STANCE_COVERAGE, *chunk, *chunk]):
             for me, other, lang in ((a, b, lang_b), (b, a, lang_a)):
-                if me in mine and (lang or "").lower()[:2] in languages and (coverage, -other) > best.get(me, (0, 0)):
+                if me in mine and language_code(lang) in languages and (coverage, -other) > best.get(me, (0, 0)):
                     best[me] = (coverage, -other)
     return {a: -o for a, (_, o) in best.items()}

@@ -301,9 +301,7 @@ def _with_first_stance(db, kind: str, subject_id: int, order: list[dict]) -> lis
     for r in order:
         row = db.execute("SELECT a.language, s.stance, s.via_article_id FROM articles a LEFT JOIN stances s "
                          "ON s.article_id = a.id AND s.kind = ? AND s.subject_id = ? WHERE a.id = ?",
-                         [kind, subject_id, r["first_article_id"]]).fetchone() if judged else None
-        if row is None:
-            row = db.execute("SELECT language, NULL, NULL FROM articles WHERE id = ?", [r["first_article_id"]]).fetchone()
+                         [kind, subject_id, r["first_article_id"]]).fetchone()
         r["first_language"] = row[0] if row else None
         r["first_stance"] = (row[1] or "not judged") if judged and row else None
         r["first_stance_via"] = row[2] if row else None

@@ -35,11 +35,12 @@ def parse_line(line: str) -> dict:
 
 def text_language(obj: dict) -> str | None:
     """The line's "language", else the one detected from its title and text (None: too short to tell)."""
+    from clustering.languages import language_code
     from crawler.extraction import detect_language
 
     given = obj.get("language")
     lang = given.strip() if given else detect_language(f"{obj.get('title') or ''}\n{obj['text']}")
-    return lang.lower()[:2] if lang else None
+    return language_code(lang) or None
 
 
 @click.command()
@@ -64,6 +65,7 @@ def stance(file, model):
         echo '{"id": 1, "claim": "The moon landing was staged.", "text": "..."}' | narratives stance -
     """
     from clustering.errors import ModelNotAvailableError
+    from clustering.languages import reads
     from clustering.stance import load_judge
     from clustering.stance.base import MODEL_ENV, SHIPPED_MODEL
 
@@ -81,7 +83,7 @@ def stance(file, model):
 
     def flush():
         langs = [text_language(o) for o in pending]
-        readable = [judge.languages is None or lang is None or lang in judge.languages for lang in langs]
+        readable = [reads(lang, judge.languages) for lang in langs]
         verdicts = iter(judge.judge_batch([(o["claim"], o["text"], o.get("title"))
                                            for o, ok in zip(pending, readable) if ok]))
         for o, lang, ok in zip(pending, langs, readable):
