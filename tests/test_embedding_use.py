@@ -22,6 +22,19 @@ RU = ["Представители разведки заявляют, что ин
       "Фермеры пригнали сотни тракторов в столицу в знак протеста против новых правил о выбросах."]
 
 
+def three_language_jsonl(tmp_path):
+    """An import file of three articles: English, Russian, and Bulgarian (outside USE's languages)."""
+    src = tmp_path / "in.jsonl"
+    rows = [
+        {"url": "https://a.example/1", "outlet": "a", "title": "Desert base", "text": " ".join(EN[:2] * 4), "language": "en"},
+        {"url": "https://b.example/1", "outlet": "b", "title": "База в пустыне", "text": " ".join(RU * 4), "language": "ru"},
+        {"url": "https://c.example/1", "outlet": "c", "title": "Бюджет", "text": "Съветът прие бюджета след дълъг дебат. " * 8,
+         "language": "bg"},
+    ]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    return src
+
+
 @pytest.fixture(scope="module")
 def use():
     return load_embedder("use-multilingual-v3")
@@ -59,14 +72,7 @@ def test_a_file_other_than_the_pinned_model_is_refused(tmp_path, monkeypatch):
 
 
 def test_embed_covers_russian_with_use_and_skips_it_with_the_english_model(tmp_path):
-    src = tmp_path / "in.jsonl"
-    rows = [
-        {"url": "https://a.example/1", "outlet": "a", "title": "Desert base", "text": " ".join(EN[:2] * 4), "language": "en"},
-        {"url": "https://b.example/1", "outlet": "b", "title": "База в пустыне", "text": " ".join(RU * 4), "language": "ru"},
-        {"url": "https://c.example/1", "outlet": "c", "title": "Бюджет", "text": "Съветът прие бюджета след дълъг дебат. " * 8,
-         "language": "bg"},
-    ]
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    src = three_language_jsonl(tmp_path)
     db = tmp_path / "u.db"
     assert run_cli("import", db, src).returncode == 0
     r = run_cli("embed", db, "--model", "use-multilingual-v3")

