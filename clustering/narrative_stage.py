@@ -75,6 +75,9 @@ def load_corpus(db: sqlite_utils.Database, model_id: str, article_ids: list[int]
         db.execute("CREATE TEMP TABLE IF NOT EXISTS corpus_ids (article_id INTEGER PRIMARY KEY)")
         db.execute("DELETE FROM corpus_ids")
         db.conn.executemany("INSERT OR IGNORE INTO corpus_ids VALUES (?)", [(int(a),) for a in article_ids])
+        # end the transaction the temp table's writes opened: held, it would pin a snapshot that a
+        # crawl's commits make stale, and this run's later writes would fail as "database is locked"
+        db.conn.commit()
         only = "AND e.article_id IN (SELECT article_id FROM corpus_ids)"
     for r in db.query(
         f"""SELECT a.id, a.title, a.text, a.outlet, a.published_at, m.event_id FROM embeddings e

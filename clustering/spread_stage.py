@@ -21,6 +21,7 @@ from datetime import date
 
 import sqlite_utils
 
+from db.connection import write_transaction
 from db.migrations import WATCH_MEMBER
 from db.spread import member_sql
 
@@ -252,7 +253,7 @@ def _update_subject(db, kind: str, sid: int, run_id, *, full: bool,
                     candidates: list[int] | None = None) -> tuple[int, int]:
     """(new members counted, edge rows written) for one subject, in one transaction. `candidates`:
     the only articles that can be new members (this run's); None = look at every member."""
-    with db.conn:
+    with write_transaction(db):
         if full or not db.execute("SELECT EXISTS (SELECT 1 FROM spread_members WHERE kind = ? AND subject_id = ?)",
                                   [kind, sid]).fetchone()[0]:
             clear_subject(db, kind, sid)

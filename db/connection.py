@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -33,6 +34,24 @@ def open_db(path: str | Path, *, create: bool = True, readonly: bool = False) ->
     db.execute("PRAGMA foreign_keys = ON")
     migrate(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database):
+    """A transaction that takes the write lock first (BEGIN IMMEDIATE), committed on success.
+
+    For work that reads the database and then writes what it read: in a deferred transaction the
+    read pins a snapshot, and if another connection (a crawl storing pages) commits before the
+    first write, SQLite answers "database is locked" at once, without waiting for busy_timeout,
+    because waiting cannot make the snapshot current. Taking the lock first waits instead."""
+    db.conn.commit()  # BEGIN inside an open transaction is an error: end any implicit one first
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 class DatabaseFullError(RuntimeError):

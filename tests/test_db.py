@@ -51,3 +51,38 @@ def test_a_refetch_keeps_the_first_fetch_time(tmp_path):
     store_article(db, dict(art, fetched_at="2026-03-03T10:00:00Z"))
     assert db["articles"].get(aid)["fetched_at"] == "2026-03-01T08:00:00Z"
     assert db["articles"].get(aid)["word_count"] == 3
+
+
+def test_a_read_then_write_transaction_waits_for_a_crawl_instead_of_failing(tmp_path):
+    # the race `process` hit beside a crawl (found with the static model, whose process runs
+    # often): a deferred transaction reads, another connection commits, the first write fails
+    # at once with "database is locked" whatever busy_timeout says
+    import sqlite3
+
+    import pytest
+
+    from db.connection import write_transaction
+
+    path = tmp_path / "race.db"
+    db = open_db(path)
+    db.execute("CREATE TABLE t (x INTEGER)")
+    db.execute("CREATE TEMP TABLE scratch (x INTEGER)")
+    crawl = sqlite3.connect(path, timeout=0.2)
+
+    db.execute("INSERT INTO scratch VALUES (1)")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        with db.conn:
+            db.execute("BEGIN")  # deferred, as a transaction whose first write comes after its reads
+            db.execute("SELECT count(*) FROM t").fetchone()  # pins a snapshot of the main database
+            with crawl:
+                crawl.execute("INSERT INTO t VALUES (0)")
+            db.execute("INSERT INTO t SELECT x FROM scratch")  # fails at once: busy_timeout is 30 s
+
+    with write_transaction(db):
+        db.execute("INSERT INTO scratch VALUES (2)")
+        db.execute("SELECT count(*) FROM t").fetchone()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            with crawl:  # the crawl waits (here: gives up after 0.2 s) while the lock is held
+                crawl.execute("INSERT INTO t VALUES (0)")
+        db.execute("INSERT INTO t SELECT x FROM scratch")
+    assert sorted(x for (x,) in db.execute("SELECT x FROM t")) == [0, 1, 2]  # the crawl's row, then ours
