@@ -70,3 +70,12 @@ def expand(vecs: np.ndarray, unique: list[str], texts: list[str]) -> np.ndarray:
         return vecs
     index = {t: i for i, t in enumerate(unique)}
     return vecs[[index[t] for t in texts]]
+
+
+def embed_distinct(encode, texts, dim: int) -> np.ndarray:
+    """`encode` (a list of texts -> their rows) called once per distinct text, rows in `texts` order."""
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    texts = list(texts)
+    unique = list(dict.fromkeys(texts))
+    return expand(encode(unique), unique, texts)

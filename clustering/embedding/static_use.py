@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clustering.embedding.base import EmbedderInfo, expand
+from clustering.embedding.base import EmbedderInfo, embed_distinct
 from clustering.embedding.use_onnx import USE_LANGUAGES
 from clustering.errors import ModelNotAvailableError
 from clustering.vectors import normalize
@@ -86,11 +86,7 @@ class StaticUseEmbedder:
         return normalize(out)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        texts = list(texts)
-        unique = list(dict.fromkeys(texts))
-        return expand(self._encode(unique), unique, texts)
+        return embed_distinct(self._encode, texts, self.dim)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text[:MAX_CHARS]))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clustering.embedding.base import EmbedderInfo, expand
+from clustering.embedding.base import EmbedderInfo, embed_distinct
 from clustering.errors import ModelNotAvailableError
 from clustering.vectors import normalize
 
@@ -132,11 +132,7 @@ class UseOnnxEmbedder:
         return normalize(np.concatenate(out).astype(np.float32))
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        texts = list(texts)
-        unique = list(dict.fromkeys(texts))
-        return expand(self._encode(unique), unique, texts)
+        return embed_distinct(self._encode, texts, self.dim)
 
     def batches(self, texts: list[str]) -> list[list[int]]:
         """Index groups a worker pool hands out (each text is still encoded on its own, so a
