@@ -125,9 +125,11 @@ class StanceNet(nn.Module):
         return self.n_layers - self.n_train
 
     def _mask(self, emb, mask):
-        return self.bert._create_attention_masks(attention_mask=mask, encoder_attention_mask=None,
-                                                 embedding_output=emb, encoder_hidden_states=None,
-                                                 cache=None)[0]
+        # the public mask builder BertModel uses (an encoder: bidirectional); its private wrapper
+        # changed signature between transformers 5.24 and 5.25
+        from transformers.masking_utils import create_bidirectional_mask
+
+        return create_bidirectional_mask(config=self.bert.config, inputs_embeds=emb, attention_mask=mask)
 
     def run_layers(self, h, mask, start: int, stop: int):
         m = self._mask(h, mask)
