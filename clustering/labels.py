@@ -9,9 +9,11 @@ when both would be listed.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from clustering.stopwords import RUSSIAN
+from clustering.stopwords import ENGLISH, RUSSIAN as RUSSIAN_STOP
 
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w'-]*[^\W_]\b"
 EXTRA_STOP = {"said", "says", "say", "according", "told", "read", "source", "year", "years", "new", "just",
@@ -19,21 +21,29 @@ EXTRA_STOP = {"said", "says", "say", "according", "told", "read", "source", "yea
               "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "people", "time"}
 
 
+STOP = ENGLISH | EXTRA_STOP | RUSSIAN_STOP
+_TOKEN = re.compile(TOKEN_PATTERN)
+
+
+def analyze(text: str) -> list[str]:
+    """A text's terms: its lower-cased tokens without stop words, then their adjacent pairs."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOP]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
 class KeywordIndex:
     """Term counts of a whole collection, fitted once; `keywords` for many clusters of it.
 
-    The terms are scikit-learn's CountVectorizer analysis (the same tokens, stop words and
-    bigrams); the counts are kept in the order terms are first met instead of sklearn's sorted
-    vocabulary, whose sort and remapping were half the cost, and keywords break ties by the term
-    itself, so they are the same."""
+    The terms are those of scikit-learn's CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN,
+    ngram_range=(1, 2), stop_words=STOP) analysis (`analyze`, checked against it in
+    tests/test_labels.py), without importing scikit-learn; the counts are kept in the order terms
+    are first met instead of sklearn's sorted vocabulary, whose sort and remapping were half the
+    cost, and keywords break ties by the term itself, so they are the same."""
 
     def __init__(self, all_texts: list[str]):
         from scipy.sparse import csr_matrix
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-        self.vec = CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2),
-                                   stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP | RUSSIAN), min_df=1)
-        self.analyze = self.vec.build_analyzer()
+        self.analyze = analyze
         self.terms: dict[str, int] = {}
         texts = list(all_texts)
         counted = self._count(texts, grow=True)

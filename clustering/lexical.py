@@ -22,7 +22,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from clustering.stopwords import ENGLISH
 
 DIM = 512
 CHARS = 2000
@@ -63,7 +63,7 @@ def lexical_vector(lead: str, table: str) -> np.ndarray:
         if w.isdigit():
             if len(w) < 2:
                 continue
-        elif not w[0].isupper() or w.lower() in ENGLISH_STOP_WORDS:
+        elif not w[0].isupper() or w.lower() in ENGLISH:
             continue
         counts[w.lower()] = counts.get(w.lower(), 0) + 1
     v = np.zeros(DIM, np.float32)

@@ -201,3 +201,22 @@ def test_episodes_split_at_long_gaps_whatever_the_date_format():
     assert groups[0] == groups[1] == "e:E"
     assert groups[2] == groups[3] == "e:E#1"
     assert groups[5] == "e:E"  # no date: stays in the event's group
+
+
+def test_keyword_analysis_is_scikit_learns():
+    """The pipeline counts terms without importing scikit-learn; the terms must stay those of the
+    CountVectorizer analysis the keyword defaults were chosen with, stop list included."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    from clustering import labels
+    from clustering.stopwords import ENGLISH
+
+    assert ENGLISH == ENGLISH_STOP_WORDS
+    vec = CountVectorizer(lowercase=True, token_pattern=labels.TOKEN_PATTERN, ngram_range=(1, 2),
+                          stop_words=sorted(ENGLISH_STOP_WORDS | labels.EXTRA_STOP | labels.RUSSIAN_STOP))
+    reference = vec.build_analyzer()
+    texts = ["The EU's 21st sanctions package targets the shadow fleet -- and banks, said Mr. Borrell on Monday.",
+             "U.S.-trained fighters at Al-Tanf: СВР заявила, что инструкторы не скрывают, где готовят боевиков",
+             "Vaccines cause depopulation in Africa, a vaccine plot (2024)!", "", "a an the 42 x"]
+    for text in texts:
+        assert labels.analyze(text) == reference(text)

@@ -54,9 +54,9 @@ _STOP = None
 def _stopwords() -> frozenset:
     global _STOP
     if _STOP is None:
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+        from clustering.stopwords import ENGLISH
 
-        _STOP = frozenset(ENGLISH_STOP_WORDS) | {"said", "says", "say", "s", "t", "new", "just", "like"}
+        _STOP = ENGLISH | {"said", "says", "say", "s", "t", "new", "just", "like"}
     return _STOP
 
 
