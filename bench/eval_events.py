@@ -1,6 +1,6 @@
 """Event clustering quality (clustering.events) against gold events.
 
-    python -m bench.eval_events [--json OUT] [--no-timing]
+    python -m bench.eval_events [--json OUT] [--no-timing] [--params JSON]
 
 Reports, with the shipped defaults of the configured model (clustering.events.params_for:
 DEFAULT_PARAMS, or MODEL_PARAMS for NARRATIVES_EMBED_MODEL=use-multilingual-v3):
@@ -368,20 +368,25 @@ def timing(vecs, sizes=(10_000, 100_000), new=1000, params=DEFAULT_PARAMS, per_d
     return out
 
 
-def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True) -> dict | None:
+def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True, overrides: dict | None = None) -> dict | None:
+    """`overrides`: EventParams fields to score instead of the configured model's shipped ones
+    (a cascade that does not ship yet, e.g. a title model and the lexical channel for use-static);
+    the cross-validation grid follows their center / title_model / lexical."""
     articles = load_giveme(data_dir)
     if articles is None:
         return None
-    vecs = embed_articles(articles)
     from clustering.embedding import load_embedder
 
     shipped = params_for(load_embedder().model_id)  # the configured model's parameters
+    if overrides:
+        shipped = replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+    vecs = embed_articles(articles, params=shipped)
     res = {"params": asdict(shipped), "horizon_days": round(shipped.horizon_days, 2),
            "giveme5w1h": score_params(articles, vecs, shipped)}
     if cv:
         res["cross_validation"] = cross_validate(articles, vecs, shipped=shipped)
     demo = load_demo()
-    demo_vecs = embed_articles(demo)
+    demo_vecs = embed_articles(demo, params=shipped)
     res["demo_web"] = score_params(demo, demo_vecs, shipped)
     crossed = cross_language(demo, run(demo, demo_vecs, shipped))
     if crossed:
@@ -389,7 +394,7 @@ def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True) -> dict |
     res["robustness"] = robustness(articles, vecs, shipped)
     euvs = load_euvsdisinfo(data_dir)
     if euvs:
-        s = score_params(euvs, embed_articles(euvs, title_only=True), shipped)
+        s = score_params(euvs, embed_articles(euvs, title_only=True, params=shipped), shipped)
         res["robustness"]["euvsdisinfo_case_titles_singletons"] = s
     if with_timing:
         res["timing_ms_per_article"] = {f"{r}_events_per_day": timing(vecs, per_day=r) for r in (20, 100)}
@@ -401,8 +406,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--no-cv", action="store_true")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--params", type=json.loads, default=None, metavar="JSON",
+                    help='EventParams fields instead of the shipped ones, e.g. \'{"title_model": "all-MiniLM-L6-v2", '
+                         '"lexical": "fnc1-lexical-idf", "weights": [0, 0.4, 0.3, 0.3], "threshold": 0.35}\'')
     args = ap.parse_args(argv)
-    res = evaluate(cv=not args.no_cv, with_timing=not args.no_timing)
+    res = evaluate(cv=not args.no_cv, with_timing=not args.no_timing, overrides=args.params)
     if res is None:
         print("giveme5w1h-newscluster absent under ../shared/data", file=sys.stderr)
         return 2
