@@ -36,14 +36,13 @@ class KeywordIndex:
 
     The terms are those of scikit-learn's CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN,
     ngram_range=(1, 2), stop_words=STOP) analysis (`analyze`, checked against it in
-    tests/test_labels.py), without importing scikit-learn; the counts are kept in the order terms
+    tests/test_narratives_algo.py), without importing scikit-learn; the counts are kept in the order terms
     are first met instead of sklearn's sorted vocabulary, whose sort and remapping were half the
     cost, and keywords break ties by the term itself, so they are the same."""
 
     def __init__(self, all_texts: list[str]):
         from scipy.sparse import csr_matrix
 
-        self.analyze = analyze
         self.terms: dict[str, int] = {}
         texts = list(all_texts)
         counted = self._count(texts, grow=True)
@@ -63,7 +62,7 @@ class KeywordIndex:
         terms = self.terms
         for text in texts:
             row: dict[int, int] = {}
-            for t in self.analyze(text):
+            for t in analyze(text):
                 j = terms.get(t)
                 if j is None:
                     if not grow:

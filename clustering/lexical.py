@@ -22,6 +22,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
 from clustering.stopwords import ENGLISH
 
 DIM = 512

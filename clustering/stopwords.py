@@ -1,4 +1,4 @@
-"""Function words left out of keywords beside scikit-learn's English list.
+"""Function words left out of keywords and lexical features: English (scikit-learn's list) and Russian.
 
 Russian: with the multilingual model a narrative can hold Russian articles (the demo's
 moskovsky-telegraf), and their function words, rare in an English-heavy collection, would
@@ -27,7 +27,8 @@ RUSSIAN = frozenset("""
 
 # English: the stop list scikit-learn ships (sklearn.feature_extraction.text.ENGLISH_STOP_WORDS, from the
 # Glasgow Information Retrieval Group; BSD-3-Clause), kept here so the pipeline does not import
-# scikit-learn (~2 CPU-s per process start) for a word list; tests/test_labels.py checks it is the same.
+# scikit-learn (~2 CPU-s per process start) for a word list; tests/test_narratives_algo.py checks it
+# is the same.
 ENGLISH = frozenset("""
 a about above across after afterwards again against all almost alone along already also although
 always am among amongst amoungst amount an and another any anyhow anyone anything anyway anywhere

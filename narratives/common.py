@@ -49,8 +49,9 @@ db_argument = click.argument("db", type=click.Path(dir_okay=False))
 model_option = click.option(
     "--model", default=None, metavar="NAME_OR_PATH",
     help="embedding model: use-multilingual-v3 (16 languages, installed by make), use-static (its static "
-         "distillation, ~50x cheaper per passage) or a sentence-transformers name or path (default: $NARRATIVES_EMBED_MODEL, else the database's model, else the packaged "
-         "all-MiniLM-L6-v2, English); another model than the database's: see `switch-model`",
+         "distillation, ~50x cheaper per passage) or a sentence-transformers name or path (default: "
+         "$NARRATIVES_EMBED_MODEL, else the database's model, else the packaged all-MiniLM-L6-v2, English); "
+         "another model than the database's: see `switch-model`",
 )
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clustering.stopwords import ENGLISH
+
 _SENT_RE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -48,16 +50,7 @@ def split_passages(text: str, min_words: int = 5, max_words: int = 60) -> list[s
     return out
 
 
-_STOP = None
-
-
-def _stopwords() -> frozenset:
-    global _STOP
-    if _STOP is None:
-        from clustering.stopwords import ENGLISH
-
-        _STOP = ENGLISH | {"said", "says", "say", "s", "t", "new", "just", "like"}
-    return _STOP
+_STOP = ENGLISH | {"said", "says", "say", "s", "t", "new", "just", "like"}
 
 
 def _stem(w: str) -> str:
@@ -70,8 +63,7 @@ def _stem(w: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    stop = _stopwords()
-    return [_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in stop]
+    return [_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOP]
 
 
 # cue words of refutation / distance (stemmed like terms()); a sentence with one gets a bonus

@@ -21,9 +21,9 @@ def switch_model(db, model):
     MODEL: use-multilingual-v3 (16 languages, installed by make), use-static (its static
     distillation) or a sentence-transformers name or path (all-MiniLM-L6-v2 is the default).
     Narratives continue through lineage: an old narrative whose articles mostly land in one new
-    narrative keeps its id, the others are recorded as merged or retired. A watched narrative's custom threshold is on the old model's
-    scale, so it is cleared and the new model's calibrated threshold applies (set it again with
-    `narratives watch threshold`). Events use the new model's event parameters. The old model's
+    narrative keeps its id, the others are recorded as merged or retired. A watched narrative's
+    custom threshold is on the old model's scale, so it is cleared and the new model's calibrated
+    threshold applies (set it again with `narratives watch threshold`). Events use the new model's event parameters. The old model's
     vectors are deleted at the end. Later commands use MODEL without being told. Interrupted, it
     is finished by running it again.
     """
