@@ -1,30 +1,17 @@
 """Narrative carrier or neutral coverage: does an article push a claim, or report on it?
 
 Similarity to a narrative sees topic, not stance: a neutral report or a fact check of an event
-sits as close to the narrative told around that event as the articles telling it. The carrier
-model is a logistic regression over an article's mean passage vector (the embedding model's
-own space), trained on SemEval-2025 Task 10 English (`bench/train_carrier.py`): documents
-annotated with at least one narrative against documents of the same topics annotated "Other".
-Its score is a logit: > 0 leans "carries a narrative".
+sits as close to the narrative as the articles telling it. The model: a logistic regression
+over an article's mean passage vector, trained on SemEval-2025 Task 10 English
+(`bench/train_carrier.py`): documents with a narrative against same-topic "Other" ones. Its
+score is a logit (> 0 leans "carries"), plus, for a multilingual model, a per-language offset
+(the English carriers' mean out-of-fold logit minus that language's).
 
-Used as a gate: an article scoring below CARRIER_GATE is kept out of discovered narratives (it
-stays in its event), and its watched-narrative scores are lowered by CARRIER_PENALTY per logit
-unit below the gate. The gate was chosen on SemEval with out-of-fold carrier scores, by BCubed F1
-of narrative discovery (bench/eval_narratives.py: 0.375 ungated, 0.422 at -0.5, 0.401 at 0, 0.306
-at 0.5). Since discovery completes memberships with the assignment rule (0.349 ungated, 0.412 at
--0.5, 0.424 at 0, 0.361 at 0.5) 0 scores higher, but not beyond the noise (paired bootstrap over
-documents, 95% CI of the difference [-0.003, +0.040]), so the gate stays. Watched narratives on
-SemEval would gain more from a higher gate (held-out micro-F1 0.324 ungated, 0.328 at -0.5, 0.334
-at 0, 0.337 at 0.5), but a higher gate also penalises outlets that relay a claim uncritically in
-plain news register, which are carriers: one gate serves both, the one discovery chose. The demo
-web is a held-out check. A model is valid only for the embedding model it was trained on: for any
-other embedding model there is none and no article is gated (a warning says so).
-
-Languages (a multilingual embedding model): the same text scores lower in Russian or Portuguese
-than in English (SemEval carriers: mean logit 0.79 out of fold in English, -0.23 in Russian), so
-the model holds a logit offset per language, fitted on SemEval's other language folders (the
-English carriers' mean out-of-fold logit minus that language's carriers' mean); an article's
-score adds its language's offset.
+Used as a gate: an article below CARRIER_GATE is kept out of discovered narratives (it stays in
+its event), and its watched-narrative scores are lowered by CARRIER_PENALTY per logit unit below
+the gate. One gate, chosen by discovery on SemEval, serves both: a higher one would also penalise
+plain-register relays, which are carriers. A model is valid only for its embedding model; for any
+other nothing is gated (a warning says so). Figures: BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

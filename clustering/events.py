@@ -1,67 +1,21 @@
-"""Events: online, time-aware clustering of articles into news events (issue #3 part 2).
+"""Events: online, time-aware clustering of articles into news events.
 
-An event is one happening and its coverage (a statement and the reports on it, over days or
-weeks). Articles are assigned in time order (ties: article id); each joins the existing event
-with the highest *time-discounted* similarity if that is at least `threshold`, else starts a new
-event. Nothing already assigned is ever revisited, so assigning a stream in several batches gives
-exactly the events of assigning it at once, and every article belongs to exactly one event.
+An event is one happening and its coverage, over days or weeks. Articles are assigned in time
+order; each joins the event with the highest time-discounted similarity if it reaches
+`threshold`, else starts one. Nothing assigned is revisited, so a stream assigned in batches gives
+the events of assigning it at once.
 
-Score of article a against event e::
+    cos(a, e)  = sum_k w_k <a_k, unit(centroid_k(e))> / sum_k w_k    (k: channels both sides have)
+    decay(gap) = (1 + gap / tau) ** -power * exp(-(gap / long_days) ** 2)   (gap in days)
+    score      = cos(a, e) * decay(gap)
 
-    cos(a, e)   = sum_k w_k <a_k, unit(centroid_k(e))> / sum_k w_k     (k: the channels both have)
-    decay(gap)  = (1 + gap / tau) ** -power                              (gap in days)
-    score       = cos(a, e) * decay(gap)
-
-`gap` is the distance in days from the article's time to the event's [first, last] interval
-(0 inside it), so an event that keeps getting coverage stays open, while the same topic coming
-back after a long silence starts a new event. The decay is a soft power law, not a window: a
-near-duplicate can still join a few weeks later, two identical texts two years apart cannot.
-
-Representation (what the vectors of an article are): two channels, ``[title, lead]``, both from
-the embedder (all-MiniLM-L6-v2): ``title`` = the title alone, ``lead`` = title + body text, cut
-by the model at 256 tokens (so the first ~180 words). `article_texts()` builds them. Weights
-(0.5, 0.5): the mean of the title and lead similarities. A model's parameters may name a
-`title_model` (the cascade, see MODEL_PARAMS): a second embedder reads each title once more, a
-third channel. Where it does not read an article (its language, or no title) that channel is
-missing, as is an event's channel no member had: the cosine is then the weighted mean over the
-channels both sides have (all present, the formula above bit for bit). A `lexical` channel
-(clustering/lexical.py: the lead's names and numbers, hashed) may follow, for the same articles.
-
-Defaults and the data they were chosen on (``python -m bench.eval_events``):
-    threshold 0.45, tau 30 days, power 0.2, long_days 730, weights (0.5, 0.5) [title+lead];
-    decay: 1 d 0.99, 7 d 0.96, 30 d 0.87, 1 y 0.47, 2 y 0.19; horizon 382 days.
-- long_days is a *requirement*, not a fit: the grid only holds points where two identical texts
-  730 days apart cannot merge (decay(730 d) < threshold); without the cut-off the power law alone
-  is too soft (giveme5w1h favours no decay at all, because some of its gold events run years).
-- representation, threshold, tau, power, long_days: 5-fold cross-validation on
-  giveme5w1h-newscluster, folds by *gold event*. Each grid point (912: 3 representations x
-  thresholds 0.40-0.65 x tau {1,3,10,30} x power {0,.1,.2,.3} x long_days {180,365,730,1095})
-  clusters the whole 383-article stream (unsupervised, real density); the pick for fold f uses
-  only the other folds' gold labels; fold f is scored alone. 4 of 5 folds picked exactly the
-  shipped point (title+lead in all 5); held-out mean BCubed F1 0.936. The shipped point is that
-  majority pick; its full-set score (0.946) is reported, not used for the choice.
-- Checked, never used for choosing: the demo web ground truth (BCubed F1 0.898: sibling events
-  of one planted narrative weeks apart merge), giveme5w1h with events moved 2 years apart (no
-  merged events) or the whole stream replayed 1/2/5 years later, and euvsdisinfo case titles
-  (each a singleton): there a topic centroid chains recurring claims (BCubed P 0.24) -- a known
-  weakness of centroid + interval gap on continuously recurring topics.
-
-Cost: only events whose interval lies within the *horizon* of the article's time are compared —
-beyond it decay < threshold, so score = cos * decay < threshold and the event cannot win; the
-pruning is exact, not an approximation. The horizon is ``tau * (threshold ** (-1/power) - 1)``
-days. Events still inside the horizon are kept as one contiguous matrix of unit centroids
-(channels concatenated, weights folded into the query); a block of up to 256 time-sorted
-articles is scored with one matrix product against them (centroids changed inside the block are
-re-scored per article, so the result equals one-at-a-time), and the decay is computed only for
-events whose raw cosine reaches the threshold; the active set is trimmed as
-time moves on. The cost per article is therefore flat in the number of stored events, and the
-caller need only load events whose last article is newer than ``now - horizon`` from storage.
-
-State to persist (`EventState.rows()` / `EventState.from_rows()`): per event its id (int,
-assigned in order), count, first and last timestamp (unix seconds, float), and the per-channel
-float32 *sum* of member vectors (shape (channels, dim)); plus `next_id`. Assignments: one row per
-article (article_id, event_id, score). The parameters and the embedding model id must match the
-ones the sums were built with.
+`gap` runs from the article's time to the event's [first, last] interval (0 inside it): coverage
+keeps an event open, a topic back after a long silence starts a new one; long_days is imposed
+(identical texts two years apart must not merge). Channels (`article_texts`): title and
+lead, plus, for a cascade (MODEL_PARAMS), a title model's vector and a lexical vector. Only events
+within `horizon_days` can win, so only they are scored, in blocks, by one matrix product: the
+cost per article is flat in the number of stored events.
+Defaults: BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

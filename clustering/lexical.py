@@ -6,9 +6,9 @@ exactly that: the capitalised words (stop words aside) and the numbers of two or
 the lead (title + body start), each weighted (1 + log count) x its IDF in a reference corpus of
 news, signed-hashed (crc32) into DIM buckets, unit length. Alone it is weak; as a third part of
 the multilingual model's event score it lifts giveme5w1h held-out BCubed 0.939 -> 0.944
-(BENCHMARKS.md, *Events as a cascade*). Without the IDF it adds nothing, so the table matters:
-`python -m bench.event_center` writes it (`clustering/event_centers/<name>.npz`: crc32 of each
-lower-cased word of FNC-1's article bodies and its IDF; numbers only, no text).
+(BENCHMARKS-notebook.md, *Events as a cascade*). Without the IDF it adds nothing, so the table
+matters: `python -m bench.event_center` writes it (`clustering/event_centers/<name>.npz`: crc32 of
+each lower-cased word of FNC-1's article bodies and its IDF; numbers only, no text).
 
 Its words are English-centred (capitals, English stop words) and scripts do not meet across
 languages, so the events stage gives it only to articles in the title model's languages; for

@@ -1,62 +1,21 @@
 """Narrative discovery: recurring claims across events, found without supervision.
 
-A narrative is a claim or frame that comes back around different events. Articles about one
-event share the event's facts; what articles about *different* events share, beyond topic, is
-the claim. So the unit is the passage (`clustering.passages.split_passages`: title + 1-2
-sentence spans), and each passage is first stripped of its *context*:
+Articles about one event share its facts; what articles about different events share beyond
+topic is the claim. So the unit is the passage (`passages.split_passages`):
 
-1. context removal: every article gets an article vector (normalised mean of its passages);
-   a passage's residual is ``p - CONTEXT_WEIGHT * c`` with ``c`` the mean article vector of the
-   whole corpus (or, with event_context=True, of the article's event), then re-normalised.
-2. claim units: average-linkage agglomerative clustering (cosine) of the residuals at
-   UNIT_DISTANCE. A unit is *recurring* when its passages come from >= MIN_UNIT_GROUPS
-   independent groups (events, split into episodes at publication gaps of more than
-   EPISODE_GAP_DAYS; articles without an event are their own group, near-duplicate copies
-   merged) and, where outlets are known, >= 2 outlets. Only recurring units' passages are
-   kept: neutral coverage of one event does not recur elsewhere, so it drops out here.
-3. narratives: the kept passages are clustered again (average linkage) at NARRATIVE_DISTANCE;
-   a narrative must span >= MIN_GROUPS groups, >= MIN_OUTLETS outlets (when known) and
-   >= MIN_ARTICLES articles.
-4. membership: an article's score for a narrative is the share of its kept passages in it,
-   boosted by how close its best passage is to the narrative centroid; an article may carry
-   several narratives. Then every article (above the carrier gate) also joins the narratives the
-   incremental rule puts it in (`assign_to_narratives`: a passage at cosine >= assign_similarity to the
-   narrative's residual centroid), so the members do not depend on when an article arrived.
-5. labels: c-TF-IDF keywords (`clustering.labels.keywords`) and the member title closest to
-   the centroid (`clustering.labels.representative_headline`).
+1. context removal: residual = normalise(p - CONTEXT_WEIGHT * c), c the mean article vector;
+2. claim units: average-linkage clustering (cosine) of the residuals at UNIT_DISTANCE, kept when
+   they recur: >= MIN_UNIT_GROUPS independent groups (events split into episodes at gaps over
+   EPISODE_GAP_DAYS) and >= 2 outlets; one event's neutral coverage drops out here;
+3. narratives: kept passages clustered again at NARRATIVE_DISTANCE, kept when they span
+   MIN_GROUPS groups, MIN_OUTLETS outlets and MIN_ARTICLES articles;
+4. membership: the share of an article's kept passages in it, boosted by its best passage's
+   closeness to the centroid; an article also joins where `assign_to_narratives` puts it, so
+   membership does not depend on when it arrived;
+5. labels: c-TF-IDF keywords and the member title nearest the centroid.
 
-Scale: steps 2-3 are quadratic in the number of passages clustered, so at most MAX_ITEMS
-passages enter step 2 (an even, deterministic stride over the passages ordered by article
-id when there are more); the rest are assigned to the units' centroids (`assign_to_narratives`
-does the same for new articles between full runs).
-
-Deterministic: no randomness; ties broken by input order, clusters sorted by size then by
-their smallest member id.
-
-Defaults and where they were chosen (grid unit_distance {0.5,0.6,0.7} x narrative_distance
-{0.75,0.85,0.95}, context = corpus mean):
-- unit_distance=0.5, narrative_distance=0.95: best BCubed F1 on SemEval-2025 T10 EN (all 399 docs,
-  not folds; 0.389 at max_items 6000, 0.375 at 4000); checked on the demo: min per-narrative F1
-  0.667 (gold events) / 0.75 (no events). Other direction: best demo min F1 (0.7, 0.75) gives
-  0.759 on the demo but 0.135 BCubed F1 on SemEval.
-- event_context=False: event-mean context removal was tried on the demo (development set) and
-  made N1 worse (event centroids are dominated by the partisan articles there); events are still
-  used as independence groups for the recurrence tests.
-- min_groups/min_outlets/min_articles/min_unit_groups/copy_similarity/assign_similarity: set a
-  priori, not tuned.
-- episode_gap_days=7 (a news cycle): set a priori after the live demo showed event clustering
-  chaining three farm-policy events (March-May) into one, so that the claim recurring around
-  them counted as one group and its narrative was never formed. No effect on SemEval (no dates)
-  nor on the demo with its gold events (none spans more than 3 days).
-- complete_membership=True: no parameter of its own (the assignment rule and its
-  assign_similarity predate it). It was tried because the live demo showed carriers of N3
-  outside every narrative; on SemEval it trades precision for recall (BCubed P/R/F1 0.393 /
-  0.455 / 0.422 -> 0.340 / 0.524 / 0.412; paired bootstrap of the F1 difference over documents,
-  95% CI [-0.026, -0.002]); on the demo, min F1 0.765 -> 0.800 (gold events), 0.688 -> 0.800
-  live. Kept for what it is for: one membership rule, whenever an article arrived.
-STATUS: every demo narrative is found with F1 >= 0.8 (min 0.800, recall 1.0), but neutral and
-debunk coverage of the narrative's events is still included (precision 0.67-0.81): clusters see
-topic more than stance.
+At most MAX_ITEMS passages are clustered, the rest assigned.
+Defaults: BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

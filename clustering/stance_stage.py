@@ -1,23 +1,18 @@
 """Stance in the database: judge candidate members against their subject's claim, keep the verdicts.
 
 The narrative and watch stages find *candidates* by similarity, which sees the topic and not the
-stance: a neutral report or a fact check of the same events is as close to a narrative as its
-carriers. Each candidate is judged here (clustering.stance) against its subject's claim:
-- a discovered narrative's claim is its claim passages (the passages of its claim unit nearest
-  its centre, from articles likely to carry it: `narratives.claims`);
-- a watched narrative's claim is its description (or its name), and the passage of each example
-  article closest to it.
-An article is judged against each claim (at most MAX_CLAIMS) and keeps the verdict of the claim
-it addresses most (the highest 1 - p(unrelated)).
+stance. Each candidate is judged here (clustering.stance) against its subject's claim: a
+discovered narrative's claim passages (`narratives.claims`), or a watched narrative's description
+(or name) and the passage of each example closest to it. An article is judged against each claim
+(at most MAX_CLAIMS) and keeps the verdict of the claim it addresses most (highest
+1 - p(unrelated)).
 
-Every verdict goes to `stances` with its four probabilities, the passages that decided, the claim's
-hash, the article's content hash, the judge's model id and the run: a verdict is reused while all
-three are unchanged, and judged again when any changes. An article in a language the judge does
-not read is judged through its full translation where the translation stage found one
-(clustering.translation.stance_partners: the judge reads the translation, the verdict is the
-article's, `via_article_id` names the one read); else it is "stance not judged". A narrative's
-members are its carriers (and the candidates not judged); its reports and debunks stay in
-`stances`, unrelated candidates are dropped. A watched narrative matches carriers.
+Every verdict goes to `stances` with its four probabilities, the passages that decided, the
+claim's hash, the article's content hash, the model id and the run; it is reused while all three
+are unchanged. An article in a language the judge does not read is judged through its full
+translation where one was found (`via_article_id`), else it is "stance not judged". A narrative's
+members are its carriers (and the candidates not judged); reports and debunks stay in `stances`;
+unrelated candidates are dropped. A watched narrative matches carriers.
 """
 from __future__ import annotations
 

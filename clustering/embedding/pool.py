@@ -1,20 +1,17 @@
-"""Embedding on every core: worker processes with one thread each (issue #6).
+"""Embedding on every core: worker processes with one thread each.
 
 Works over any backend that can be pooled (base.py): the workers build the same backend class
-from its `load_target`, with one thread each (sentence-transformers and, since issue #17, the
-multilingual USE backend: with it `process` was left on one core once the crawl ended).
+from its `load_target`, one thread each. One process with two torch threads spent several times
+the CPU per text on a busy 2-core box (the second thread mostly waits), so here the texts of a
+call are cut into exactly the batches sentence-transformers would form in one process (same
+length order, same batch size) and sent to N single-threaded processes: the vectors are bitwise
+those of one process (tests/test_embed_workers.py), only sooner.
 
-One process with two torch threads spent 2-4x the CPU per text on the 2-core box (the second
-thread mostly waits; BENCHMARKS.md), so the stage ran on one core. Here the texts of a call are
-cut into exactly the batches sentence-transformers would form in one process (same length
-order, same batch size) and the batches go to N single-threaded worker processes: the vectors
-are bitwise the ones one process computes (tests/test_embed_workers.py), only sooner.
-
-NARRATIVES_EMBED_WORKERS: number of worker processes; "auto" (default) = the CPU count, at most
-MAX_AUTO_WORKERS; 0 or 1 = embed in the calling process. Starting a worker costs ~4 CPU-s
-(torch, the model), so the pool starts only once a run reaches START_AFTER_TEXTS texts (with
-the call that reaches it: a long run; the demo's 800 texts never start it) and then lives as long
-as the embedder; calls with fewer than MIN_POOLED_BATCHES batches stay in the calling process.
+NARRATIVES_EMBED_WORKERS: the number of workers; "auto" (default) = the CPU count, at most
+MAX_AUTO_WORKERS; 0 or 1 = embed in the calling process. A worker costs seconds of CPU to start
+(torch, the model), so the pool starts only once a run reaches START_AFTER_TEXTS texts and then
+lives as long as the embedder; calls under MIN_POOLED_BATCHES batches stay in the calling
+process. Figures: BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

