@@ -1,30 +1,18 @@
 """End-to-end throughput: crawl -> extract -> store -> embed -> cluster -> spread, on loopback.
 
-A news web of real page templates and real article texts (bench/e2e_web.py) runs in its own
-process (its CPU reported apart). Then, as a user would:
-
-    narratives outlets import DB outlets.toml
-    narratives crawl DB -s AUTOTHROTTLE_ENABLED=False -s DOWNLOAD_DELAY=0 -s CONCURRENT_REQUESTS=64 ...
-    narratives process DB --timings FILE        (alongside the crawl by default, as `crawl --process`
-                                                does; after it with --sequential)
-
-Politeness delays are off for this loopback run; robots.txt is still fetched and obeyed.
-Each command runs under a measuring wrapper (`--measure`) that becomes the child subreaper of
-everything it starts, reaps every descendant (Scrapy's forkserver extraction workers included)
-and reports their CPU exactly (RUSAGE_CHILDREN) and the largest process's peak RSS. While a
-command runs its process tree is sampled from /proc (every 0.2 s) to split the crawl's CPU into
-the reactor process and the extraction workers, and to find the peak RSS of the tree together.
-
-Reported: articles/s end to end counting only articles that went through every stage (stored,
-embedded, in an event, no stage still pending), extracted / embedded / skipped counts with
-reasons, CPU-seconds per article for each stage, the ideal rate (2 cores / the sum of those),
-CPU use of both cores, peak RSS, database bytes per article, and token F1 of the stored text
-against the text each page was built from.
-
     python -m bench.e2e [--pages 5000] [--outlets 8] [--watches 5] [--sequential] [--json OUT] [--keep DIR]
 
-With watched narratives defined (5 by default, WATCHES) the stance judge's cost is reported:
-pairs judged, CPU-ms per pair and per stored article, and the share of articles it read.
+A news web of real page templates and real texts (bench/e2e_web.py) runs in its own process. Then,
+as a user would: `narratives outlets import`, `narratives crawl` with politeness delays off
+(robots.txt still obeyed) and `narratives process --timings` alongside it (after it with
+`--sequential`). Each command runs under a measuring wrapper that is the child subreaper of
+everything it starts, so the CPU of every process (extraction workers included) is counted
+exactly; the process tree is sampled from /proc to split the crawl's CPU and find peak RSS.
+
+Reported: articles/s counting only articles through every stage, CPU-ms per article per stage,
+the ideal rate (cores / CPU per article) and the ratio to it, peak RSS, database bytes per
+article, and token F1 of the stored text against the page's source text. With watched
+narratives (`--watches`) and a stance judge, the judge's cost too.
 """
 from __future__ import annotations
 

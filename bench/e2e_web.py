@@ -1,22 +1,15 @@
 """The loopback news web of the end-to-end benchmark (bench/e2e.py), served from its own process.
 
-Pages are real page templates with real article texts: each scrapinghub-aeb page (a real news
-page with its navigation, scripts, related links and footer) has its gold article body cut out
-(the block holding most of the gold paragraphs) and its title, canonical URL and charset turned
-into slots. Page i fills template i % T with text i: the first texts are the real English
-articles of giveme5w1h, SemEval 2025 T10 and aeb (bench.synth.real_pool), the rest combine runs
-of paragraphs of three different real articles (deterministic, seeded), so every page's text is
-distinct. Pages are rendered on request (nothing large kept in memory).
-
-Outlets `e2e-K` each get their own loopback host (127.0.0.(70+K)) with robots.txt, an RSS feed of
-the newest 50 articles, a home page linking the newest 30, and a sitemap index of sitemaps of 500
-URLs: even outlets write Google News publication dates, odd ones only <lastmod> (their articles
-are dated from the page, as on the real web).
-
     python -m bench.e2e_web --pages 5000 --outlets 8 --ready READY.json --stats STATS.json
 
-READY.json gets the outlets and their URLs once every server listens; on SIGTERM the process
-writes its own CPU seconds and request counts to STATS.json and exits.
+Pages are real page templates with real article texts: each scrapinghub-aeb page has its gold
+body cut out and its title, canonical URL and charset turned into slots; page i fills template
+i % T with text i (the real English articles of giveme5w1h, SemEval and aeb, then deterministic
+mixes of three real articles' paragraphs), rendered on request. Outlets `e2e-K` each have a
+loopback host 127.0.0.(70+K) with robots.txt, an RSS feed of the newest 50 articles, a home page,
+and a sitemap index of 500-URL sitemaps (even outlets with Google News dates, odd ones with
+<lastmod> only). READY.json gets the outlets once every server listens; on SIGTERM the process
+writes its CPU seconds and request counts to STATS.json.
 """
 from __future__ import annotations
 

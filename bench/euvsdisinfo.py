@@ -1,22 +1,16 @@
 """EUvsDisinfo cases as a real corpus: import, process, and how discovered narratives match keywords.
 
-The case list (../shared/data/euvsdisinfo-cknabs/posts.csv.gz, read in place) becomes articles
-through the project's own JSONL import (`narratives import`): each case is published by each of
-its outlets on the case date (one article per case x outlet, url = case id + '#' + outlet slug),
-cases without an outlet go under the outlet "unknown". The text (and title) is the case title
-only, an English summary written by EUvsDisinfo (language "en" whatever the outlets' language);
-the keywords are kept as labels (metadata, never text). `narratives process DB --min-words 3`
-then embeds, clusters events and narratives, finds text reuse and spread.
-
-Reported: wall time of import and process (with the time of each process stage), counts, how
-well narratives match keywords (purity, inverse purity, coverage, against trivial baselines),
-and ties for first-seen (narratives whose `spread()` origin lists several outlets).
-
     python -m bench.euvsdisinfo [--limit N] [--json OUT] [--db PATH]
 
-Outlet values are cleaned: the list is '+'- (and in 18 cases newline-) separated; parts that are
-bare URLs (5 cases write "name+URL") and the scraping marker "Show more" (216 cases: the list
-was truncated on the site) are not outlets.
+The case list (../shared/data/euvsdisinfo-cknabs, read in place) becomes articles through
+`narratives import`: each case is published by each of its outlets on the case date (one article
+per case x outlet; no outlet: "unknown"), its text the case title (an English summary by
+EUvsDisinfo), its keywords kept as labels, never text. `narratives process DB --min-words 3` then
+runs every stage. Outlet lists are cleaned: '+'- or newline-separated, bare URLs and the scraper's
+"Show more" marker dropped.
+
+Reported: wall time of import and process (per stage), counts, how well narratives match keywords
+(purity, inverse purity, coverage, against trivial baselines), and first-seen ties.
 """
 from __future__ import annotations
 

@@ -1,24 +1,16 @@
-"""Watches across languages: zero-shot watches written from SemEval's English label names, scored on
-the documents of every SemEval language (issue #17).
+"""Watches across languages: zero-shot watches from SemEval's English label names, scored on the
+documents of every SemEval language.
 
     NARRATIVES_EMBED_MODEL=use-multilingual-v3 python -m bench.eval_crosslingual [--json OUT] [--no-timing]
 
-SemEval-2025 Task 10 training split, each language folder (EN 399 docs, BG, HI, PT, RU 133).
-The watches are the same for every language: one per English label, from its name only (as
-bench/eval_watch.py's zero_shot). Two figures per language, micro-F1 over the labels:
-- shipped: the real code path (clustering/watch.py), shipped defaults; no narrative-carrier gate
-  (it is trained per model, on English);
-- cv: 5-fold CV as eval_watch does (top-k and threshold chosen on the training folds of that
-  language), for reference.
-Each twice, by what the watches are calibrated on (unlabelled, as `calibrate` does):
-- the stream: the docs of every covered language together, as a database holding outlets in
-  these languages calibrates on all its articles (the deployment's case);
-- that language's docs alone (the figure recorded before 2026-12-03): in SemEval every Russian
-  document carries some narrative, so its 133 documents are no background, and the per-watch
-  standardisation over them penalises the labels most of them carry.
-A language the model does not cover is reported as skipped, as `embed` skips its articles.
-The issue's bar: RU micro-F1 >= 0.85 x EN of the same run. Also CPU-ms per passage and per
-article of the model (40 EN and 40 RU docs, uncached).
+SemEval-2025 Task 10 training split, each language folder (EN, BG, HI, PT, RU). One watch per
+English label, from its name (as bench/eval_watch.py's zero-shot), micro-F1 per language:
+- shipped: the real code path and defaults (no carrier gate: it is trained on English);
+- cv: 5-fold CV choosing top-k and threshold on that language's training folds.
+Each calibrated two ways: on the stream of every covered language together (a database holding
+these outlets) and on that language's docs alone (no background where every document carries a
+narrative, as SemEval's Russian ones do). A language the model does not cover is reported as
+skipped. Also CPU-ms per passage and per article of the model.
 """
 from __future__ import annotations
 

@@ -2,27 +2,17 @@
 
     python -m bench.eval_events [--json OUT] [--no-timing] [--params JSON]
 
-Reports, with the shipped defaults of the configured model (clustering.events.params_for:
-DEFAULT_PARAMS, or MODEL_PARAMS for NARRATIVES_EMBED_MODEL=use-multilingual-v3):
-1. giveme5w1h-newscluster (../shared/data): all 383 articles streamed in date_publish order,
-   none filtered; BCubed P/R/F1 and pairwise P/R/F1 against gold newsCluster.EventId (the gated
-   number: bench/quality_gates.json "events_bcubed_f1").
-2. Cross-validation on giveme5w1h: 5 folds by gold event (each event wholly in one fold, events
-   dealt round-robin in id order). For each fold, every representation x parameter grid point is
-   scored (mean BCubed F1 over the other 4 folds, each fold's stream clustered on its own); the
-   best is scored on the held-out fold. Shows the held-out scores and the parameters each fold
-   picked; the defaults are the parameters the folds agree on. A model whose parameters name a
-   title model (the cascade) is scored over CASCADE_REPRESENTATIONS, three channels.
-3. Demo web ground truth (demo/ground_truth.json + demo/content): the articles in the model's
-   languages (102 English; 109 with the multilingual model), the null-event articles each a
-   singleton gold event. Never used for choosing.
-4. Multi-year robustness: (a) giveme5w1h with each gold event's articles shifted by
-   (event rank x 2 years), keeping offsets within the event: same-topic events years apart must
-   not merge (reported: BCubed and the number of predicted events mixing >1 gold event);
-   (b) euvsdisinfo-cknabs case titles 2015-2021 (each case a singleton gold event, title-only
-   channel duplicated): BCubed precision = how little merging happens.
-5. Timing: assignment ms/article for 1,000 new articles into states of 10k and 100k events
-   built from real vectors with noise (synthetic-from-real), embedding excluded.
+With the shipped parameters of the configured model (clustering.events.params_for), or the
+EventParams given as JSON (`--params`):
+1. giveme5w1h-newscluster: all 383 articles in publication order; BCubed and pairwise P/R/F1
+   against the gold events (gated: bench/quality_gates.json);
+2. 5-fold cross-validation by gold event: every representation x parameter grid point is scored
+   on four folds, the best is scored on the fifth; prints the held-out scores and each fold's pick
+   (the defaults are what the folds agree on);
+3. the demo web's ground truth (never used for choosing);
+4. robustness: giveme5w1h events moved years apart, the stream replayed later, and EUvsDisinfo
+   case titles (each its own event: how little merges);
+5. timing: assignment ms per article into 10k and 100k stored events (embedding excluded).
 """
 from __future__ import annotations
 

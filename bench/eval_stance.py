@@ -1,23 +1,17 @@
-"""Stance judge quality (clustering/stance/): FNC-1 validation, the project's synthetic dev set, the demo web.
+"""Stance judge quality (clustering/stance/): FNC-1 validation, the project's synthetic sets, the demo web.
 
-    python -m bench.eval_stance [--model NAME|DIR] [--sets fnc1,synthetic,synthetic_fg,demo] [--limit N] [--json OUT]
-                                [--write-jsonl DIR]
+    python -m bench.eval_stance [--model NAME|DIR] [--sets fnc1,synthetic,synthetic_fg,demo] [--limit N]
+                                [--json OUT] [--write-jsonl DIR]
 
-- fnc1: the fixed FNC-1 validation split (bench/fnc1.py: by story, 7,209 pairs, never trained
-  or tuned on): 4-class macro-F1, per-class F1, macro-F1 over carries/reports/debunks (in the
-  4-class problem), confusion; FNC-1's agree/discuss/disagree/unrelated read as
-  carries/reports/debunks/unrelated.
-- synthetic: the development claims of areas A-E of bench/stance_data/synthetic_en.jsonl (20
-  claims, 360 pairs: each article with its claim in two forms and with another claim of its topic,
-  unrelated); used to choose the judge's training settings, so not a held-out figure.
-- synthetic_fg: the development claims of areas F and G (8 claims, 144 pairs), written after the
-  shipped judge was trained (held out for it; a judge trained since chooses its epoch on them).
-- demo: every (article, planted narrative) pair of the demo web with its stance in
-  demo/ground_truth.json (90 pairs, decided before any judge existed; never tuned on); the claim
-  is the narrative's description.
-Also CPU-ms per pair (1 torch thread). `--write-jsonl DIR` writes each set as `narratives stance`
-input (with a "gold" field the command ignores), so a split held out elsewhere can be scored the
-same way: `narratives stance pairs.jsonl > verdicts.jsonl`.
+- fnc1: the fixed FNC-1 validation split (bench/fnc1.py, never trained or tuned on), agree /
+  discuss / disagree / unrelated read as carries / reports / debunks / unrelated: macro-F1 over
+  the 4 classes and over the first 3, per-class F1, confusion;
+- synthetic: the development claims of areas A-E of bench/stance_data (used to choose training
+  settings: not held out);
+- synthetic_fg: areas F and G, written after the shipped judge was trained;
+- demo: every (article, planted narrative) pair of demo/ground_truth.json, the claim being the
+  narrative's description (never tuned on).
+Also CPU-ms per pair. `--write-jsonl DIR` writes each set as `narratives stance` input.
 """
 from __future__ import annotations
 

@@ -1,25 +1,20 @@
 """Translation edges (clustering/translation.py): found where an article translates another, absent
-where it does not (issue #17).
+where it does not.
 
     NARRATIVES_EMBED_MODEL=use-multilingual-v3 python -m bench.eval_translation [--json OUT]
 
-- project data (bench/stance_data/ru_*.jsonl): Russian translations of the project's synthetic
-  English articles of 8 claims (all 6 articles of each: carrier, relay, rebuttal, report, debunk,
-  same-event news) and partial relays (half the source translated, paragraphs of their own added).
-  Positives: each Russian article against its English source. Hard negatives: against the other
-  5 English articles of the same claim (same story, names and vocabulary; not translations).
-  Easy negatives: against every English article of the other claims. The thresholds were chosen
-  here (the grid is printed).
-- SemEval-2025 training documents (never used for choosing): every RU x EN and PT x EN pair, none
-  a translation of the other (different outlets and texts; the issue's check is "none between
-  documents of different labels"): every edge found is counted false, and those between documents
-  of different narrative labels are counted apart.
-Decided exactly as the stage decides (clustering.translation.translation_between): document cosine
->= DOC_MIN, passage alignment, then the sentence fallback; the grid varies the passage step alone.
-- stance through a translation: how many Russian articles a pair covers enough (aligned sentences
-  STANCE_COVERAGE of both) for an English stance judge to read their source in their place, full translations
-  against partial relays, and (`--stance-model`, default minilm-stance; `none` skips it) how often
-  the source's verdict toward the claim is the Russian article's gold stance.
+- project data (bench/stance_data/ru_*.jsonl): Russian translations and partial relays of the
+  project's synthetic English articles. Positives: each against its English source; hard
+  negatives: the other English articles of the same claim; easy negatives: the other claims'.
+  The thresholds were chosen here (the grid is printed).
+- SemEval-2025 documents (never used for choosing): every RU x EN and PT x EN pair, none a
+  translation: every edge found is false; those between documents of different labels are
+  counted apart.
+- stance through a translation: how many Russian articles a pair covers enough
+  (STANCE_COVERAGE of both) for an English judge to read the source in their place, and
+  (`--stance-model`, default minilm-stance; `none` skips it) how often the source's verdict is
+  the Russian article's gold stance.
+Decided exactly as the stage decides (`translation_between`).
 """
 from __future__ import annotations
 

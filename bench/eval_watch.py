@@ -2,23 +2,16 @@
 
     python -m bench.eval_watch [--json OUT] [--no-timing] [--max-passages N]
 
-SemEval-2025 Task 10 training split, English only (399 docs, 21 narrative labels; "Other" = no
-narrative, so any label predicted for such a doc is a false positive). Micro-F1 over the labels:
-- zero_shot: one watch per label built from its name only, rewritten automatically
-  ("URW: X" -> "Russia-Ukraine war: X", "CC: X" -> "Climate change: X");
-- few_shot: name + 3 example articles per label (1 where a label has < 4 docs), picked with
-  EXAMPLE_SEED; every example doc is removed from scoring;
-- zero_shot_on_few_shot_docs: zero-shot scored on the few-shot docs, the fair comparison for
-  few_shot (the example docs removed from it are narrative-rich, so the rest is harder).
-Held-out numbers: 5-fold CV (FOLD_SEED); profiles are calibrated on the scored docs, unlabelled
-(what `calibrate` does with the stream in deployment); top-k, prototype passages, prototype weight
-and threshold are chosen on the training folds, the held-out fold is scored. "Shipped defaults":
-the module defaults through calibrate + score_article (in-sample on SemEval: the defaults were
-chosen by this CV). The other SemEval languages are not used here: the default model is English-only
-(bench/eval_crosslingual.py scores them with the multilingual model).
-Demo web (demo/ground_truth.json, never tuned on): each narrative watched from its label +
-description, without and with 2 planted example articles (fixed rule, see demo_examples; they are
-not scored), calibrated on all demo articles, shipped defaults; precision/recall.
+SemEval-2025 Task 10 training split, English (21 narrative labels; "Other" = no narrative, so
+any label predicted for it is a false positive). Micro-F1 over the labels:
+- zero_shot: one watch per label from its name only ("URW: X" -> "Russia-Ukraine war: X");
+- few_shot: name + 3 example articles per label (EXAMPLE_SEED), the examples not scored;
+- zero_shot_on_few_shot_docs: zero-shot on the same docs, the fair comparison for few_shot.
+Held out: 5-fold CV (FOLD_SEED), profiles calibrated on the scored docs unlabelled, top-k,
+prototype passages and weight and threshold chosen on the training folds. "Shipped defaults":
+the module defaults (in-sample: they were chosen by this CV). The demo web (never tuned on): each
+narrative watched from its label + description, without and with 2 planted examples;
+precision / recall.
 """
 from __future__ import annotations
 

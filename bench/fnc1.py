@@ -1,22 +1,22 @@
 """FNC-1 (Fake News Challenge stage 1) training data and the fixed split the stance judge is scored on.
 
-`../shared/data/fnc1-stance-train` holds the 49,972 (headline, body, stance) training pairs; the
-competition test split is not there. FNC-1's labels map agree -> carries, discuss -> reports,
-disagree -> debunks, unrelated -> unrelated.
+`../shared/data/fnc1-stance-train` holds the (headline, body, stance) training pairs; the
+competition test split is not there. Labels map agree -> carries, discuss -> reports, disagree ->
+debunks, unrelated -> unrelated.
 
-The validation split issue #16 asked for ("bodies whose Body ID mod 5 == 0, and every pair whose
-headline also occurs with such a body") cannot be used as written: FNC-1 pairs every headline with
-its story's bodies (related) and with many random bodies (unrelated), so nearly every headline
-meets such a body and 49,494 of 49,972 pairs would be validation, leaving 478 (8 disagree) to
-train on; restricting the headline clause to related pairs still leaves 7,980. The split used
-keeps its intent (validation chosen by Body ID mod 5, no headline or body of a validation pair
-ever seen in training) by story:
+A split by Body ID alone leaks: FNC-1 pairs every headline with its story's bodies and with many
+random ones, so nearly every headline meets a validation body. The split is by story instead,
+keeping validation chosen by Body ID mod 5 and no headline or body of a validation pair seen in
+training:
 
-  story = a connected component of headlines and bodies linked by related pairs (191 stories);
+  story = a connected component of headlines and bodies linked by related pairs;
   key   = min(Body ID of the story's bodies) mod 5;
-  VAL   = pairs whose headline's story and body's story both have key 0 (7,209 pairs);
-  TRAIN = pairs whose two stories both have key != 0 (27,341); the 15,422 unrelated pairs that
-          mix the two are in neither. Tuning inside TRAIN only: DEV = both keys 1, INNER = {2,3,4}.
+  VAL   = pairs whose headline's and body's stories both have key 0;
+  TRAIN = pairs whose stories both have key != 0 (pairs mixing the two are in neither);
+          tuning inside TRAIN only: DEV = both keys 1, INNER = keys {2, 3, 4}.
+
+The counts, and why the split first asked for could not be used:
+BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
 

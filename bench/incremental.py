@@ -1,26 +1,18 @@
-"""Incremental `process` cost: 1,000 new articles into databases of 10k and 100k articles.
-
-The databases are built from real-derived text and vectors (bench.synth) with the project's
-store functions; vectors are inserted with the articles, so the measured `process` runs do no
-embedding (issue #3 asks for the cost with embedding excluded). Each database is processed
-once (events, narrative discovery), then 1,000 newer articles are added and `process` is timed.
-With --with-embedding a second 1,000 newer articles are then added *without* vectors and
-`process` is timed again, embedding them with the real model (issue #6 asks for the cost with
-embedding included); the embedding worker processes are started within that timed run, as a
-separate `narratives process` run would start them, whichever size came first. Peak RSS of the
-bench process is recorded after each phase.
+"""Incremental `process` cost: 1,000 new articles into databases of 10k, 100k or more articles.
 
     python -m bench.incremental [--sizes 10000 100000] [--per-day 500] [--reuse-window 5000]
                                 [--with-embedding] [--keep DIR] [--after DIR] [--json OUT]
 
---reuse-window W: a text is copied only among articles within about W of each other (a news
-cycle; bench.synth), so text reuse is as dense at 100k as at 10k; without it the whole database
-is one syndication network, denser the bigger it is.
+Each database is built from real-derived text and vectors (bench.synth) with the project's store
+functions and processed once; then 1,000 newer articles with their vectors are added and
+`process` is timed (embedding excluded). `--with-embedding`: 1,000 more are added without
+vectors and timed again, embedded by the real model, the worker pool started inside the timed
+run as a separate `process` would. Peak RSS is recorded after each phase.
 
---keep DIR keeps each processed database (before the 1,000 new articles) and reuses it next time,
-so a re-timing skips the build (~6 min at 100k); --after DIR keeps each database as the timed
-`process` left it, to check with `python -m bench.compare_outputs OLD NEW` that a change to the
-stages left their results as they were.
+`--reuse-window W`: a text is copied only among articles within about W of each other (a news
+cycle), so text reuse is as dense at 100k as at 10k; without it the database is one syndication
+network, denser the bigger it is. `--keep DIR` keeps and reuses each processed database; `--after
+DIR` keeps them as the timed run left them, for `python -m bench.compare_outputs OLD NEW`.
 """
 from __future__ import annotations
 

@@ -1,28 +1,18 @@
 """Latency of the spread and narrative read queries on a large database (default 1,000,000 articles).
 
-The database is built fast with bulk SQL inserts of synthetic rows into the project's schema
-(`db.open_db` migrates it): articles over two years and 200 outlets (skewed sizes, 5% without a
-publication date), events of ~10 articles, 200 narratives of varied sizes (the three largest
-50,000 members at 1M articles; half spread over the whole period, half within a window), spread
-edges and bursts per narrative. Vectors are not needed by these queries and are not stored; the
-FTS triggers are suspended during the build (the FTS index stays empty: no query here uses it)
-and the secondary indexes are rebuilt after the rows are in, as a bulk import would.
-
-Measured through exactly the functions the CLI calls: `db.spread.timeline(..., by='day'|'week')`,
-`db.spread.spread(...)` and `db.narrative_queries.list_narratives(...)`: after one untimed pass,
-the median of 20 warm calls over 20 different narratives (the 5 largest among them); the largest
-narrative's time and the slowest call are reported too, and each query's EXPLAIN QUERY PLAN.
-
     python -m bench.query_latency [--articles 1000000] [--json OUT] [--db PATH] [--variants]
 
---db PATH reuses a database that exists, e.g. one `bench.incremental --keep DIR` built with the
-store functions from real-derived text and vectors and processed with `process` (its
-narratives and spread state are the pipeline's own).
+Without `--db` the database is built with bulk SQL inserts of synthetic rows into the project's
+schema: articles over two years and 200 outlets, events, 200 narratives of varied sizes, spread
+edges and bursts (no vectors, FTS left empty: no query here uses them). `--db PATH` reuses a
+database that exists, e.g. one `bench.incremental --keep DIR` built with the store functions and
+processed by `process`.
 
---variants also measures the member scans the queries used before they read the spread
-stage's counts: before/after numbers in the same run, and whether the answers are the same.
-(A covering index on articles (id, outlet, published_at, ...) for those scans was measured
-earlier: SQLite keeps reading the rowid table, the plan does not change.)
+Measured through the functions the CLI calls (`db.spread.timeline` by day and week,
+`db.spread.spread`, `db.narrative_queries.list_narratives`): after one untimed pass, the median
+of 20 warm calls over 20 narratives, the largest narrative's time, the slowest call, and each
+query's EXPLAIN QUERY PLAN. `--variants` also times the member scans the queries used before
+they read the spread stage's counts, and checks the answers are the same.
 """
 from __future__ import annotations
 

@@ -3,19 +3,15 @@
     .venv/bin/python -m bench.train_stance --out clustering/stance/models/minilm-stance
 
 Data (nothing from FNC-1's validation split, the demo web or SemEval is read):
-  - FNC-1 INNER (bench/fnc1.py: stories with keys 2, 3, 4): every related pair, unrelated pairs
-    subsampled (`--unrelated-ratio` x the related ones);
-  - the project's synthetic articles (bench/stance_data) of the areas `--synthetic-areas` (default
-    ABCDE, what the shipped judge was trained on; F and G came later), training claims only, each
-    article toward its own claim (long and short form) and another claim of its area (unrelated),
-    repeated `--synthetic-repeat` times since they are the only data written to the issue's
-    definitions.
-Model selection: after each epoch the model is scored on FNC-1 DEV (keys 1) and the synthetic
-development claims (*-13..*-16); the epoch with the best mean macro-F1 is kept, and a per-class
-logit bias is fitted on the same two sets (coordinate search). The weights of the trained layers
-and the head are written in fp16 (the judge runs them in fp32).
-
-Training uses bf16 autocast where the CPU executes bf16 natively (the embedder's rule), else fp32.
+  - FNC-1 INNER (bench/fnc1.py): every related pair, unrelated pairs subsampled
+    (`--unrelated-ratio` x the related ones);
+  - the project's synthetic articles (bench/stance_data) of `--synthetic-areas` (default ABCDE),
+    training claims only, each toward its own claim and another of its area (unrelated), repeated
+    `--synthetic-repeat` times: the only data written to the stance definitions.
+After each epoch the model is scored on FNC-1 DEV and the synthetic development claims; the epoch
+with the best mean macro-F1 is kept and a per-class logit bias fitted on the same sets. Weights
+are written in fp16 (the judge runs in fp32); training uses bf16 autocast where the CPU executes
+bf16 natively, else fp32.
 """
 from __future__ import annotations
 

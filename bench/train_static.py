@@ -2,28 +2,20 @@
 
     .venv/bin/python -m bench.train_static --out clustering/embedding/models/use-static
 
-USE multilingual v3 (the pinned int8 ONNX file, clustering/embedding/use_onnx.py) becomes a
-table of one vector per SentencePiece piece of its own tokenizer; a text's vector is the sum of
-its pieces' rows, so embedding costs a tokenisation and a few additions (issue #17: the first
-pass has ~10 CPU-ms per article). Four steps:
+USE multilingual v3 (the pinned int8 ONNX file) becomes a table of one vector per SentencePiece
+piece of its own tokenizer; a text's vector is the sum of its pieces' rows. Four steps:
 
-1. the tokenizer: USE's SentencePiece model, read out of the ONNX graph (needs `pip install onnx`);
-2. pieces: every piece of the 128k vocabulary through USE alone (the model2vec recipe), centred
-   on their frequency-weighted mean, weighted a / (a + p) by the piece's unigram probability p
-   (SIF, a = 1e-4);
-3. fit: a linear map (512 x 512, from the identity) and one log-weight per piece are fitted so
-   that the sum of a passage's rows points where USE's vector of the passage points (cosine
-   loss, AdamW, 20 epochs). The map is shared by every language, so the cross-lingual space of
-   USE is kept; fitting each piece's vector freely (tried: English passages move English
-   pieces) lost it. A tenth of the passages is held out and its cosine to USE is printed.
-4. compression: the table is projected on its frequency-weighted principal axes (the fewest
-   keeping >= 90 % of the energy) and stored in int8 with one scale per row.
+1. the tokenizer, read out of the ONNX graph (needs `pip install onnx`);
+2. every piece through USE alone, centred on the frequency-weighted mean, weighted a / (a + p) by
+   its unigram probability p (SIF);
+3. a linear map shared by every language (so USE's cross-lingual space is kept) and one
+   log-weight per piece, fitted so that a passage's sum points where USE's vector of it points
+   (cosine loss); a tenth of the passages is held out and its cosine to USE printed;
+4. the table projected on its frequency-weighted principal axes (>= 90 % of the energy), int8
+   with one scale per row.
 
-Passages (no labels are read; nothing from SemEval, giveme5w1h, EUvsDisinfo, the demo web or
-FNC-1's validation split): FNC-1 bodies and headlines of the training split (bench/fnc1.py),
-the AEB gold article bodies, trafilatura-eval's gold snippets (German-heavy, multilingual).
-The passage unit is the pipeline's (clustering.passages.split_passages).
-USE vectors of the pieces and passages are cached under the shared-data cache (`--cache`).
+Unlabelled passages only (FNC-1 training bodies and headlines, AEB gold bodies, trafilatura-eval
+snippets); nothing from the sets the model is scored on. USE vectors are cached (`--cache`).
 """
 from __future__ import annotations
 

@@ -2,32 +2,18 @@
 
 Sources, in the order `find_published` trusts them (first hit wins):
 
-0. ``text``         the first date written in the visible text right after the page's first
-                    ``<h1>`` (the byline/dateline a reader sees);
-1. ``jsonld``       schema.org ``datePublished`` / ``dateCreated`` / ``uploadDate`` of the page's
-                    main item (Article/NewsArticle/BlogPosting/WebPage...);
-2. ``meta``         ``article:published_time``, ``og:published_time``, ``itemprop=datePublished``,
-                    Dublin Core issued/created, ``pubdate``, ``publish-date``, parsely/sailthru...;
-3. ``time-element`` a ``<time>`` marked as the publication date (``pubdate`` attribute,
-                    ``itemprop=datePublished``, class containing "publish"/"posted"), else the
-                    first ``<time datetime>`` of the page;
-4. ``url``          a /YYYY/MM/DD/ (or YYYY-MM-DD, YYYYMMDD) pattern in the URL;
-5. ``htmldate``     htmldate's markup and text heuristics (``original_date=True`` so that a
-                    "published" date beats an "updated" one), only when 1-4 found nothing.
+0. `text`          the first date in the visible text right after the first `<h1>` (the byline);
+1. `jsonld`        schema.org `datePublished` / `dateCreated` / `uploadDate` of the main item;
+2. `meta`          `article:published_time`, `og:published_time`, Dublin Core, `pubdate`...;
+3. `time-element`  a `<time>` marked as the publication date, else the page's first `<time datetime>`;
+4. `url`           a /YYYY/MM/DD/ (or YYYY-MM-DD, YYYYMMDD) pattern in the URL;
+5. `htmldate`      htmldate's heuristics (`original_date=True`), only when 1-4 found nothing.
 
-"modified"/"updated" values are never used as a publication date. When the visible date and a
-structured timestamp name the same day, the structured timestamp (with its time, in UTC) is kept.
-
-How the order was chosen (data: trafilatura's evaluation corpus, 728 dated pages, split into
-alternate halves A and B; day accuracy A/B): htmldate alone (original_date, extensive) 0.874/0.857
-(= trafilatura's own metadata); structured data first (jsonld>meta>time>htmldate) 0.852/0.860;
-visible date after <h1> first, then jsonld>meta>time>htmldate 0.887/0.885. The rule chosen on A
-is also best on B and the other way round; a learned weighted vote over all sources was tried
-and overfitted (A->B 0.871). Structured values are compared by the day as written (before UTC
-conversion): converting to UTC first lost ~1.5 points, since the gold days are local days.
-
-Output: ``YYYY-MM-DD`` when only a day is known, ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) when a time of
-day is known. A value with a time but no offset is taken as UTC.
+"Modified" values are never used. When the visible date and a structured timestamp name the same
+day, the timestamp (with its time, in UTC) is kept; days are compared as written, before UTC
+conversion (a page's day is local). Output: `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SSZ` with a time (no
+offset: UTC). The order was chosen on halves of trafilatura's dated pages (bench/eval_dates.py;
+BENCHMARKS-notebook.md, *Module docstrings*).
 """
 from __future__ import annotations
 

@@ -1,20 +1,19 @@
 """Scale-out: many workers crawl through scrapy-redis, one coordinator writes SQLite.
 
-    machine A (the database)                      machines B, C, ... (no database)
-    narratives run news.db --redis URL            narratives worker --redis URL
-      publishes the crawl in Redis  ───────────▶    scrapy-redis scheduler: one shared request
-      (outlets, stored URLs, validators,            queue and duplicate filter; the same spider,
-       stored feed copies)                          scope middleware, robots.txt, AutoThrottle;
-      ingests items  ◀──────────────────────────    extraction on the worker; items pushed to
-      through crawler.store_items (one writer)      Redis by scrapy-redis's RedisPipeline
+    machine A (the database)                 machines B, C, ... (no database)
+    narratives run news.db --redis URL       narratives worker --redis URL
+      publishes the crawl in Redis  ──────▶    one shared request queue and duplicate filter;
+      (outlets, stored URLs, validators,       the same spider, scope, robots.txt, AutoThrottle;
+       stored feed copies)                     extraction on the worker; items pushed to Redis
+      ingests items  ◀─────────────────────    by scrapy-redis's RedisPipeline
+      through crawler.store_items (one writer)
 
 Redis keys (prefix NARRATIVES_REDIS_PREFIX, default "narratives"):
-    :crawl      JSON of the published crawl (run id, outlets, revision window); deleted when done
-    :requests   scrapy-redis request queue          :dupefilter  scrapy-redis request fingerprints
-    :items      extracted items for the coordinator :stats       per-outlet counters of the workers
-    :stored     hashes of stored article URLs       :revisit     hashes of articles due for a revisit
-    :pages      validators of feeds/sitemaps/sections, :bodies their stored copies (for 304s)
-    :busy:<worker>  set while a worker has work in flight (expires on its own if the worker dies)
+    :crawl     the published crawl (JSON)    :requests, :dupefilter  scrapy-redis queue, fingerprints
+    :items     items for the coordinator     :stats      per-outlet counters of the workers
+    :stored    hashes of stored URLs         :revisit    hashes of articles due for a revisit
+    :pages     validators of feeds/sitemaps/sections, :bodies their stored copies (for 304s)
+    :busy:<worker>  set while a worker has work in flight (expires if the worker dies)
 """
 from __future__ import annotations
 

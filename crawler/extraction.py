@@ -1,34 +1,21 @@
 """Article extraction: text and metadata from one HTML page.
 
 `extract_article(html, url, ...)` is the only entry point the crawler and `narratives extract`
-use. It is a pure function (no Scrapy, no database), so it can run in a worker process.
+use. It is a pure function (no Scrapy, no database), so it can run in a worker process: one lxml
+parse, one trafilatura pass (a second on a few pages), cheap lookups on the same tree.
 
-One lxml parse, one trafilatura pass (a second one on ~4% of pages, see below), and cheap
-lookups on the same tree for canonical URL, language, dates and body links.
+- Body text: trafilatura with `favor_precision=True, include_comments=False, fast=True`; when the
+  precision text is shorter than SHORT_TEXT_CHARS, a balanced pass runs and the longer text wins
+  (precision mode occasionally drops most of an article). A first line equal to the title goes.
+- Attribution and boilerplate lines: crawler/attribution.py.
+- Links: the `<a href>` whose block (paragraph, list item, heading) is in the extracted text,
+  outside nav/header/footer/aside (trafilatura's own link output changed the plain text).
+- Dates: crawler/dates.py.
+- Language: `<html lang>` / content-language first (the publisher's statement), else py3langid on
+  the text, else the outlet's hint.
 
-Choices and the data they were made on (numbers from bench/eval_extraction.py, bench/eval_dates.py):
-
-* Body text: trafilatura with ``favor_precision=True, include_comments=False, fast=True`` (fast:
-  no readability/justext comparison, chosen in issue #6 for speed; it scored as well: see below). When the
-  precision text is shorter than ``SHORT_TEXT_CHARS`` (500) characters, a second, balanced pass
-  runs and the longer text wins (precision mode occasionally drops most of an article).
-  Chosen on the Scrapinghub article-extraction benchmark (181 pages) with a two-fold split
-  (alternate pages, sorted ids): token F1 of default settings 0.965/0.947 (halves A/B),
-  include_comments=False 0.965/0.952, precision 0.978/0.952, precision + fallback at 500 chars
-  0.976/0.961. Threshold candidates 0..10^9 chars; half A picks 0 (B: 0.952), half B picks 500
-  (A: 0.976). Checked on data not used for tuning, trafilatura's evaluation corpus (990 pages,
-  snippets that must / must not appear): default finds 94.3% of the "with" snippets and
-  includes 9.8% of the "without" snippets; this setting 92.3% and 7.9%: cleaner text, a little
-  less recall. fast=True (issue #6): aeb 0.9727 (halves 0.9778/0.9675), snippets 92.4% / 7.7%.
-* Attribution and boilerplate lines: crawler/attribution.py (patterns from the seed article's
-  style, not tuned on a benchmark).
-* Links: <a href> of the parsed page whose block (paragraph, list item, heading...) appears in the
-  extracted text, outside nav/header/footer/aside; trafilatura's include_links output was not
-  used because it changed the plain text on 8/181 benchmark pages (glued words).
-* Dates: crawler/dates.py (order chosen on halves of trafilatura's dated pages).
-* Language: <html lang> / content-language first (the publisher's statement), else py3langid
-  on the text, else the outlet's hint. No tie-breaking between a declared and a detected
-  language: templates sometimes declare the wrong one, but a detector on short texts errs too.
+Chosen on halves of scrapinghub-aeb, checked on trafilatura's corpus (bench/eval_extraction.py;
+BENCHMARKS-notebook.md, *Module docstrings*).
 """
 from __future__ import annotations
 

@@ -1,21 +1,17 @@
 """The demo web as data: outlets, events, narratives and articles loaded from demo/content/*.toml,
 copies resolved, paths assigned, and the ground truth derived from them.
 
-Content conventions (see demo/README.md):
-- an article has `body` paragraphs separated by blank lines; tokens inside paragraphs:
-  ``{{link:ARTICLE_ID|anchor}}`` (hyperlink to that article, absolute URL) and a paragraph that
-  is exactly ``{{readmore:ARTICLE_ID}}`` (a "Read more: <title>" link, same outlet);
-- a copy has ``copy_of`` (+ optional ``copy_drop`` paragraph indexes, ``prepend``/``append``
-  paragraphs, ``title``); it takes the original's paragraphs minus dropped ones and minus its
-  "Read more" paragraphs, and inherits event, narratives, kind and stances;
-- stance (issue #16): an article toward a narrative's claim *carries* it (asserts it, or relays
-  it without distance: attribution alone is not distance), *reports* it (attributes it and keeps a
-  distance: a denial, a counter-source, "without evidence", questioning context), *debunks* it
-  (refutes or fact-checks it) or is *unrelated* (never states or refers to it, even when its facts
-  bear on it). An article carries every narrative it lists in `narratives`; every other
-  (article, narrative) pair that touches a narrative (the article covers one of the narrative's
-  events) needs a `stances = { N1 = "reports", ... }` entry. Decided by reading each text;
-- ``translates = "ID"``: the article translates an earlier article of another outlet (issue #17).
+Content conventions (demo/README.md):
+- `body` paragraphs separated by blank lines; inside them `{{link:ARTICLE_ID|anchor}}` (a link to
+  that article) and a paragraph `{{readmore:ARTICLE_ID}}` (a "Read more" link, same outlet);
+- a copy has `copy_of` (+ `copy_drop` paragraph indexes, `prepend`/`append`, `title`): the
+  original's paragraphs minus dropped and "Read more" ones; it inherits event, narratives, kind
+  and stances;
+- stance toward a narrative's claim: *carries* (asserts it, or relays it without distance),
+  *reports* (attributes it and keeps a distance), *debunks* (refutes it) or *unrelated*. An
+  article carries every narrative in its `narratives`; every other pair where it covers one of the
+  narrative's events needs a `stances = { N1 = "reports", ... }` entry, decided by reading it;
+- `translates = "ID"`: the article translates an earlier article of another outlet.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Quality gate of the static first pass (use-static): its cross-lingual watches and its events
-must not regress below the figures recorded in bench/quality_gates.json (BENCHMARKS.md, "A static
-first pass"). The model's arithmetic is float32 sums with no chip-specific kernel, so the figures
-are the same on every CPU. Skips when the shared data is absent."""
+must not regress below the figures recorded in bench/quality_gates.json (BENCHMARKS.md; how they
+came to be: BENCHMARKS-notebook.md, "A static first pass"). The model's arithmetic is float32 sums
+with no chip-specific kernel, so the figures are the same on every CPU. Skips when the shared data
+is absent."""
 from __future__ import annotations
 
 import json

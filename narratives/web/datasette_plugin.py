@@ -1,25 +1,20 @@
 """Datasette plugin of narrative-tracker: metadata, saved queries and narrative pages.
 
-Installed with the package (entry point `[project.entry-points.datasette] narratives`), so both
-`narratives serve DB` and a plain `datasette DB` load it. It applies only to databases that have
-the narrative-tracker tables; other databases served beside them are left alone.
+Installed with the package (entry point `narratives`), so `narratives serve DB` and a plain
+`datasette DB` both load it; it applies only to databases that have the narrative-tracker tables.
 
 Hooks:
   get_metadata       titles, descriptions, units and facets from metadata.yml (`database:`)
   canned_queries     the saved queries of metadata.yml (`queries:`) whose tables and views exist
-  register_routes    /DB/-/narratives (index), /DB/-/narrative/ID, /DB/-/event/ID, /DB/-/watch/ID
-                     (timeline chart stacked by outlet or by stance, spread graph, each article's
-                     stance with a filter, counts per stance, reported / debunked by and the first
-                     debunk) and the bundled assets under /-/narratives-static/ (no CDN: everything
-                     the pages load is served from here)
-  render_cell        a `page` column holding "narrative/ID" (saved queries) links to that page
+  register_routes    /DB/-/narratives, /DB/-/narrative/ID, /DB/-/event/ID, /DB/-/watch/ID (timeline,
+                     spread graph, articles with their stance) and the bundled assets under
+                     /-/narratives-static/ (no CDN)
+  render_cell        a `page` column holding "narrative/ID" links to that page
   database_actions, table_actions   links to the narrative pages
 
-The pages read the timeline and adopters through the functions the CLI uses (`db.spread`: the
-spread stage's counts when current, else the members), the edges and bursts from `spread_edges`
-and `narrative_bursts`; a database that predates them gets a page that says so. The stance part
-(narratives and watched narratives) is SQL over `subject_members`, `stances` and `subject_stances`
-(LISTED_CTE): a database served before migration m023 has none, and its pages show no stance.
+The pages read timelines and adopters through the functions the CLI uses (`db.spread`), edges and
+bursts from `spread_edges` and `narrative_bursts`, stance from `subject_members`, `stances` and
+`subject_stances` (LISTED_CTE); an older database gets pages that say what it lacks.
 """
 from __future__ import annotations
 
