@@ -59,7 +59,7 @@ class EmbedResult:
             return None
         return (f"note: {self.model_id} now holds {self.precision} vectors beside {' and '.join(self.other_formats)} "
                 f"ones; fp32 and bf16 vectors of one model agree to cosine >= 0.999, so they can be "
-                f"compared (README: Embedding precision); set NARRATIVES_EMBED_PRECISION to keep one format")
+                f"compared (docs/processing.md: Embedding precision); set NARRATIVES_EMBED_PRECISION to keep one format")
 
 
 def other_formats(db: sqlite_utils.Database, model_id: str, precision: str) -> list[str]:

@@ -90,12 +90,12 @@ def test_demo_accuracy_no_regression(demo):
     assert got >= recorded - TOLERANCE, f"demo stance accuracy {got:.4f} fell below recorded {recorded:.4f}"
 
 
-@pytest.mark.xfail(strict=True, reason="known shortfall: FNC-1 validation macro-F1 0.642, issue target 0.65 (BENCHMARKS.md, Stance)")
+@pytest.mark.xfail(strict=True, reason="known shortfall: FNC-1 validation macro-F1 0.642, issue target 0.65 (BENCHMARKS.md, Quality gates)")
 def test_fnc1_issue_target(fnc1):
     assert fnc1["macro_f1"] >= TARGETS["fnc1_macro_f1"]
 
 
-@pytest.mark.xfail(strict=True, reason="known shortfall: FNC-1 related-only macro-F1 0.535, issue target 0.55 (BENCHMARKS.md, Stance)")
+@pytest.mark.xfail(strict=True, reason="known shortfall: FNC-1 related-only macro-F1 0.535, issue target 0.55 (BENCHMARKS.md, Quality gates)")
 def test_fnc1_related_issue_target(fnc1):
     assert fnc1["macro_f1_related"] >= TARGETS["fnc1_related_macro_f1"]
 
