@@ -1,9 +1,11 @@
-"""The embed stage: articles -> a document vector and passage vectors, per model.
+"""The embed stage: articles -> a document vector and passage vectors, per space.
 
-An article whose content hash is already embedded with the model is skipped, so the stage is
-incremental and safe to re-run. Articles too short to embed, or in a language the model does
-not cover, are recorded in `embed_skips` with the reason. Each batch is written in one
-transaction.
+In the shared space (clustering/embedding/spaces.py) every article gets a lead vector and passage
+vectors; in the English space, when the database has one, every English article gets its lead and
+title vectors (the title stored as passage 0, where the events stage reads a title). An article
+whose content hash is already embedded with the model is skipped, so the stage is incremental and
+safe to re-run. Articles too short to embed, or in a language the shared model does not cover, are
+recorded in `embed_skips` with the reason. Each batch is written in one transaction.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
+from clustering.embedding.spaces import ENGLISH, spaces_of
 from clustering.events import article_texts
 from clustering.languages import language_code, reads
 from clustering.passages import split_passages
@@ -47,6 +50,7 @@ class EmbedResult:
     model_id: str = ""
     precision: str = ""
     other_formats: list[str] = field(default_factory=list)  # the model's existing vectors in another format
+    english: int = 0  # articles given English-space vectors outside the queue (a database moved to two spaces)
 
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())) or "none"
@@ -116,10 +120,13 @@ def embed_articles(
     db: sqlite_utils.Database, embedder, *, batch: int = 64, languages: set[str] | None | str = "model",
     min_words: int = MIN_WORDS, progress: Callable[[EmbedResult], None] | None = None,
 ) -> EmbedResult:
-    model_id = embedder.model_id
-    precision = getattr(embedder, "precision", "unknown")
+    """Embed what is queued in every space of `embedder` (an embedder or clustering.embedding.Spaces)."""
+    spaces = spaces_of(embedder)
+    shared, english = spaces.shared, spaces.english
+    model_id = shared.model_id
+    precision = getattr(shared, "precision", "unknown")
     if languages == "model":
-        languages = model_languages(embedder)
+        languages = model_languages(shared)
     result = EmbedResult(model_id=model_id, precision=precision,
                          other_formats=other_formats(db, model_id, precision))
     _forward_already_embedded(db, model_id)
@@ -141,8 +148,11 @@ def embed_articles(
         flat = [p for ps in passage_lists for p in ps]
         # one call for leads and passages: the embedder's workers get all of the batch's texts
         # (sentence-transformers batches them by length, so long leads and short passages do not mix)
-        both = embedder.embed([doc_text(r["title"], r["text"]) for r in todo] + flat) if todo else np.zeros((0, 0))
+        both = shared.embed([doc_text(r["title"], r["text"]) for r in todo] + flat) if todo else np.zeros((0, 0))
         docs, pvecs = both[:len(todo)], both[len(todo):]
+        if english is not None:  # English vectors of the current text are kept (a switch from the English model)
+            current = _current(db, english.model_id, rows)
+            english_rows = english_vectors(english, [r for r in todo if r["id"] not in current])
         with db.conn:
             ids = [r["id"] for r in rows]
             marks = ",".join("?" * len(ids))
@@ -154,7 +164,7 @@ def embed_articles(
                 db.execute(f"DELETE FROM {table} WHERE model_id = ? AND article_id IN ({marks})", [model_id, *ids])
             db["embed_skips"].insert_all(skips)
             db["embeddings"].insert_all(
-                {"article_id": r["id"], "model_id": model_id, "content_hash": r["content_hash"], "dim": embedder.dim,
+                {"article_id": r["id"], "model_id": model_id, "content_hash": r["content_hash"], "dim": shared.dim,
                  "vector": to_blob(v), "created_at": now, "precision": precision}
                 for r, v in zip(todo, docs)
             )
@@ -166,8 +176,81 @@ def embed_articles(
                                  "vector": to_blob(pvecs[k]), "precision": precision})
                     k += 1
             db["passages"].insert_all(prow)
+            if english is not None:
+                _store_english(db, english, [i for i in ids if i not in current], english_rows, now)
         result.embedded += len(todo)
         result.passages += len(flat)
         if progress:
             progress(result)
+    if english is not None:
+        result.english = embed_english(db, english, model_id)
     return result
+
+
+def _current(db, model_id: str, rows: list[dict]) -> set[int]:
+    """Ids of `rows` that already have a vector of `model_id` for their current text."""
+    hashes = {r["id"]: r["content_hash"] for r in rows}
+    found = db.execute(f"SELECT article_id, content_hash FROM embeddings WHERE model_id = ? AND article_id IN "
+                       f"({','.join('?' * len(hashes))})", [model_id, *hashes]).fetchall() if hashes else []
+    return {aid for aid, h in found if h == hashes[aid]}
+
+
+def reads_english(language: str | None) -> bool:
+    """Whether the English space reads an article of `language` (unknown languages are tried)."""
+    return reads(language, {ENGLISH})
+
+
+def english_vectors(english, rows: list[dict]) -> list[tuple[dict, np.ndarray, np.ndarray | None]]:
+    """(row, lead vector, title vector or None) in the English space for the English ones of `rows`:
+    the lead as the shared space reads it, the title as passage 0 would be (the events stage's
+    title channel); one embed call for both."""
+    mine = [r for r in rows if reads_english(r["language"])]
+    if not mine:
+        return []
+    titles = [(r["title"] or "").strip() for r in mine]
+    with_title = [t for t in titles if t]
+    vecs = english.embed([doc_text(r["title"], r["text"]) for r in mine] + with_title)
+    out, k = [], len(mine)
+    for i, (r, t) in enumerate(zip(mine, titles)):
+        out.append((r, vecs[i], vecs[k] if t else None))
+        k += 1 if t else 0
+    return out
+
+
+def _store_english(db, english, ids: list[int], rows: list[tuple[dict, np.ndarray, np.ndarray | None]], now: str):
+    """Replace the English-space vectors of articles `ids` by `rows` (inside the caller's transaction)."""
+    model_id, precision = english.model_id, getattr(english, "precision", "unknown")
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    for table in ("embeddings", "passages"):
+        db.execute(f"DELETE FROM {table} WHERE model_id = ? AND article_id IN ({marks})", [model_id, *ids])
+    db["embeddings"].insert_all(
+        {"article_id": r["id"], "model_id": model_id, "content_hash": r["content_hash"], "dim": english.dim,
+         "vector": to_blob(lead), "created_at": now, "precision": precision} for r, lead, _ in rows)
+    db["passages"].insert_all(
+        {"article_id": r["id"], "model_id": model_id, "idx": 0, "text": (r["title"] or "").strip(),
+         "vector": to_blob(title), "precision": precision} for r, _, title in rows if title is not None)
+
+
+def embed_english(db: sqlite_utils.Database, english, shared_model_id: str, batch: int = 64) -> int:
+    """English articles with a current shared-space vector and none in the English space (a
+    database moved to two spaces, or one whose English space was interrupted): embedded now.
+    Scans once, while the English model has no vector in the database; after that the queue
+    (`embed_articles`) keeps both spaces in step. Returns the articles embedded."""
+    if db.execute("SELECT 1 FROM embeddings WHERE model_id = ? LIMIT 1", [english.model_id]).fetchone():
+        return 0
+    done, last = 0, 0
+    while True:
+        rows = list(db.query(
+            """SELECT a.id, a.title, a.text, a.language, a.content_hash FROM embeddings e JOIN articles a ON a.id = e.article_id
+               WHERE e.model_id = ? AND e.content_hash IS a.content_hash AND a.id > ? ORDER BY a.id LIMIT ?""",
+            [shared_model_id, last, batch]))
+        if not rows:
+            return done
+        last = rows[-1]["id"]
+        vecs = english_vectors(english, rows)
+        if vecs:
+            with db.conn:
+                _store_english(db, english, [r["id"] for r, _, _ in vecs], vecs, utcnow())
+        done += len(vecs)

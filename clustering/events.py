@@ -54,12 +54,23 @@ class EventParams:
     # "": no lexical channel; else the IDF table (clustering/lexical.py) of a last channel: the names
     # and numbers of the lead, for the articles in the title model's languages (missing elsewhere)
     lexical: str = ""
+    # a second tier (two vector spaces): per-channel weights of the channels compared only when an
+    # article and an event share no channel of `weights` (e.g. a Russian article and an English
+    # event meet in the shared space alone); () = none. Their weighted cosine is multiplied by
+    # `fallback_gain`, which puts it on the scale of the first tier's threshold.
+    fallback: tuple[float, ...] = ()
+    fallback_gain: float = 1.0
+    # the centre (clustering/event_centers/) subtracted from the second tier's channels (its lead row)
+    fallback_center: str = ""
 
     @property
     def space(self) -> dict:
         """What the stored event sums depend on: events built in another space are rebuilt."""
-        return {"channels": len(self.weights), "center": self.center, "title_model": self.title_model,
-                "lexical": self.lexical}
+        space = {"channels": len(self.weights), "center": self.center, "title_model": self.title_model,
+                 "lexical": self.lexical}
+        if self.fallback:
+            space.update(fallback=list(self.fallback), fallback_center=self.fallback_center)
+        return space
 
     def decay(self, gap_days):
         g = np.asarray(gap_days, dtype=np.float64)
@@ -113,6 +124,17 @@ MODEL_PARAMS: dict[str, EventParams] = {
 }
 
 
+# Two spaces (clustering/embedding/spaces.py: the default, use-multilingual-v3 + all-MiniLM-L6-v2):
+# English articles compare on the English model's title and lead exactly as the one-space default
+# does (DEFAULT_PARAMS: same channels, weights, threshold and decay); an article and an event that
+# share no English channel (a Russian article, a Russian-only event) compare on the shared model's
+# lead, centred on FNC-1 news, at gain 1.0: the pick of the folds of `python -m bench.eval_events
+# --tiers` on giveme5w1h with a share of its articles read as foreign (see BENCHMARKS.md).
+TIERED_PARAMS = EventParams(weights=(0.5, 0.5, 0.0), fallback=(0.0, 0.0, 1.0), fallback_gain=1.0,
+                            fallback_center="use-multilingual-v3-int8")
+MODEL_PARAMS["use-multilingual-v3-int8+sentence-transformers/all-MiniLM-L6-v2"] = TIERED_PARAMS
+
+
 def params_for(model_id: str) -> EventParams:
     """The event parameters chosen for this embedding model (DEFAULT_PARAMS for the default model)."""
     return MODEL_PARAMS.get(model_id, DEFAULT_PARAMS)
@@ -146,6 +168,8 @@ def event_vectors(vectors: np.ndarray, params: EventParams) -> np.ndarray:
     title and lead minus the centre and re-normalised. Centring removes what every news text
     shares, so the cosine of two articles says more about their story (USE: held-out BCubed 0.890
     -> 0.921). A title_model channel is left as embedded."""
+    if params.fallback_center:
+        return _center_fallback(vectors, params)
     if not params.center:
         return vectors
     v = np.asarray(vectors, dtype=np.float32)
@@ -156,6 +180,29 @@ def event_vectors(vectors: np.ndarray, params: EventParams) -> np.ndarray:
     k = min(len(c), len(v))
     out[:k] = _unit(v[:k] - _pad(c[:k], v.shape[1]))  # v is padded when a title_model is wider
     return out
+
+
+def _center_fallback(vectors: np.ndarray, params: EventParams) -> np.ndarray:
+    """The second tier's channels minus the lead row of `params.fallback_center`, re-normalised
+    (channels an article lacks stay zero); the first tier's as embedded."""
+    out = np.array(vectors, dtype=np.float32)
+    c = event_center(params.fallback_center)[LEAD]
+    for k, w in enumerate(params.fallback):
+        if w > 0 and np.abs(out[k]).max() > 0:
+            out[k] = _unit(out[k] - _pad(c[None, :], out.shape[1])[0])
+    return out
+
+
+def tiered_channels(en_title: np.ndarray | None, en_lead: np.ndarray | None, shared_lead: np.ndarray,
+                    dim: int) -> np.ndarray:
+    """One article's (3, dim) vectors for two spaces (TIERED_PARAMS): the English space's title and
+    lead (zeros where it does not read the article), then the shared space's lead; narrower
+    vectors zero-padded, which leaves every cosine unchanged."""
+    def row(v):
+        return np.zeros(dim, np.float32) if v is None else _pad(np.asarray(v, np.float32), dim)
+    if en_lead is not None and en_title is None:
+        en_title = en_lead  # an article without a title: its lead stands in, as in one space
+    return np.stack([row(en_title), row(en_lead), row(shared_lead)])
 
 
 def _pad(x: np.ndarray, dim: int) -> np.ndarray:
@@ -223,6 +270,11 @@ def to_timestamp(value) -> float:
     raise TypeError(f"cannot read a timestamp from {value!r}")
 
 
+def _dot(mat: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Rows of `mat` against a query (n,), or against each tier's query (tiers, n)."""
+    return mat @ q if q.ndim == 1 else q @ mat.T
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.where(n > 0, n, 1.0)).astype(np.float32)
@@ -246,6 +298,12 @@ class EventState:
         self._row_of: dict[int, int] = {}
         w = np.asarray(params.weights, np.float64)
         self._w = (w / w.sum()).astype(np.float32)
+        # the second tier's weights (None: one tier)
+        fw = np.asarray(params.fallback, np.float64) if params.fallback else None
+        if fw is not None and len(fw) != channels:
+            raise ValueError(f"params have {len(fw)} fallback weights, state has {channels} channels")
+        self._fw = (fw / fw.sum()).astype(np.float32) if fw is not None and fw.sum() > 0 else None
+        self._gain = np.float32(params.fallback_gain)
         self._horizon = params.horizon_days * DAY
         # active cache: rows of events that may still be joined, and their unit centroids
         self._act_rows = np.zeros(0, np.int64)
@@ -259,8 +317,9 @@ class EventState:
         self.dirty: set[int] = set()  # event ids created or changed since the last take_dirty()
         # set once an article or event lacks a channel (an all-zero vector, e.g. a title model that
         # does not read the article's language): from then on similarities are averaged over the
-        # channels both sides have. Until then the plain weighted sum, bit for bit.
-        self._partial = False
+        # channels both sides have. Until then the plain weighted sum, bit for bit. Two tiers
+        # compare on what both sides have from the start.
+        self._partial = self._fw is not None
 
     # ------------------------------------------------------------------ persistence
     def __len__(self) -> int:
@@ -328,14 +387,25 @@ class EventState:
 
     def _renorm(self, cos: np.ndarray, has: np.ndarray, aw: np.ndarray) -> np.ndarray:
         """Weighted cosines over the channels both the article (weights `aw`, 0 where it lacks
-        one) and each event (`has`) have; 0 where they share none."""
+        one) and each event (`has`) have; 0 where they share none. With a second tier, `cos` is
+        (raw first-tier sums, raw second-tier sums) and `aw` the article's presence per channel
+        for each tier: where the first tier shares no channel, the second tier's cosine times
+        its gain."""
+        if self._fw is None:
+            return self._renorm_tier(cos, has, aw, self._w)
+        first = self._renorm_tier(cos[0], has, aw[0], self._w)
+        den = (has * aw[0]).sum(-1) if has.ndim > 1 else (has * aw[0]).sum()
+        second = self._renorm_tier(cos[1], has, aw[1], self._fw) * self._gain
+        return np.where(den > 1e-6, first, second).astype(np.float32)
+
+    def _renorm_tier(self, cos: np.ndarray, has: np.ndarray, aw: np.ndarray, w: np.ndarray) -> np.ndarray:
         if not self._partial:
             return cos
-        deficit = (1.0 - has) @ aw + (self._w - aw).sum()
+        deficit = (1.0 - has) @ aw + (w - aw).sum()
         if not deficit.any():
             return cos
-        den = self._w.sum() - deficit
-        return np.where(den > 1e-6, cos * (self._w.sum() / np.maximum(den, 1e-6)), 0.0).astype(np.float32)
+        den = w.sum() - deficit
+        return np.where(den > 1e-6, cos * (w.sum() / np.maximum(den, 1e-6)), 0.0).astype(np.float32)
 
     def _act_add(self, r: int):
         if self._act_len == len(self._act_rows):
@@ -398,7 +468,7 @@ class EventState:
         rows, mat, has = self._candidates(t)
         if len(rows) == 0:
             return -1, 0.0
-        cos = self._renorm(mat @ v, has, aw)
+        cos = self._renorm(_dot(mat, v), has, aw)
         cand = np.nonzero(cos >= self.params.threshold)[0]  # decay <= 1: no other event can win
         if len(cand) == 0:
             return -1, 0.0
@@ -417,10 +487,15 @@ class EventState:
         if v.shape != (self.channels, self.dim):
             raise ValueError(f"article vectors have shape {v.shape}, expected ({self.channels}, {self.dim})")
         v = _unit(v)
-        aw = self._w * self._has(v)
+        present = self._has(v)
+        aw = self._w * present
         if not self._partial and (aw != self._w).any():
             self._partial = True
-        return v, (v * self._w[:, None]).reshape(-1), aw
+        if self._fw is None:
+            return v, (v * self._w[:, None]).reshape(-1), aw
+        # both tiers: (2, channels x dim) queries, (2, channels) weights
+        return (v, np.stack([(v * self._w[:, None]).reshape(-1), (v * self._fw[:, None]).reshape(-1)]),
+                np.stack([aw, self._fw * present]))
 
     def _join(self, r: int, t: float, v: np.ndarray) -> int:
         self._sums[r] += v
@@ -470,7 +545,9 @@ class EventState:
             prep = [self._query(vec) for _, _, vec in chunk]
             rows0, mat0, _ = self._candidates(chunk[0][0])
             m0 = len(rows0)
-            base = np.asarray(np.stack([q for _, q, _ in prep]) @ mat0.T) if m0 else np.zeros((len(chunk), 0), np.float32)
+            tiers = prep[0][1].shape[:-1]  # () or (2,): one cosine per tier
+            base = (np.asarray(np.stack([q for _, q, _ in prep]) @ mat0.T) if m0
+                    else np.zeros((len(chunk), *tiers, 0), np.float32))
             touched: set[int] = set()  # active positions < m0 changed inside this block
             for j, (t, aid, _) in enumerate(chunk):
                 self._clock = t
@@ -479,13 +556,13 @@ class EventState:
                 if n == 0:
                     out.append(self._decide(aid, t, v, -1, 0.0))
                     continue
-                cos = np.empty(n, np.float32)
-                cos[:m0] = base[j]
+                cos = np.empty((*tiers, n), np.float32)
+                cos[..., :m0] = base[j]
                 if touched:
                     pos = np.fromiter(touched, np.int64)
-                    cos[pos] = self._act_mat[pos] @ q
+                    cos[..., pos] = _dot(self._act_mat[pos], q)
                 if n > m0:
-                    cos[m0:n] = self._act_mat[m0:n] @ q
+                    cos[..., m0:n] = _dot(self._act_mat[m0:n], q)
                 cos = self._renorm(cos, self._act_has[:n], aw)
                 # decay <= 1, so only events with cos >= threshold can win: decay those alone
                 cand = np.nonzero(cos >= self.params.threshold)[0]

@@ -22,7 +22,7 @@ import numpy as np
 import sqlite_utils
 
 from clustering.carrier import load_carrier
-from clustering.narratives import DocInfo, assign_to_narratives, discover_narratives
+from clustering.narratives import DocInfo, assign_to_narratives, discover_narratives, in_language, label_language
 from clustering.stable_ids import match_ids
 from clustering.stance_stage import StanceResult, judge_candidates, members_of
 from clustering.vectors import from_blob, normalize, stack, to_blob
@@ -80,12 +80,12 @@ def load_corpus(db: sqlite_utils.Database, model_id: str, article_ids: list[int]
         db.conn.commit()
         only = "AND e.article_id IN (SELECT article_id FROM corpus_ids)"
     for r in db.query(
-        f"""SELECT a.id, a.title, a.text, a.outlet, a.published_at, m.event_id FROM embeddings e
+        f"""SELECT a.id, a.title, a.text, a.outlet, a.published_at, a.language, m.event_id FROM embeddings e
            JOIN articles a ON a.id = e.article_id LEFT JOIN event_memberships m ON m.article_id = a.id
            WHERE e.model_id = ? {only} ORDER BY a.id""", [model_id]):
         index[r["id"]] = len(docs)
         docs.append(DocInfo(r["id"], r["title"] or "", r["text"] or "", r["outlet"],
-                            r["event_id"], r["published_at"]))
+                            r["event_id"], r["published_at"], r["language"]))
     blobs, owner = [], []
     for aid, blob in db.execute(f"SELECT article_id, vector FROM passages e WHERE model_id = ? {only} "
                                 "ORDER BY article_id, idx", [model_id]):
@@ -210,6 +210,7 @@ def update_narratives(db: sqlite_utils.Database, model_id: str, run_id: int, *, 
         for nid, cluster, more in zip(ids, clusters, assigned):
             row = {"id": nid, "label": " / ".join(cluster.keywords[:4]) or cluster.headline,
                    "keywords": json.dumps(cluster.keywords), "headline": cluster.headline, "status": "active",
+                   "label_language": cluster.language or None,
                    "centroid": to_blob(cluster.centroid), "residual_centroid": to_blob(cluster.residual_centroid),
                    "context": to_blob(cluster.context), "model_id": model_id, "updated_run": stage_run,
                    "claims": json.dumps(getattr(cluster, "claims", []), ensure_ascii=False),
@@ -469,7 +470,11 @@ def relabel(db, model_id: str, narrative_id: int) -> None:
     if not members:
         return
     arts = {r["id"]: r for r in db.query(
-        f"SELECT id, title, text FROM articles WHERE id IN ({','.join('?' * len(members))})", members)}
+        f"SELECT id, title, text, language FROM articles WHERE id IN ({','.join('?' * len(members))})", members)}
+    # keywords and headline in one language: the members' most common (label_language)
+    docs = [DocInfo(a, arts[a]["title"] or "", "", language=arts[a]["language"]) for a in members if a in arts]
+    language = label_language(docs, list(range(len(docs))))
+    members = [docs[d].article_id for d in in_language(docs, list(range(len(docs))), language)]
     others = [r for r in db.query(
         "SELECT title, text FROM articles WHERE id NOT IN (SELECT article_id FROM narrative_memberships "
         "WHERE narrative_id = ?) ORDER BY id DESC LIMIT ?", [narrative_id, KEYWORD_BACKGROUND])]
@@ -485,7 +490,8 @@ def relabel(db, model_id: str, narrative_id: int) -> None:
             vecs.append(from_blob(v[0]))
     headline = representative_headline(titles, np.stack(vecs) if vecs else None, from_blob(row["centroid"]))
     db["narratives"].update(narrative_id, {"keywords": json.dumps(words), "headline": headline,
-                                           "label": " / ".join(words[:4]) or headline})
+                                           "label": " / ".join(words[:4]) or headline,
+                                           "label_language": language or None})
 
 
 def rejudge_narratives(db, model_id: str, run_id: int, judge, stance: StanceResult | None = None,

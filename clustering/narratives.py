@@ -37,6 +37,23 @@ class DocInfo:
     outlet: str | None = None
     event_id: str | None = None
     published_at: str | None = None
+    language: str | None = None
+
+
+def label_language(docs: list[DocInfo], member_docs: list[int]) -> str:
+    """The language a narrative is labelled in: the one most of its members are written in (ties:
+    English, then the first code), so keywords and headline read in one language."""
+    counts: dict[str, int] = {}
+    for d in member_docs:
+        code = (docs[d].language or "").lower()[:2]
+        counts[code] = counts.get(code, 0) + 1
+    return min(counts, key=lambda c: (-counts[c], c != "en", c)) if counts else ""
+
+
+def in_language(docs: list[DocInfo], member_docs: list[int], language: str) -> list[int]:
+    """The members written in `language` (all of them when none is)."""
+    mine = [d for d in member_docs if (docs[d].language or "").lower()[:2] == language]
+    return mine or list(member_docs)
 
 
 @dataclass
@@ -53,6 +70,7 @@ class NarrativeCluster:
     assigned: set[str] = field(default_factory=set)  # members added by the assignment rule, not clustered
     claim_passages: list[int] = field(default_factory=list)  # indexes into passage_vectors: its claim, best first
     claims: list[str] = field(default_factory=list)  # the claim passages' texts (set by the caller that has them)
+    language: str = ""  # the language of keywords and headline (label_language)
     provisional_id: int | None = None  # a caller's id for it before it has a narrative id (its stance verdicts)
 
 
@@ -351,12 +369,15 @@ def discover_narratives(docs: list[DocInfo], passage_vectors: np.ndarray, passag
         # the headline comes from the members most likely to carry the claim, not from a
         # neutral report of one of its events
         voices = _likely_carriers(member_docs, carrier)
+        language = label_language(docs, member_docs)
+        voices = in_language(docs, voices, language)
         titles = [docs[d].title for d in voices]
         title_vecs = pv[first_passage[voices]]
         clusters.append(NarrativeCluster(
             members=members,
-            keywords=kw_index.keywords(member_docs),
+            keywords=kw_index.keywords(in_language(docs, member_docs, language)),
             headline=representative_headline(titles, title_vecs, centroid),
+            language=language,
             centroid=centroid.astype(np.float32),
             passage_ids=idx.tolist(),
             events=sorted({docs[d].event_id for d in member_docs if docs[d].event_id is not None}),
@@ -403,8 +424,10 @@ def _keep(clusters: list[NarrativeCluster], kept: list[set], docs: list[DocInfo]
         member_docs = sorted(at[a] for a in members if a in at)
         c.members = members
         c.assigned &= set(members)
-        c.keywords = kw_index.keywords(member_docs)
-        c.headline = representative_headline([docs[d].title for d in member_docs], pv[first_passage[member_docs]],
+        c.language = label_language(docs, member_docs)
+        labelled = in_language(docs, member_docs, c.language)
+        c.keywords = kw_index.keywords(labelled)
+        c.headline = representative_headline([docs[d].title for d in labelled], pv[first_passage[labelled]],
                                              c.centroid)
         c.events = sorted({docs[d].event_id for d in member_docs if docs[d].event_id is not None})
         c.outlets = sorted({docs[d].outlet for d in member_docs if docs[d].outlet is not None})

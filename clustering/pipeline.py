@@ -15,6 +15,7 @@ import sqlite_utils
 
 from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
 from clustering.embedding import load_embedder
+from clustering.embedding.spaces import spaces_of
 from clustering.event_stage import EventStageResult, assign_new_events, event_space_changed, rebuild_if_space_changed
 from clustering.events import params_for
 from clustering.narrative_stage import (NarrativeStageResult, narratives_stale, recount_narratives, rejudge_narratives,
@@ -68,13 +69,16 @@ class ProcessResult:
                 + f"spread: {self.spread.edges} edges over {self.spread.subjects} subjects")
 
 
-def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None = None) -> bool:
-    """Anything queued, a model not yet used on these articles, a watched narrative to re-score,
-    spread to recount (a member's time changed), candidates the stance judge has not judged, or
-    translation pairs from before their coverage was kept, to find again."""
+def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None = None,
+              english_id: str | None = None) -> bool:
+    """Anything queued, a model not yet used on these articles (either space), a watched narrative
+    to re-score, spread to recount (a member's time changed), candidates the stance judge has not
+    judged, or translation pairs from before their coverage was kept, to find again."""
     return bool(db.execute(
         """SELECT EXISTS (SELECT 1 FROM pending)
            OR (EXISTS (SELECT 1 FROM articles) AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
+           OR (:e IS NOT NULL AND EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m)
+               AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :e))
            OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)
            OR EXISTS (SELECT 1 FROM spread_stale)
            OR EXISTS (SELECT 1 FROM translations t WHERE t.coverage IS NULL AND t.model_id = :m AND NOT EXISTS
@@ -82,7 +86,7 @@ def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None
            OR (:s IS NOT NULL AND (
                EXISTS (SELECT 1 FROM narratives WHERE status = 'active' AND model_id = :m AND stance_model IS NOT :s)
                OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND stance_model IS NOT :s)))""",
-        {"m": model_id, "s": stance_model}).fetchone()[0])
+        {"m": model_id, "s": stance_model, "e": english_id}).fetchone()[0])
 
 
 def queued_work(db: sqlite_utils.Database) -> bool:
@@ -101,23 +105,26 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     `judge_progress(stance_result)`: called after each batch of candidates judged. `lineage_from`:
     models whose narratives the rediscovered ones continue (clustering/switch_model.py)."""
     result = ProcessResult()
+    spaces = spaces_of(embedder)
+    english_id = spaces.english.model_id if spaces.english is not None else None
     stance_model = judge.model_id if judge is not None else None
-    params = params_for(embedder.model_id)
-    if (not rediscover and not _has_work(db, embedder.model_id, stance_model)
-            and not narratives_stale(db, embedder.model_id) and not event_space_changed(db, embedder.model_id, params)):
+    params = params_for(spaces.space_id)
+    if (not rediscover and not _has_work(db, spaces.model_id, stance_model, english_id)
+            and not narratives_stale(db, spaces.model_id) and not event_space_changed(db, spaces.space_id, params)):
         return result
     result.stance_model = stance_model
-    result.run_id = run_id = start_run(db, "process", {"model_id": embedder.model_id, "precision": embedder.precision,
+    result.run_id = run_id = start_run(db, "process", {"model_id": spaces.model_id, "precision": embedder.precision,
+                                                       "english_model_id": english_id,
                                                        "stance_model": stance_model})
     # a killed run may have stored members its spread stage never counted: count everything again
     interrupted = close_interrupted(db, "process", run_id)
     if interrupted:
         logger.warning("process runs %s were interrupted: spread is rebuilt for every subject", interrupted)
     with result.timed("embed", helpers=lambda: getattr(embedder, "worker_cpu_s", 0.0)):
-        result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
-    # events built in an older event space (centre, title model) are rebuilt: every article is
-    # queued for events again, and narratives and spread are recounted from the new ones
-    result.events_rebuilt = rebuild_if_space_changed(db, embedder.model_id, params)
+        result.embed = embed_articles(db, spaces, progress=progress, min_words=min_words)
+    # events built in an older event space (centre, title model, tiers) are rebuilt: every article
+    # is queued for events again, and narratives and spread are recounted from the new ones
+    result.events_rebuilt = rebuild_if_space_changed(db, spaces.space_id, params, requeue_model=spaces.model_id)
     # the articles this run adds to events, narratives and watched narratives
     new_articles = [r[0] for r in db.execute(
         "SELECT DISTINCT article_id FROM pending WHERE stage IN ('events', 'narratives', 'watch') ORDER BY article_id")]
@@ -125,24 +132,24 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
         # the title model (seconds to load) only when there are articles to place
         queued = db.execute("SELECT EXISTS (SELECT 1 FROM pending WHERE stage = 'events')").fetchone()[0]
         title_embedder = load_embedder(params.title_model, workers=1) if params.title_model and queued else None
-        result.events = assign_new_events(db, embedder.model_id, run_id, params=params, title_embedder=title_embedder)
+        result.events = assign_new_events(db, spaces, run_id, params=params, title_embedder=title_embedder)
         if result.events_rebuilt:
-            recount_narratives(db, embedder.model_id)
+            recount_narratives(db, spaces.model_id)
     # before the narratives and watches: the stance judge reads an article in another language
     # through its full translation
-    if is_multilingual(embedder):
+    if is_multilingual(spaces.shared):
         with result.timed("translations"):
-            result.translations = find_translations(db, embedder, run_id)
+            result.translations = find_translations(db, spaces.shared, run_id)
             if judge is not None:
                 judge_new_translations(db, run_id)
     with result.timed("narratives"):
-        result.narratives = update_narratives(db, embedder.model_id, run_id, force=rediscover, judge=judge,
+        result.narratives = update_narratives(db, spaces.model_id, run_id, force=rediscover, judge=judge,
                                               stance=result.stance, progress=judge_progress,
                                               lineage_from=lineage_from)
-        rejudged = (rejudge_narratives(db, embedder.model_id, run_id, judge, result.stance, judge_progress)
+        rejudged = (rejudge_narratives(db, spaces.model_id, run_id, judge, result.stance, judge_progress)
                     if judge is not None else [])
     with result.timed("watch"):
-        result.watch = match_watches(db, embedder, run_id, judge=judge, stance=result.stance, progress=judge_progress)
+        result.watch = match_watches(db, spaces, run_id, judge=judge, stance=result.stance, progress=judge_progress)
     with result.timed("reuse"):
         result.reuse = find_reuse(db)
     # only what changed in this run (new members, hence new copies, citations and adopters):

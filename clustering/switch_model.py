@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
+from clustering.embedding.spaces import spaces_of
 from clustering.event_stage import drop_events
 from clustering.pipeline import ProcessResult, process
 from db.settings import EMBED_MODEL, get_setting, set_setting
@@ -50,12 +51,18 @@ class SwitchResult:
                 f"re-calibrated; {self.vectors_dropped} old vectors deleted")
 
 
-def other_models(db: sqlite_utils.Database, model_id: str) -> list[str]:
-    """Models other than `model_id` that vectors, events, narratives or watched narratives come from."""
+def other_models(db: sqlite_utils.Database, model_id: str, space_id: str | None = None,
+                 keep: tuple[str, ...] = ()) -> list[str]:
+    """Models other than `model_id` (events: `space_id`) that vectors (other than `keep`'s), events,
+    narratives or watched narratives come from."""
+    keep = tuple(keep) or (model_id,)
+    marks = ",".join("?" * len(keep))
     return [r[0] for r in db.execute(
-        """SELECT model_id FROM embeddings WHERE model_id != :m UNION SELECT model_id FROM events WHERE model_id != :m
-           UNION SELECT model_id FROM narratives WHERE status = 'active' AND model_id != :m
-           UNION SELECT model_id FROM watched_narratives WHERE model_id != :m ORDER BY 1""", {"m": model_id})]
+        f"""SELECT model_id FROM embeddings WHERE model_id NOT IN ({marks})
+            UNION SELECT model_id FROM events WHERE model_id != ?
+            UNION SELECT model_id FROM narratives WHERE status = 'active' AND model_id != ?
+            UNION SELECT model_id FROM watched_narratives WHERE model_id != ? ORDER BY 1""",
+        [*keep, space_id or model_id, model_id, model_id])]
 
 
 def _queue_unembedded(db, model_id: str) -> None:
@@ -95,35 +102,48 @@ def _move_watches(db, old: list[str], model_id: str) -> list[dict]:
     return moved
 
 
-def _drop_vectors(db, old: list[str]) -> int:
+def _drop_vectors(db, old: list[str], english: str | None = None) -> int:
+    """The old models' vectors go; an English space whose model was the old model keeps its
+    leads and titles, and drops the rest (other passages, skip records)."""
+    old = [m for m in old if m != english]
     marks = ",".join("?" * len(old))
-    n = db.execute(f"SELECT count(*) FROM embeddings WHERE model_id IN ({marks})", old).fetchone()[0]
+    n = db.execute(f"SELECT count(*) FROM embeddings WHERE model_id IN ({marks})", old).fetchone()[0] if old else 0
     with db.conn:
         for table in ("passages", "embeddings", "embed_skips"):
-            db.execute(f"DELETE FROM {table} WHERE model_id IN ({marks})", old)
+            if old:
+                db.execute(f"DELETE FROM {table} WHERE model_id IN ({marks})", old)
+        if english:
+            db.execute("DELETE FROM passages WHERE model_id = ? AND idx > 0", [english])
+            db.execute("DELETE FROM embed_skips WHERE model_id = ?", [english])
     return n
 
 
 def switch_model(db: sqlite_utils.Database, embedder, name: str, *, progress=None, judge=None, judge_progress=None,
                  min_words: int = MIN_WORDS) -> SwitchResult:
-    """Make `embedder` (loaded from `name`) the database's model and rebuild everything on it."""
-    model_id = embedder.model_id
-    result = SwitchResult(model_id=model_id, previous=other_models(db, model_id))
+    """Make `embedder` (loaded from `name`; clustering.embedding.Spaces for two spaces) the
+    database's model and rebuild everything on it. An English space whose model the database used
+    alone before (all-MiniLM-L6-v2, the old default) keeps that model's leads and titles."""
+    spaces = spaces_of(embedder)
+    model_id = spaces.model_id
+    english = spaces.english.model_id if spaces.english is not None else None
+    result = SwitchResult(model_id=spaces.space_id,
+                          previous=other_models(db, model_id, spaces.space_id, tuple(spaces.model_ids)))
     setting = get_setting(db, EMBED_MODEL)
-    if not result.previous and setting and setting.get("model_id") == model_id and not setting.get("switching"):
+    if (not result.previous and setting and (setting.get("space_id") or setting.get("model_id")) == spaces.space_id
+            and not setting.get("switching")):
         return result
     # recorded first: an interrupted switch is finished by the next `process`, which uses this model
-    set_setting(db, EMBED_MODEL, {"name": name, "model_id": model_id, "switching": True,
+    set_setting(db, EMBED_MODEL, {"name": name, "model_id": model_id, "space_id": spaces.space_id, "switching": True,
                                   "previous": sorted(set(result.previous) | set((setting or {}).get("previous", [])))})
     _queue_unembedded(db, model_id)
-    result.embed = embed_articles(db, embedder, progress=progress, min_words=min_words)
+    result.embed = embed_articles(db, spaces, progress=progress, min_words=min_words)
     if result.previous:
         result.events_dropped = _drop_events(db, result.previous, model_id)
         result.watches = _move_watches(db, result.previous, model_id)
-    result.process = process(db, embedder, rediscover=True, min_words=min_words, judge=judge,
+    result.process = process(db, spaces, rediscover=True, min_words=min_words, judge=judge,
                              judge_progress=judge_progress, lineage_from=tuple(result.previous))
     if result.previous:
-        result.vectors_dropped = _drop_vectors(db, result.previous)
-    set_setting(db, EMBED_MODEL, {"name": name, "model_id": model_id})
-    logger.info("switched to %s", model_id)
+        result.vectors_dropped = _drop_vectors(db, result.previous, english)
+    set_setting(db, EMBED_MODEL, {"name": name, "model_id": model_id, "space_id": spaces.space_id})
+    logger.info("switched to %s", spaces.space_id)
     return result

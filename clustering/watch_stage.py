@@ -3,7 +3,10 @@
 Every article is scored against every watched narrative once (`watch_matches` holds all scores),
 so a match is `score >= threshold` at query time and changing a threshold needs no re-scoring.
 Editing a watched narrative, or calibrating it for the first time once enough articles exist,
-re-scores everything for it.
+re-scores everything for it. Scores are standardised per language (`watch_languages`, see
+clustering/watch.py `language_calibration`): when a language's standardisation changes (a watched
+narrative added, or a language with too few articles to stand alone getting enough), the stored
+scores are updated in SQL from what each match keeps (`z`, `adjust`), without scoring again.
 """
 from __future__ import annotations
 
@@ -15,11 +18,14 @@ import numpy as np
 import sqlite_utils
 
 from clustering.carrier import load_carrier
+from clustering.embedding.spaces import spaces_of
 from clustering.errors import ClusteringError, UnknownNarrativeError
+from clustering.languages import language_code
 from clustering.spread_stage import clear_subject
 from clustering.stance_stage import StanceResult, drop_verdicts, judge_candidates
-from clustering.vectors import stack
-from clustering.watch import Profile, WatchedNarrative, background_centroid, build_profile, calibrate, score_article
+from clustering.vectors import from_blob, stack
+from clustering.watch import (MIN_LANGUAGE_ARTICLES, ArticleVectors, Profile, WatchedNarrative, background_centroid,
+                              build_profile, calibrate, language_calibration, score_article)
 from db.migrations import utcnow
 from db.queries import article_languages
 
@@ -60,11 +66,62 @@ def passages_of(db: sqlite_utils.Database, model_id: str, article_ids: list[int]
     return {aid: (texts, stack(blobs, len(blobs[0]) // 4)) for aid, (texts, blobs) in out.items()}
 
 
-def background(db: sqlite_utils.Database, model_id: str) -> list[np.ndarray]:
-    ids = [r[0] for r in db.execute(
-        "SELECT DISTINCT article_id FROM passages WHERE model_id = ? ORDER BY article_id DESC LIMIT ?",
-        [model_id, BACKGROUND_ARTICLES])]
-    return [v for _, v in passages_of(db, model_id, ids).values()]
+def _leads(db: sqlite_utils.Database, model_id: str | None, article_ids: list[int]) -> dict[int, np.ndarray]:
+    if not model_id:
+        return {}
+    out = {}
+    for i in range(0, len(article_ids), 500):
+        chunk = article_ids[i:i + 500]
+        out.update((aid, from_blob(blob)) for aid, blob in db.execute(
+            f"SELECT article_id, vector FROM embeddings WHERE model_id = ? AND article_id IN "
+            f"({','.join('?' * len(chunk))})", [model_id, *chunk]))
+    return out
+
+
+def articles_of(db: sqlite_utils.Database, spaces, article_ids: list[int]) -> dict[int, tuple[list[str], ArticleVectors]]:
+    """article id -> (passage texts, ArticleVectors) for the given articles: the shared space's
+    passages, and with two spaces the shared lead and the English space's lead where there is one."""
+    spaces = spaces_of(spaces)
+    found = passages_of(db, spaces.model_id, article_ids)
+    two = spaces.english is not None
+    leads = _leads(db, spaces.model_id if two else None, list(found))
+    en = _leads(db, spaces.english.model_id if two else None, list(found))
+    return {aid: (texts, ArticleVectors(vecs, leads.get(aid), en.get(aid))) for aid, (texts, vecs) in found.items()}
+
+
+def _recent_ids(db: sqlite_utils.Database, model_id: str, limit: int, language: str | None = None) -> list[int]:
+    if language is None:
+        return [r[0] for r in db.execute(
+            "SELECT article_id FROM embeddings WHERE model_id = ? ORDER BY article_id DESC LIMIT ?", [model_id, limit])]
+    return [r[0] for r in db.execute(
+        f"""SELECT e.article_id FROM embeddings e JOIN articles a ON a.id = e.article_id
+            WHERE e.model_id = ? AND {LANGUAGE_SQL} = ? ORDER BY e.article_id DESC LIMIT ?""",
+        [model_id, language, limit])]
+
+
+def background(db: sqlite_utils.Database, spaces) -> list[ArticleVectors]:
+    """The most recent articles of every language: what a profile is calibrated on."""
+    spaces = spaces_of(spaces)
+    return [v for _, v in articles_of(db, spaces, _recent_ids(db, spaces.model_id, BACKGROUND_ARTICLES)).values()]
+
+
+# an article's language as watch_languages keys it: the two-letter code, "und" when unknown
+LANGUAGE_SQL = "coalesce(nullif(lower(substr(a.language, 1, 2)), ''), 'und')"
+
+
+def language_key(language: str | None) -> str:
+    return language_code(language) or "und"
+
+
+def language_background(db: sqlite_utils.Database, spaces) -> dict[str, list[ArticleVectors]]:
+    """Per language of the embedded articles, its most recent BACKGROUND_ARTICLES articles."""
+    spaces = spaces_of(spaces)
+    langs = [r[0] for r in db.execute(
+        f"SELECT DISTINCT {LANGUAGE_SQL} FROM embeddings e JOIN articles a ON a.id = e.article_id WHERE e.model_id = ?",
+        [spaces.model_id])]
+    return {lang: [v for _, v in articles_of(db, spaces, _recent_ids(db, spaces.model_id, BACKGROUND_ARTICLES,
+                                                                       lang)).values()]
+            for lang in sorted(langs)}
 
 
 def find_watch(db: sqlite_utils.Database, name_or_id: str | int) -> dict:
@@ -89,13 +146,17 @@ def _example_texts(db: sqlite_utils.Database, urls: list[str]) -> list[tuple[str
 
 
 def _build(db, embedder, row: dict) -> Profile:
+    spaces = spaces_of(embedder)
     watch = WatchedNarrative(
         id=row["id"], name=row["name"], description=row["description"] or "",
         keywords=json.loads(row["keywords"] or "[]"),
         examples=_example_texts(db, json.loads(row["examples"] or "[]")), threshold=row["threshold"])
-    bg = background(db, embedder.model_id)
-    profile = build_profile(watch, embedder.embed, model_id=embedder.model_id,
-                            background_centroid=background_centroid(bg) if watch.examples and bg else None)
+    bg = background(db, spaces)
+    two = spaces.english is not None
+    profile = build_profile(watch, spaces.embed, model_id=spaces.model_id,
+                            background_centroid=background_centroid(bg) if watch.examples and bg else None,
+                            leads=two, en_embed=spaces.english.embed if two else None,
+                            en_model_id=spaces.english.model_id if two else "")
     if len(bg) >= MIN_BACKGROUND:
         calibrate([profile], bg)
     return profile
@@ -158,14 +219,81 @@ def remove_watch(db: sqlite_utils.Database, name_or_id) -> None:
         db.execute("DELETE FROM watched_narratives WHERE id = ?", [row["id"]])
 
 
-def _articles(db, model_id: str, ids: list[int]) -> tuple[dict, dict]:
+def _articles(db, spaces, ids: list[int]) -> tuple[dict, dict, dict]:
     """What scoring needs of these articles, read and computed once for every watched narrative:
-    (article id -> (passage texts, vectors), article id -> narrative-carrier logit or None)."""
-    found = passages_of(db, model_id, ids)
-    model = load_carrier(model_id)
-    scores = (model.scores([vecs for _, vecs in found.values()], article_languages(db, list(found)))
+    (article id -> (passage texts, ArticleVectors), article id -> narrative-carrier logit or None,
+    article id -> language key)."""
+    spaces = spaces_of(spaces)
+    found = articles_of(db, spaces, ids)
+    languages = article_languages(db, list(found))
+    model = load_carrier(spaces.model_id)
+    scores = (model.scores([v.passages for _, v in found.values()], languages)
               if model and found else [None] * len(found))
-    return found, dict(zip(found, scores))
+    return found, dict(zip(found, scores)), dict(zip(found, map(language_key, languages)))
+
+
+def stored_languages(db: sqlite_utils.Database, model_id: str) -> dict[str, dict]:
+    """The model's per-language standardisation: {language: row}, "" for the whole stream."""
+    return {r["language"]: r for r in db.query("SELECT * FROM watch_languages WHERE model_id = ?", [model_id])}
+
+
+def language_stats(stored: dict[str, dict]):
+    """A function language key -> (shift, scale) for score_article (None before any calibration)."""
+    if "" not in stored:
+        return lambda lang: None
+
+    def stats(lang: str) -> tuple[float, float]:
+        row = stored.get(lang) or stored[""]
+        return row["shift"], row["scale"]
+    return stats
+
+
+def _signature(profiles: dict) -> str:
+    return json.dumps(sorted([int(i), round(p.mu, 6), round(p.sigma, 6)] for i, p in profiles.items() if p.calibrated))
+
+
+def _languages_due(db, model_id: str, stored: dict[str, dict], profiles: dict) -> bool:
+    """Whether the per-language standardisation is to be computed again: the calibrated watched
+    narratives changed, a language appeared, or one standing on the stream's now has enough articles."""
+    if not any(p.calibrated for p in profiles.values()):
+        return False
+    if "" not in stored or stored[""]["watches"] != _signature(profiles):
+        return True
+    counts = dict(db.execute(
+        f"SELECT {LANGUAGE_SQL}, count(*) FROM embeddings e JOIN articles a ON a.id = e.article_id "
+        "WHERE e.model_id = ? GROUP BY 1", [model_id]).fetchall())
+    return any(lang not in stored or (stored[lang]["status"] != "own" and n >= MIN_LANGUAGE_ARTICLES)
+               for lang, n in counts.items())
+
+
+def update_languages(db: sqlite_utils.Database, spaces, profiles: dict, skip: set[int] = frozenset()) -> set[int]:
+    """Compute the per-language standardisation again over every watched narrative and update the
+    stored scores of the others than `skip` (about to be scored anyway) in SQL. Returns the
+    watched narratives whose scores changed."""
+    spaces = spaces_of(spaces)
+    model_id = spaces.model_id
+    calibrated = {i: p for i, p in profiles.items() if p.calibrated}
+    table = language_calibration(list(calibrated.values()), language_background(db, spaces))
+    now, signature = utcnow(), _signature(profiles)
+    with db.conn:
+        db.execute("DELETE FROM watch_languages WHERE model_id = ?", [model_id])
+        db["watch_languages"].insert_all(
+            {"model_id": model_id, "language": lang, "articles": r["articles"], "shift": r["shift"],
+             "scale": r["scale"], "status": r["status"], "watches": signature, "updated_at": now}
+            for lang, r in table.items())
+        changed = set()
+        for watch_id in sorted(set(calibrated) - set(skip)):
+            db.execute(f"""UPDATE watch_matches SET score = round((watch_matches.z - c.shift) / c.scale
+                                                                + coalesce(watch_matches.adjust, 0), 5)
+                FROM (SELECT a.id AS article_id, coalesce(l.shift, s.shift) AS shift, coalesce(l.scale, s.scale) AS scale
+                      FROM articles a JOIN watch_languages s ON s.model_id = :m AND s.language = ''
+                      LEFT JOIN watch_languages l ON l.model_id = :m AND l.language = {LANGUAGE_SQL}) AS c
+                WHERE c.article_id = watch_matches.article_id AND watch_matches.z IS NOT NULL
+                  AND watch_matches.watch_id = :w""", {"m": model_id, "w": watch_id})
+            changed.add(watch_id)
+    logger.info("watched narratives standardised per language: %s", ", ".join(
+        f"{lang} ({r['articles']} articles, {r['status']})" for lang, r in sorted(table.items()) if lang))
+    return changed
 
 
 def watch_claims(db: sqlite_utils.Database, row: dict) -> list[str]:
@@ -187,14 +315,16 @@ class _Judging:
     progress: object = None
 
 
-def _score(db, profile: Profile, watch_id: int, articles: tuple[dict, dict], model_id: str, run_id,
-           result: WatchResult, judging: _Judging | None = None) -> None:
-    found, carriers = articles
+def _score(db, profile: Profile, watch_id: int, articles: tuple[dict, dict, dict], model_id: str, run_id,
+           result: WatchResult, judging: _Judging | None = None, languages=None) -> None:
+    found, carriers, langs = articles
+    stats = languages or (lambda lang: None)
     out = []
     for aid, (texts, vecs) in found.items():
-        (m,) = score_article([profile], vecs, texts, carrier=carriers[aid])
+        (m,) = score_article([profile], vecs, texts, carrier=carriers[aid], language=stats(langs[aid]))
         out.append({"watch_id": watch_id, "article_id": aid, "score": round(m.score, 5),
-                    "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id})
+                    "passage": texts[m.passage_index] if texts else None, "run_id": run_id, "model_id": model_id,
+                    "z": None if m.z is None else round(m.z, 6), "adjust": round(m.adjust, 6)})
     verdicts = {}
     if judging is not None and judging.judge is not None:
         floor = profile.effective_threshold - JUDGE_MARGIN
@@ -224,11 +354,13 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
     """Score queued new articles against every watched narrative of this model, and every stored
     article against a watched narrative that is new, redefined or freshly calibrated; with
     `judge`, the candidates near or above the threshold are judged against its claim and only
-    carriers match."""
+    carriers match. `embedder`: the database's spaces (clustering.embedding.Spaces) or its one
+    embedder; scores are standardised per language (`update_languages`)."""
+    spaces = spaces_of(embedder)
     result = WatchResult()
     stance = stance if stance is not None else StanceResult()
     judgings: dict[int, _Judging] = {}
-    model_id = embedder.model_id
+    model_id = spaces.model_id
     rows = list(db.query("SELECT * FROM watched_narratives WHERE model_id = ? ORDER BY id", [model_id]))
     profiles = {}
     for row in rows:
@@ -237,7 +369,7 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
                                db.execute("SELECT count(DISTINCT article_id) FROM passages WHERE model_id = ?",
                                           [model_id]).fetchone()[0] >= MIN_BACKGROUND):
             # first calibration: scores before and after are not comparable, so start again
-            profile = _build(db, embedder, row)
+            profile = _build(db, spaces, row)
             profile.threshold = row["threshold"]
             with db.conn:
                 _store_profile(db, row["id"], profile)
@@ -246,6 +378,13 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
             result.recalibrated += 1
             row["rescore"] = 1
         profiles[row["id"]] = profile
+    stored = stored_languages(db, model_id)
+    if _languages_due(db, model_id, stored, profiles):
+        result.rescored |= update_languages(db, spaces, profiles, skip={r["id"] for r in rows if r["rescore"]})
+        stored = stored_languages(db, model_id)
+    languages = language_stats(stored)
+    for row in rows:
+        profile = profiles[row["id"]]
         judgings[row["id"]] = _Judging(judge, watch_claims(db, row), stance, progress) if judge is not None else None
         if row["rescore"]:
             result.rescored.add(row["id"])
@@ -256,8 +395,8 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
                     [model_id, last, batch])]
                 if not ids:
                     break
-                _score(db, profile, row["id"], _articles(db, model_id, ids), model_id, run_id, result,
-                       judgings[row["id"]])
+                _score(db, profile, row["id"], _articles(db, spaces, ids), model_id, run_id, result,
+                       judgings[row["id"]], languages)
                 last = ids[-1]
             with db.conn:
                 db.execute("UPDATE watched_narratives SET rescore = 0 WHERE id = ?", [row["id"]])
@@ -272,9 +411,9 @@ def match_watches(db: sqlite_utils.Database, embedder, run_id: int | None = None
                                         [batch])]
         if not ids:
             break
-        articles = _articles(db, model_id, ids) if profiles else ({}, {})
+        articles = _articles(db, spaces, ids) if profiles else ({}, {}, {})
         for watch_id, profile in profiles.items():
-            _score(db, profile, watch_id, articles, model_id, run_id, result, judgings[watch_id])
+            _score(db, profile, watch_id, articles, model_id, run_id, result, judgings[watch_id], languages)
         with db.conn:
             db.execute(f"DELETE FROM pending WHERE stage = 'watch' AND article_id IN ({','.join('?' * len(ids))})", ids)
     return result

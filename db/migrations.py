@@ -583,6 +583,22 @@ def m026_stance_through_translation(db: sqlite_utils.Database):
                   (SELECT article_id FROM translations UNION SELECT source_article_id FROM translations)""")
 
 
+@migration
+def m027_watch_languages(db: sqlite_utils.Database):
+    # watched narratives standardised per language (issue #29, clustering/watch.py
+    # language_calibration): a match keeps its calibrated score before that (z) and what the
+    # carrier gate and keywords add (adjust), so a language's new standardisation updates the
+    # scores in SQL, without scoring again
+    db["watch_matches"].add_column("z", float)
+    db["watch_matches"].add_column("adjust", float)
+    db.execute("""CREATE TABLE watch_languages (model_id TEXT NOT NULL, language TEXT NOT NULL, articles INTEGER,
+        shift REAL, scale REAL, status TEXT, watches TEXT, updated_at TEXT, PRIMARY KEY (model_id, language))""")
+    # scores from before have no z: every watched narrative is scored again by the next `process`
+    db.execute("UPDATE watched_narratives SET rescore = 1")
+    # the language a narrative's keywords and headline are in (its members' most common)
+    db["narratives"].add_column("label_language", str)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

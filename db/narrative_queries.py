@@ -15,7 +15,7 @@ def list_narratives(db: sqlite_utils.Database, *, include_inactive: bool = False
     rows = []
     for r in db.query(f"""
         SELECT id, label, keywords, article_count AS articles, outlet_count AS outlets, event_count AS events,
-               first_seen_at, last_seen_at, status, headline
+               first_seen_at, last_seen_at, status, headline, label_language
         FROM narratives {where} ORDER BY article_count DESC, id
     """):
         r["keywords"] = ", ".join(json.loads(r["keywords"] or "[]"))

@@ -48,45 +48,55 @@ db_argument = click.argument("db", type=click.Path(dir_okay=False))
 
 model_option = click.option(
     "--model", default=None, metavar="NAME_OR_PATH",
-    help="embedding model: use-multilingual-v3 (16 languages, installed by make), use-static (its static "
-         "distillation, ~50x cheaper per passage) or a sentence-transformers name or path (default: "
-         "$NARRATIVES_EMBED_MODEL, else the database's model, else the packaged all-MiniLM-L6-v2, English); "
-         "another model than the database's: see `switch-model`",
+    help="embedding model (default: $NARRATIVES_EMBED_MODEL, else the database's model, else "
+         "use-multilingual-v3+all-MiniLM-L6-v2: every article in USE's 16 languages, English events by "
+         "MiniLM); SHARED+ENGLISH names two spaces, one name a single space: use-multilingual-v3, "
+         "use-static, all-MiniLM-L6-v2 (English only) or any sentence-transformers name or path; another "
+         "model than the database's: see `switch-model`",
 )
 
 
 def embedder_or_exit(model, handle=None, db_path: str | None = None, *, record: bool = False):
-    """The embedding model: --model, else $NARRATIVES_EMBED_MODEL, else the model the database
-    `handle` uses (recorded by `switch-model` or by the first `process`), else the default. A
-    model other than the database's is a usage error that names `switch-model`: vectors of two
-    models cannot be compared. `record`: a database that has no model recorded records this one."""
+    """The embedding model (clustering.embedding.Spaces for two spaces): --model, else
+    $NARRATIVES_EMBED_MODEL, else the model the database `handle` uses (recorded by `switch-model`
+    or by the first `process`), else the default. A model other than the database's is a usage
+    error that names `switch-model`: vectors of two models cannot be compared. `record`: a
+    database that has no model recorded records this one."""
     import os
 
     from clustering.embedding import load_embedder
+    from clustering.embedding.spaces import spaces_of
     from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
     from db.settings import EMBED_MODEL, get_setting, set_setting
 
     setting = get_setting(handle, EMBED_MODEL) if handle is not None else None
-    current = [] if handle is None else ([setting["model_id"]] if setting else [
-        r[0] for r in handle.execute("SELECT DISTINCT model_id FROM embeddings ORDER BY 1")])
+    vectors = [] if handle is None else [r[0] for r in handle.execute("SELECT DISTINCT model_id FROM embeddings ORDER BY 1")]
     # a model id names its model too (databases embedded before models were recorded)
     name = (model or os.environ.get("NARRATIVES_EMBED_MODEL") or (setting or {}).get("name")
-            or (current[0] if len(current) == 1 else None))
+            or (vectors[0] if len(vectors) == 1 else None))
     try:
         embedder = load_embedder(name)
     except (ModelNotAvailableError, EmbeddingSettingError) as exc:
         fail(str(exc), EXIT_USAGE)
     if handle is None:
         return embedder
-    if current and embedder.model_id not in current:
-        fail(f"{db_path} is embedded with {' and '.join(current)}, not {embedder.model_id}: vectors of two models "
+    spaces = spaces_of(embedder)
+    if setting:
+        current = setting.get("space_id") or setting["model_id"]
+        same = current == spaces.space_id
+    else:
+        current = " and ".join(vectors)
+        same = not vectors or (spaces.model_id in vectors and set(vectors) <= set(spaces.model_ids))
+    if not same:
+        fail(f"{db_path} is embedded with {current}, not {spaces.space_id}: vectors of two models "
              f"cannot be compared. Leave out --model (and NARRATIVES_EMBED_MODEL) to use the database's model, "
              f"or change it with `narratives switch-model {db_path} {name or embedder.model_id}` "
              "(re-embeds every article and rebuilds events, narratives and watched narratives)", EXIT_USAGE)
-    if record and not setting and len(current) <= 1:
+    if record and not setting and len(vectors) <= 1:
         from clustering.embedding import default_model
 
-        set_setting(handle, EMBED_MODEL, {"name": name or default_model(), "model_id": embedder.model_id})
+        set_setting(handle, EMBED_MODEL, {"name": name or default_model(), "model_id": spaces.model_id,
+                                          "space_id": spaces.space_id})
     return embedder
 
 

@@ -155,4 +155,4 @@ def test_version1_profile_loads_uncalibrated():
     for k in ("part_mu", "part_sigma"):
         d.pop(k)
     old = W.Profile.from_json(_json.dumps(d))
-    assert not old.calibrated and old.part_mu == [0.0, 0.0]
+    assert not old.calibrated and old.part_mu == [0.0] * len(W.PARTS)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from clustering.embedding.base import configured_precision, default_model
 from clustering.embedding.pool import PooledEmbedder, configured_workers
 from clustering.embedding.sentence_transformers import SentenceTransformerEmbedder
+from clustering.embedding.spaces import Spaces, split_name
 from clustering.embedding.static_use import ALIASES as STATIC_ALIASES
 from clustering.embedding.static_use import StaticUseEmbedder
 from clustering.embedding.use_onnx import ALIASES as USE_ALIASES
@@ -42,10 +43,15 @@ def load_embedder(model: str | None = None, precision: str | None = None, worker
     """A process-wide cached embedder (loading costs ~1 s); `precision` defaults to
     NARRATIVES_EMBED_PRECISION (auto | fp32 | bf16). With `workers` (default
     NARRATIVES_EMBED_WORKERS, "auto" = the CPU count up to 4) >= 2, large calls are embedded by
-    that many single-threaded worker processes (clustering/embedding/pool.py), same vectors."""
+    that many single-threaded worker processes (clustering/embedding/pool.py), same vectors.
+    A name `SHARED+ENGLISH` gives both spaces (clustering/embedding/spaces.py)."""
+    name = model or default_model()
+    shared, english = split_name(name)
+    if english:
+        return Spaces(name, load_embedder(shared, precision, workers), load_embedder(english, precision, workers))
     workers = configured_workers() if workers is None else workers
     precision = precision or configured_precision()
-    key = (model or default_model(), precision, workers if workers >= 2 else 1)
+    key = (name, precision, workers if workers >= 2 else 1)
     if key not in _CACHE:
         inner = backend_for(key[0])(key[0], precision=precision)
         poolable = hasattr(inner, "batches")  # the backend can hand out work to worker processes

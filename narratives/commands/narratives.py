@@ -15,7 +15,7 @@ from narratives.output import emit, output_options
 @click.option("--all", "include_inactive", is_flag=True, help="Include merged and retired narratives")
 @output_options
 def list_(db, include_inactive, fmt):
-    """List narratives: id, label, keywords, articles, outlets, first/last seen.
+    """List narratives: id, label, headline, keywords, articles, outlets, first/last seen.
 
     \b
     Example:
@@ -24,8 +24,8 @@ def list_(db, include_inactive, fmt):
     from db.narrative_queries import list_narratives
 
     rows = list_narratives(database(db), include_inactive=include_inactive)
-    emit(rows, fmt, ["id", "label", "keywords", "articles", "outlets", "events", "first_seen_at", "last_seen_at"]
-         + (["status"] if include_inactive else []), max_width=50)
+    emit(rows, fmt, ["id", "label", "headline", "keywords", "articles", "outlets", "events", "first_seen_at",
+                     "last_seen_at"] + (["status"] if include_inactive else []), max_width=50)
 
 
 @click.command()
