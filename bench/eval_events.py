@@ -34,7 +34,7 @@ import numpy as np
 from bench.cluster_scoring import bcubed, bcubed_items, pairwise, singleton_none
 from bench.shared_data import shared_data_dir, unpacked
 from clustering.events import (DEFAULT_PARAMS, DAY, EventParams, EventState, article_texts, assign_events, event_channels,
-                               extra_channels, params_for, to_timestamp)
+                               extra_channels, params_for, tiered_channels, to_timestamp)
 
 REPO = Path(__file__).resolve().parent.parent
 N_FOLDS = 5
@@ -151,10 +151,11 @@ def load_euvsdisinfo(data_dir=None, limit: int = 3000) -> list[dict] | None:
 
 
 def configured_params() -> EventParams:
-    """The event parameters of the configured embedding model."""
+    """The event parameters of the configured embedding model (its spaces' id with two spaces)."""
     from clustering.embedding import load_embedder
+    from clustering.embedding.spaces import spaces_of
 
-    return params_for(load_embedder().model_id)
+    return params_for(spaces_of(load_embedder()).space_id)
 
 
 def embed_articles(articles: list[dict], title_only: bool = False, precision: str | None = None,
@@ -169,6 +170,8 @@ def embed_articles(articles: list[dict], title_only: bool = False, precision: st
 
     params = configured_params() if params is None else params
     pairs = [article_texts(a["title"], "" if title_only else a["text"]) for a in articles]
+    if params.fallback:
+        return tiered_vectors(articles, pairs, precision)
     titles = cached_embed([p[0] for p in pairs], precision=precision)
     leads = titles if title_only else cached_embed([p[1] for p in pairs], precision=precision)
     if not params.title_model and not params.lexical:
@@ -179,6 +182,59 @@ def embed_articles(articles: list[dict], title_only: bool = False, precision: st
         lambda texts: cached_embed(texts, model=params.title_model, precision=precision),
         model_languages(tm) if tm else None, tm.dim if tm else 0)
     return np.stack([event_channels(titles[i], leads[i], extra[i], dims) for i in range(len(articles))])
+
+
+def tiered_vectors(articles: list[dict], pairs: list[tuple[str, str]], precision: str | None = None,
+                   foreign: np.ndarray | None = None) -> np.ndarray:
+    """(n, 3, dim) vectors of two spaces (clustering.events.tiered_channels): the English space's
+    title and lead for the English articles (language "en" or unknown), the shared space's lead
+    for all; `foreign`: articles to treat as not English (the tier check below)."""
+    from bench.embedding_cache import cached_embed
+    from bench.semeval import english_model_name
+    from clustering.embed import reads_english
+    from clustering.embedding import load_embedder
+
+    english = english_model_name()
+    dim = max(load_embedder().dim, load_embedder(english).dim)
+    shared = cached_embed([p[1] for p in pairs], precision=precision)
+    is_en = np.array([reads_english(a.get("language")) for a in articles])
+    if foreign is not None:
+        is_en &= ~foreign
+    idx = np.nonzero(is_en)[0]
+    en_t = cached_embed([pairs[i][0] for i in idx], model=english, precision=precision) if len(idx) else []
+    en_l = cached_embed([pairs[i][1] for i in idx], model=english, precision=precision) if len(idx) else []
+    at = {int(i): k for k, i in enumerate(idx)}
+    return np.stack([tiered_channels(en_t[at[i]] if i in at else None, en_l[at[i]] if i in at else None, shared[i], dim)
+                     for i in range(len(articles))])
+
+
+TIER_GAINS = tuple(round(x, 2) for x in np.arange(0.9, 1.71, 0.05))
+TIER_SHARES = (0.10, 0.25, 1.0)  # shares of giveme5w1h read as foreign (a fixed draw, seed 0)
+
+
+def tier_gain_cv(articles: list[dict], params: EventParams, precision: str | None = None) -> dict:
+    """The second tier's gain, chosen by the folds: giveme5w1h with a share of its articles read as
+    if no English model read them (their only channel the shared lead), each gain clustering the
+    whole stream; the pick of fold f uses the other folds' labels (as cross_validate does)."""
+    pairs = [article_texts(a["title"], a["text"]) for a in articles]
+    gold = [a["gold"] for a in articles]
+    folds = folds_by_event(articles)
+    rng = np.random.default_rng(0)
+    out = {}
+    for share in TIER_SHARES:
+        foreign = rng.random(len(articles)) < share if share < 1 else np.ones(len(articles), bool)
+        vecs = tiered_vectors(articles, pairs, precision, foreign)
+        preds = [run(articles, vecs, replace(params, fallback_gain=g)) for g in TIER_GAINS]
+        table = np.array([[_restricted(p, gold, idx) for idx in folds] for p in preds])
+        train = np.array([[_restricted(p, gold, [i for h, idx in enumerate(folds) if h != f for i in idx])
+                           for f in range(N_FOLDS)] for p in preds])
+        picks = [int(np.argmax(train[:, f])) for f in range(N_FOLDS)]
+        out[f"{share:.2f}"] = {"picks": [TIER_GAINS[p] for p in picks],
+                               "heldout_bcubed_f1": round(float(np.mean([table[p, f] for f, p in enumerate(picks)])), 4),
+                               "shipped_gain_full_f1": round(float(scores(preds[TIER_GAINS.index(params.fallback_gain)]
+                                                                          if params.fallback_gain in TIER_GAINS else
+                                                                          run(articles, vecs, params), gold)["bcubed_f1"]), 4)}
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- scoring
@@ -224,7 +280,7 @@ def score_params(articles, vecs, params) -> dict:
     return scores(run(articles, vecs, params), [a["gold"] for a in articles])
 
 
-def grid_points(center: str = "", title_model: str = "", lexical: str = ""):
+def grid_points(center: str = "", title_model: str = "", lexical: str = "", tiers: EventParams | None = None):
     """Every (representation, parameters) point, in the event space of `center`, `title_model`
     and `lexical` (the model's)."""
     reps = LEXICAL_REPRESENTATIONS if lexical else CASCADE_REPRESENTATIONS if title_model else REPRESENTATIONS
@@ -235,6 +291,8 @@ def grid_points(center: str = "", title_model: str = "", lexical: str = ""):
                 continue  # power 0: the Gaussian cut-off alone; tau irrelevant
             params = EventParams(threshold=th, tau_days=tau, power=pw, long_days=long, weights=w, center=center,
                                  title_model=title_model, lexical=lexical)
+            if tiers is not None:  # two spaces: the first tier's weights, then the shared lead's tier as shipped
+                params = replace(tiers, threshold=th, tau_days=tau, power=pw, long_days=long, weights=(*w, 0.0))
             if float(params.decay(SEPARATE_AFTER_DAYS)) >= th:
                 continue  # identical texts two years apart would merge
             yield rep, params
@@ -262,7 +320,8 @@ def cross_validate(articles, vecs, k=N_FOLDS, shipped: EventParams = DEFAULT_PAR
     (sparser than reality, so it favours lower thresholds)."""
     folds = folds_by_event(articles, k)
     gold = [a["gold"] for a in articles]
-    points = list(grid_points(shipped.center, shipped.title_model, shipped.lexical))
+    points = list(grid_points(shipped.center, shipped.title_model, shipped.lexical,
+                              shipped if shipped.fallback else None))
     preds = [run(articles, vecs, params) for _, params in points]
     table = np.array([[_restricted(pred, gold, idx) for idx in folds] for pred in preds])
     train_table = np.array([[_restricted(pred, gold, [i for g, idx in enumerate(folds) if g != f for i in idx])
@@ -375,6 +434,8 @@ def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True, overrides
            "giveme5w1h": score_params(articles, vecs, shipped)}
     if cv:
         res["cross_validation"] = cross_validate(articles, vecs, shipped=shipped)
+        if shipped.fallback:
+            res["tier_gain_cv"] = tier_gain_cv(articles, shipped)
     demo = load_demo()
     demo_vecs = embed_articles(demo, params=shipped)
     res["demo_web"] = score_params(demo, demo_vecs, shipped)
@@ -424,6 +485,11 @@ def main(argv=None) -> int:
         print(f"held-out mean BCubed F1 {cv['heldout_mean_bcubed_f1']:.4f}; by representation "
               f"(same selection within each): {cv['heldout_mean_by_representation']}")
         print(f"defaults scored per fold: {cv['defaults_per_fold_f1']}")
+    if "tier_gain_cv" in res:
+        print("\nsecond tier's gain (giveme5w1h with a share read as foreign; folds pick on 4, score the 5th):")
+        for share, r in res["tier_gain_cv"].items():
+            print(f"  share {share}: picks {r['picks']}, held-out BCubed F1 {r['heldout_bcubed_f1']:.4f}, "
+                  f"shipped gain on all {r['shipped_gain_full_f1']:.4f}")
     print("\nrobustness (never used for choosing):")
     for name, s in res["robustness"].items():
         extra = f"  mixed pred events {s['pred_events_mixing_gold_events']}" if "pred_events_mixing_gold_events" in s else ""

@@ -32,7 +32,7 @@ def demo_docs(with_events: bool = True, languages="model") -> tuple[list[DocInfo
             m = READMORE_RE.match(p)
             paras.append(f"Read more: {by_id[m.group(1)].title}" if m else LINK_RE.sub(r"\2", p))
         docs.append(DocInfo(a.id, a.title, "\n\n".join(paras), a.outlet, a.event if with_events else None,
-                            a.published_at))
+                            a.published_at, a.language))
     kept = {d.article_id for d in docs}
     gold: dict[str, set[str]] = {n["id"]: set(n["articles"]) & kept for n in gt["narratives"]}
     return docs, gold, gt
@@ -100,13 +100,14 @@ def flat_labels(docs: list[DocInfo], clusters) -> list[str]:
     return [f"n{best[d.article_id][1]}" if d.article_id in best else f"s:{d.article_id}" for d in docs]
 
 
-def shipped_carrier(vecs: np.ndarray, index: np.ndarray, n_docs: int):
-    """Narrative-carrier logits from the shipped model (None without one)."""
+def shipped_carrier(vecs: np.ndarray, index: np.ndarray, n_docs: int, languages=None):
+    """Narrative-carrier logits from the shipped model (None without one), with each doc's
+    language offset as the narrative stage adds it (`languages`: one per doc)."""
     from clustering.carrier import load_carrier
     from clustering.embedding import load_embedder
 
     model = load_carrier(load_embedder().model_id)
-    return model.doc_scores(vecs, index, n_docs) if model else None
+    return model.doc_scores(vecs, index, n_docs, languages) if model else None
 
 
 def judge_keep(judge, docs: list[DocInfo], texts: list[str]):
@@ -137,7 +138,7 @@ def demo_scores(params=None, with_events: bool = True, with_carrier: bool = True
 
     docs, gold, _ = demo_docs(with_events)
     vecs, index, texts = embed_passages(docs)
-    carrier = shipped_carrier(vecs, index, len(docs)) if with_carrier else None
+    carrier = shipped_carrier(vecs, index, len(docs), [d.language for d in docs]) if with_carrier else None
     t0 = time.perf_counter()
     keep = judge_keep(judge, docs, texts) if judge is not None else None
     clusters = discover_narratives(docs, vecs, index, params, carrier=carrier, keep=keep)

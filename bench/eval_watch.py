@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.embedding_cache import cached_embed
-from bench.semeval import MAX_PASSAGES, Doc, embed_passages, load_semeval, semeval_en_dir
+from bench.semeval import MAX_PASSAGES, Doc, article_vectors, english_model_name, load_semeval, semeval_en_dir, two_spaces
 from clustering import carrier as C
 from clustering import watch as W
 from clustering.passages import split_passages
@@ -36,10 +36,23 @@ EXAMPLE_SEED = 13
 TOPK_GRID = (1, 3, 5)
 PROTOTYPE_PASSAGES_GRID = (3, 6)
 WEIGHT_GRID = (0.5, 1.0, 2.0)
+# with two spaces: the weights of the shared lead and the English lead parts (clustering.watch
+# LEAD_WEIGHT, EN_LEAD_WEIGHT), chosen by the folds with the rest
+LEAD_GRID = (0.0, 0.25, 0.5, 1.0)
+EN_LEAD_GRID = (0.0, 0.5, 1.0)
 # narrative-carrier gates the sweep reports (None: no gate); the CV uses the shipped one, chosen
 # on narrative discovery (see clustering/carrier.py)
 GATE_SWEEP = (None, -0.5, 0.0, 0.5)
 DOMAINS = {"URW": "Russia-Ukraine war", "CC": "Climate change"}
+
+
+def profile_options() -> dict:
+    """build_profile's options for the configured model: with two spaces, the lead parts and the
+    English space's embedder (cached), as the watch stage builds profiles."""
+    if two_spaces() is None:
+        return {}
+    english = english_model_name()
+    return {"leads": True, "en_embed": lambda texts: cached_embed(list(texts), model=english), "en_model_id": english}
 
 
 def label_to_name(label: str) -> str:
@@ -55,26 +68,42 @@ def micro_f1(y: np.ndarray, yh: np.ndarray) -> tuple[float, float, float]:
 
 
 def _parts(profiles, pvs, top_k) -> np.ndarray:
-    """(docs, profiles, 2) raw part scores (text, prototype)."""
+    """(docs, profiles, parts) raw part scores (text, prototype, lead, English lead)."""
     for p in profiles:
         p.top_k = top_k
     return np.array([W.part_scores(profiles, v)[0] for v in pvs])
 
 
 def _zb(x: np.ndarray, bg: np.ndarray) -> np.ndarray:
-    """x standardised by the background's per-column mean and deviation."""
-    return (x - bg.mean(0)) / np.maximum(bg.std(0), 1e-6)
+    """x standardised by the background's per-column mean and deviation (NaN rows left out)."""
+    with np.errstate(invalid="ignore"):
+        return (x - np.nanmean(bg, 0)) / np.maximum(np.nanstd(bg, 0), 1e-6)
 
 
-def _calibrated(parts: np.ndarray, weight: float, background: np.ndarray | None = None) -> np.ndarray:
-    """What W.calibrate + W.score_article compute, for any prototype weight, calibrated on
-    `background` parts (unlabelled; None: the scored docs themselves, transductive)."""
+def _calibrated(parts: np.ndarray, weight, background: np.ndarray | None = None) -> np.ndarray:
+    """What W.calibrate + W.score_article compute (before the language's standardisation), for any
+    part weights: `weight` is the prototype weight, or (prototype, lead, English lead) weights;
+    calibrated on `background` parts (unlabelled; None: the scored docs themselves, transductive).
+    A doc without the English lead part is standardised on the sum without it, as W._combine does."""
     bg = parts if background is None else background
+    w = (weight, 0.0, 0.0) if np.isscalar(weight) else tuple(weight)
     z, zb = _zb(parts[..., 0], bg[..., 0]), _zb(bg[..., 0], bg[..., 0])
     if not np.isnan(parts[..., 1]).any():
-        z = z + weight * _zb(parts[..., 1], bg[..., 1])
-        zb = zb + weight * _zb(bg[..., 1], bg[..., 1])
-    return _zb(z, zb)
+        z = z + w[0] * _zb(parts[..., 1], bg[..., 1])
+        zb = zb + w[0] * _zb(bg[..., 1], bg[..., 1])
+    if w[1]:
+        z = z + np.nan_to_num(w[1] * _zb(parts[..., 2], bg[..., 2]))
+        zb = zb + np.nan_to_num(w[1] * _zb(bg[..., 2], bg[..., 2]))
+    if not w[2] or np.isnan(bg[..., 3]).all():
+        return _zb(z, zb)
+    en, enb = w[2] * _zb(parts[..., 3], bg[..., 3]), w[2] * _zb(bg[..., 3], bg[..., 3])
+    full = np.where(np.isnan(enb), np.nan, zb + enb)
+    return np.where(np.isnan(en), _zb(z, zb), _zb(z + np.nan_to_num(en), full))
+
+
+def _language_standardised(z: np.ndarray) -> np.ndarray:
+    """One language's scores standardised over all its (doc, watch) pairs (W.language_calibration)."""
+    return (z - z.mean()) / max(z.std(), 1e-6)
 
 
 JUDGE_FLOOR = 0.5  # with a stance judge: the candidates judged (z >= this) and the lowest threshold tried
@@ -127,13 +156,17 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
     its stream (None: the scored docs themselves)."""
     candidates = {}
     penalty = _penalty(carrier, gate)
+    leads = isinstance(pvs[0], W.ArticleVectors) if len(pvs) else False
     for m in (PROTOTYPE_PASSAGES_GRID if few_shot else (W.PROTOTYPE_PASSAGES,)):
         profiles = make_profiles(m)
         for k in TOPK_GRID:
             parts = _parts(profiles, pvs, k)
             bg = None if background is None else _parts(profiles, background, k)
             for w in (WEIGHT_GRID if few_shot else (W.PROTOTYPE_WEIGHT,)):
-                candidates[(k, m, w)] = _calibrated(parts, w, bg) - penalty
+                for lw in (LEAD_GRID if leads else (0.0,)):
+                    for ew in (EN_LEAD_GRID if leads else (0.0,)):
+                        z = _calibrated(parts, (w, lw, ew), bg)
+                        candidates[(k, m, w, lw, ew)] = (_language_standardised(z) if leads else z) - penalty
     masks = {key: stance(z) if stance is not None else None for key, z in candidates.items()}
     rng = np.random.default_rng(FOLD_SEED)
     idx = rng.permutation(len(y))
@@ -148,7 +181,8 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
             if best is None or f > best[0]:
                 best = (f, key, t)
         _, key, t = best
-        chosen.append({"top_k": key[0], "prototype_passages": key[1], "prototype_weight": key[2], "threshold": t})
+        chosen.append({"top_k": key[0], "prototype_passages": key[1], "prototype_weight": key[2],
+                       "lead_weight": key[3], "en_lead_weight": key[4], "threshold": t})
         yh[fold] = (candidates[key][fold] >= t) & (True if masks[key] is None else masks[key][fold])
     cv_f1, cv_p, cv_r = micro_f1(y, yh)
     # shipped defaults, through the real code path (calibrate on the scored docs, unlabelled)
@@ -156,10 +190,15 @@ def evaluate_setting(make_profiles, pvs, y, *, few_shot: bool, carrier: np.ndarr
     for p in profiles:
         p.top_k = W.TOP_K
     W.calibrate(profiles, pvs if background is None else background)
-    pred = np.array([[m.matched for m in W.score_article(profiles, v, carrier=c if gate is not None else None)]
+    # one language: its standardisation over the scored docs, as the watch stage does per language
+    lang = W.language_calibration(profiles, {"x": pvs}).get("x") if leads else None
+    lang = (lang["shift"], lang["scale"]) if lang else None
+    pred = np.array([[m.matched for m in W.score_article(profiles, v, carrier=c if gate is not None else None,
+                                                         language=lang)]
                      for v, c in zip(pvs, carrier)])
     if stance is not None:
-        z = np.array([[m.score for m in W.score_article(profiles, v, carrier=c if gate is not None else None)]
+        z = np.array([[m.score for m in W.score_article(profiles, v, carrier=c if gate is not None else None,
+                                                        language=lang)]
                       for v, c in zip(pvs, carrier)])
         pred = pred & stance(z)
     d_f1, d_p, d_r = micro_f1(y, pred)
@@ -212,12 +251,13 @@ def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES, judge=None) -> 
     docs = load_semeval(en)
     labels = sorted({l for d in docs for l in d.labels})
     y = np.array([[l in d.labels for l in labels] for d in docs])
-    pvs = embed_passages(docs, max_passages)
+    pvs = article_vectors(docs, "en", max_passages)
     embed = cached_embed
     split = lambda t, x: split_passages(t, x, max_passages=max_passages)  # noqa: E731
+    leads = profile_options()
 
     def zero_shot(_m):
-        return [W.build_profile(W.WatchedNarrative(l, label_to_name(l)), embed) for l in labels]
+        return [W.build_profile(W.WatchedNarrative(l, label_to_name(l)), embed, **leads) for l in labels]
 
     examples = pick_examples(docs, labels)
     ex_docs = sorted({i for v in examples.values() for i in v})
@@ -225,13 +265,13 @@ def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES, judge=None) -> 
 
     def few_shot(m):
         return [W.build_profile(W.WatchedNarrative(l, label_to_name(l), examples=[
-            (docs[i].title, docs[i].text) for i in examples[l]]), embed, passages=split, prototype_passages=m)
-            for l in labels]
+            (docs[i].title, docs[i].text) for i in examples[l]]), embed, passages=split, prototype_passages=m,
+            **leads) for l in labels]
 
     # the shipped carrier model was trained on these docs: score each with a model that did not see it
     from bench.train_carrier import cv_scores
 
-    features = np.array([C.features(v) for v in pvs])
+    features = np.array([C.features(W.article_vectors(v).passages) for v in pvs])
     carrier = cv_scores(features, y.any(1), 1.0)
     def stance_for(sub: list[Doc], claims_of):
         return (lambda z: stance_mask(judge, sub, labels, z, claims_of)) if judge is not None else None
@@ -245,7 +285,7 @@ def evaluate_semeval(en: Path, max_passages: int = MAX_PASSAGES, judge=None) -> 
     fs = evaluate_setting(few_shot, [pvs[i] for i in rest], y[rest], few_shot=True, carrier=carrier[rest],
                           stance=stance_for(rest_docs, fs_claims))
 
-    ceiling = oracle_ceiling(pvs, y, embed([label_to_name(l) for l in labels]),
+    ceiling = oracle_ceiling([W.article_vectors(v).passages for v in pvs], y, embed([label_to_name(l) for l in labels]),
                              {j: examples[l] for j, l in enumerate(labels)}, rest, features)
     sweep = {str(C.CARRIER_GATE): {"zero_shot": zs["cv_micro_f1"], "few_shot": fs["cv_micro_f1"]}}
     for g in GATE_SWEEP:
@@ -290,21 +330,29 @@ def evaluate_demo(with_examples: bool = True, with_carrier: bool = True, judge=N
     readable = content.readable(configured_languages())  # the articles the configured model embeds
     arts = [Doc(a.id, a.title, "\n\n".join(a.paragraphs), list(a.narratives)) for a in readable]
     by_id = {a.id: a for a in arts}
-    pvs = embed_passages(arts)
+    languages = [a.language for a in readable]
+    pvs = article_vectors(arts, languages)
     texts = [split_passages(a.title, a.text) for a in arts]
     from clustering.embedding import load_embedder
 
     model = C.load_carrier(load_embedder().model_id) if with_carrier else None
-    carrier = model.scores(pvs) if model else [None] * len(arts)
+    carrier = model.scores([W.article_vectors(v).passages for v in pvs], languages) if model else [None] * len(arts)
     results = {}
     for n in content.narratives:
         ex = demo_examples(truth[n["id"]], readable) if with_examples else []
         profile = W.build_profile(W.WatchedNarrative(n["id"], n["label"], n.get("description", ""), examples=[
-            (by_id[e].title, by_id[e].text) for e in ex]), cached_embed)
+            (by_id[e].title, by_id[e].text) for e in ex]), cached_embed, **profile_options())
         W.calibrate([profile], pvs)
+        # each language standardised as the watch stage does (W.language_calibration)
+        by_lang: dict[str, list] = {}
+        for v, lang in zip(pvs, languages):
+            by_lang.setdefault((lang or "und")[:2], []).append(v)
+        table = W.language_calibration([profile], by_lang)
+        stats = {k: (r["shift"], r["scale"]) for k, r in table.items()}
         scored = [i for i, a in enumerate(arts) if a.id not in ex]
         gold = np.array([n["id"] in arts[i].labels for i in scored])
-        matches = [W.score_article([profile], pvs[i], texts[i], carrier[i])[0] for i in scored]
+        matches = [W.score_article([profile], pvs[i], texts[i], carrier[i],
+                                   stats.get((languages[i] or "und")[:2]))[0] for i in scored]
         pred = np.array([m.matched for m in matches])
         if judge is not None:
             from bench.stance_cache import cached_judge

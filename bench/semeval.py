@@ -64,3 +64,37 @@ def embed_passages(docs: list[Doc], max_passages: int = MAX_PASSAGES) -> list[np
         out.append(vecs[i:i + len(ps)])
         i += len(ps)
     return out
+
+
+def two_spaces():
+    """The configured model's spaces when it has two (clustering.embedding.Spaces), else None."""
+    from clustering.embedding import load_embedder
+    from clustering.embedding.spaces import spaces_of
+
+    spaces = spaces_of(load_embedder())
+    return spaces if spaces.english is not None else None
+
+
+def english_model_name() -> str | None:
+    from clustering.embedding import default_model
+    from clustering.embedding.spaces import split_name
+
+    return split_name(default_model())[1]
+
+
+def article_vectors(docs: list[Doc], language="en", max_passages: int = MAX_PASSAGES) -> list:
+    """What the watch stage reads of each doc: its passage vectors (an array each), or with two
+    spaces a clustering.watch.ArticleVectors with the shared lead and, for English docs, the
+    English space's lead (cached). `language`: the docs' language, or one per doc."""
+    from clustering.embed import doc_text, reads_english
+    from clustering.watch import ArticleVectors
+
+    pvs = embed_passages(docs, max_passages)
+    if two_spaces() is None:
+        return pvs
+    languages = [language] * len(docs) if isinstance(language, str) or language is None else list(language)
+    leads = cached_embed([doc_text(d.title, d.text) for d in docs])
+    english = [i for i, lang in enumerate(languages) if reads_english(lang)]
+    en = dict(zip(english, cached_embed([doc_text(docs[i].title, docs[i].text) for i in english],
+                                        model=english_model_name()))) if english else {}
+    return [ArticleVectors(p, lead, en.get(i)) for i, (p, lead) in enumerate(zip(pvs, leads))]

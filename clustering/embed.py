@@ -50,19 +50,26 @@ class EmbedResult:
     model_id: str = ""
     precision: str = ""
     other_formats: list[str] = field(default_factory=list)  # the model's existing vectors in another format
-    english: int = 0  # articles given English-space vectors outside the queue (a database moved to two spaces)
+    english: int = 0  # articles given English-space vectors (title and lead)
+    english_precision: str = ""  # their number format
+    english_model_id: str = ""
+    english_other_formats: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())) or "none"
         fmt = f", {self.precision}" if self.precision else ""
-        return f"embedded {self.embedded} articles ({self.passages} passages{fmt}); skipped: {skipped}"
+        en = f"; {self.english} English titles and leads, {self.english_precision}" if self.english else ""
+        return f"embedded {self.embedded} articles ({self.passages} passages{fmt}{en}); skipped: {skipped}"
 
     def mixing_note(self) -> str | None:
-        """One line when this run added vectors beside the model's vectors of another format."""
-        if not (self.embedded and self.other_formats):
+        """One line when this run added vectors beside a model's vectors of another format."""
+        mixed = [(m, f, o) for m, f, o, n in ((self.model_id, self.precision, self.other_formats, self.embedded),
+                                               (self.english_model_id, self.english_precision,
+                                                self.english_other_formats, self.english)) if n and o]
+        if not mixed:
             return None
-        return (f"note: {self.model_id} now holds {self.precision} vectors beside {' and '.join(self.other_formats)} "
-                f"ones; fp32 and bf16 vectors of one model agree to cosine >= 0.999, so they can be "
+        held = "; ".join(f"{m} now holds {f} vectors beside {' and '.join(o)} ones" for m, f, o in mixed)
+        return (f"note: {held}; fp32 and bf16 vectors of one model agree to cosine >= 0.999, so they can be "
                 f"compared (docs/processing.md: Embedding precision); set NARRATIVES_EMBED_PRECISION to keep one format")
 
 
@@ -128,7 +135,11 @@ def embed_articles(
     if languages == "model":
         languages = model_languages(shared)
     result = EmbedResult(model_id=model_id, precision=precision,
-                         other_formats=other_formats(db, model_id, precision))
+                         other_formats=other_formats(db, model_id, precision),
+                         english_precision=getattr(english, "precision", "") if english is not None else "",
+                         english_model_id=english.model_id if english is not None else "",
+                         english_other_formats=other_formats(db, english.model_id, english.precision)
+                         if english is not None else [])
     _forward_already_embedded(db, model_id)
     while True:
         rows = pending_articles(db, model_id, batch)
@@ -180,10 +191,11 @@ def embed_articles(
                 _store_english(db, english, [i for i in ids if i not in current], english_rows, now)
         result.embedded += len(todo)
         result.passages += len(flat)
+        result.english += len(english_rows) if english is not None else 0
         if progress:
             progress(result)
     if english is not None:
-        result.english = embed_english(db, english, model_id)
+        result.english += embed_english(db, english, model_id)
     return result
 
 

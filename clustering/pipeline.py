@@ -115,6 +115,7 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     result.stance_model = stance_model
     result.run_id = run_id = start_run(db, "process", {"model_id": spaces.model_id, "precision": embedder.precision,
                                                        "english_model_id": english_id,
+                                                       "english_precision": getattr(spaces.english, "precision", None),
                                                        "stance_model": stance_model})
     # a killed run may have stored members its spread stage never counted: count everything again
     interrupted = close_interrupted(db, "process", run_id)

@@ -9,12 +9,16 @@ watch's name and description (each embedded alone: a narrative lives in a few se
 examples, the *prototype* part is the same against the PROTOTYPE_PASSAGES claim-bearing passages
 of each example. Calibrated, each part is z-scored over the background, and
 
-    score = z(z(text) + PROTOTYPE_WEIGHT * z(prototype))      (+ KEYWORD_BOOST on a keyword)
+    score = z(z(text) + PROTOTYPE_WEIGHT * z(prototype)
+              + LEAD_WEIGHT * z(lead) + EN_LEAD_WEIGHT * z(English lead))   (+ KEYWORD_BOOST on a keyword)
 
-so one threshold (DEFAULT_THRESHOLD, in standard deviations above the typical article) means the
-same for every watch. Uncalibrated profiles score the raw mean cosine
-against DEFAULT_RAW_THRESHOLD. Similarity sees topic more than stance: reports and debunks of
-the narrative's events score close to it.
+where the lead parts exist with two vector spaces (the article's lead against the name and
+description, in the shared space and, for English articles, in the English space; an article
+without the English part is standardised on the sum without it). The score is then standardised
+per language (`language_calibration`), so one threshold (DEFAULT_THRESHOLD, in standard
+deviations above the typical article) means the same for every watch and every language.
+Uncalibrated profiles score the raw mean cosine against DEFAULT_RAW_THRESHOLD. Similarity sees
+topic more than stance: reports and debunks of the narrative's events score close to it.
 Defaults: bench/eval_watch.py; BENCHMARKS-notebook.md, *Module docstrings*.
 """
 from __future__ import annotations
@@ -353,7 +357,7 @@ def calibrate(profiles: Sequence[Profile], background: Sequence, *, min_articles
         for j, w in enumerate(p.weights):
             col = parts[:, i, j]
             have = ~np.isnan(col)
-            if not w or not have.any() or (j < 2 and not have.all()):
+            if not w or (j < 2 and not have.all()):
                 continue
             if have.sum() < min_articles:  # a lead part too few articles have: not used
                 if j == 2:
@@ -402,6 +406,7 @@ def language_calibration(profiles: Sequence[Profile], background: dict[str, Sequ
     calibrated = [p for p in profiles if p.calibrated]
     scores = {lang: calibrated_scores(calibrated, [a for a in map(article_vectors, arts) if len(a.passages)])
               for lang, arts in background.items()} if calibrated else {}
+    scores = {lang: z[~np.isnan(z).any(axis=1)] for lang, z in scores.items()}
     stream = np.concatenate([v.ravel() for v in scores.values()]) if scores else np.zeros(0)
     if len(stream) < 2:
         return {}

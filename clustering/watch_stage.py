@@ -100,9 +100,10 @@ def _recent_ids(db: sqlite_utils.Database, model_id: str, limit: int, language: 
 
 
 def background(db: sqlite_utils.Database, spaces) -> list[ArticleVectors]:
-    """The most recent articles of every language: what a profile is calibrated on."""
-    spaces = spaces_of(spaces)
-    return [v for _, v in articles_of(db, spaces, _recent_ids(db, spaces.model_id, BACKGROUND_ARTICLES)).values()]
+    """What a profile is calibrated on: the most recent BACKGROUND_ARTICLES articles of each
+    language, so every language (and the English space's lead part) is in it however the
+    stream's languages are ordered in time."""
+    return [v for arts in language_background(db, spaces).values() for v in arts]
 
 
 # an article's language as watch_languages keys it: the two-letter code, "und" when unknown

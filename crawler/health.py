@@ -37,7 +37,7 @@ class HealthSettings:
 @dataclass
 class Finding:
     outlet: str | None
-    check: str  # silent, broken, output_drop, error_spike, robots_changed, runs_failing
+    check: str  # silent, broken, output_drop, error_spike, robots_changed, runs_failing, unread_language
     severity: str  # attention (exit 1) or notice
     message: str
     source: str | None = None  # feed or sitemap URL
@@ -169,6 +169,28 @@ def _check_outlet(db, cfg: HealthSettings, outlet: str) -> list[Finding]:
     return findings
 
 
+def _check_languages(db, outlets: list[str] | None) -> list[Finding]:
+    """Per outlet and language: articles no embedding model reads (their `embed_skips` reason names
+    the language), so a user learns which outlets go unread. A notice: it is how the outlet writes,
+    not a fault of the crawl."""
+    if "embed_skips" not in db.table_names():
+        return []
+    setting = db.execute("SELECT value FROM settings WHERE key = 'embed_model'").fetchone() \
+        if "settings" in db.table_names() else None
+    model = json.loads(setting[0]).get("model_id") if setting else None
+    rows = _rows(db, """SELECT a.outlet, coalesce(nullif(lower(substr(a.language, 1, 2)), ''), 'und') AS language,
+                               count(*) AS articles, min(s.reason) AS reason,
+                               (SELECT count(*) FROM articles b WHERE b.outlet = a.outlet) AS outlet_articles
+                        FROM embed_skips s JOIN articles a ON a.id = s.article_id
+                        WHERE s.reason LIKE 'language %' AND (:m IS NULL OR s.model_id = :m)
+                        GROUP BY a.outlet, 2 ORDER BY a.outlet, 2""", {"m": model})
+    return [Finding(r["outlet"], "unread_language", NOTICE,
+                    f"{r['articles']} of its {r['outlet_articles']} articles are in '{r['language']}', which no "
+                    f"embedding model of this database reads ({r['reason']}): they are stored but in no event, "
+                    "narrative or watch", details={"language": r["language"], "articles": r["articles"]})
+            for r in rows if outlets is None or r["outlet"] in outlets]
+
+
 def check_health(db: sqlite_utils.Database, cfg: HealthSettings | None = None,
                  outlets: list[str] | None = None) -> tuple[list[Finding], list[str]]:
     """(findings, outlets checked)."""
@@ -178,6 +200,7 @@ def check_health(db: sqlite_utils.Database, cfg: HealthSettings | None = None,
     findings = [] if outlets else _check_runs(db, cfg)
     for name in names:
         findings += _check_outlet(db, cfg, name)
+    findings += _check_languages(db, outlets)
     order = {ATTENTION: 0, NOTICE: 1}
     findings.sort(key=lambda f: (order[f.severity], f.outlet or "", f.check, f.source or ""))
     return findings, names

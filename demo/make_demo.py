@@ -52,18 +52,10 @@ def main(argv=None) -> int:
     narratives("watch", "add", db, "West arms jihadists", "--description",
                "The US, NATO and the West recruit, train and arm jihadist militants to attack Russia and its allies.")
     narratives("watch", "show", db, "West arms jihadists", "--limit", "10")
+    # the Russian-language outlet where the claim starts is read with the rest (two vector spaces:
+    # a shared multilingual one for every article, an English one for English events)
     narratives("spread", db, "1", "--kind", "watch")
-    # the default model reads English only, so the Russian outlet where the claim starts is skipped;
-    # a copy switched to the multilingual model reads it
-    multi = workdir / "demo-multilingual.db"
-    shutil.copy(db, multi)
-    other = {k: v for k, v in web.ground_truth["counts"]["languages"].items() if k != "en"}
-    print(f"\nThe default model reads English only: {', '.join(f'{n} articles in {k}' for k, n in other.items())} "
-          "were skipped. A copy switched to the multilingual model reads them:", flush=True)
-    narratives("switch-model", multi, "use-multilingual-v3")
-    narratives("spread", multi, "1", "--kind", "watch")
     rel = os.path.relpath(db, Path.cwd())
-    rel_multi = os.path.relpath(multi, Path.cwd())
     print(f"""
 The demo database is {rel}. Browse it:
   .venv/bin/narratives articles {rel} --limit 50      newest articles
@@ -75,8 +67,7 @@ The demo database is {rel}. Browse it:
   .venv/bin/narratives spread {rel} 1                 how narrative 1 spread: origin, adopters, edges, bursts
   .venv/bin/narratives report {rel} 1 --html narrative-1.html   the same on one HTML page to share (offline)
   .venv/bin/narratives serve {rel}                    Datasette with charts: http://127.0.0.1:8001/demo/-/narratives
-The same web read by the multilingual model (Russian included): {rel_multi}
-  .venv/bin/narratives spread {rel_multi} 1 --kind watch   origin moskovsky-telegraf, translation edge ru->en
+  .venv/bin/narratives spread {rel} 1 --kind watch   the watched narrative: origin moskovsky-telegraf, translation edge ru->en
 """)
     return 0
 

@@ -86,7 +86,7 @@ def adoption_in(gt: dict, narrative: dict, languages: set[str] | None) -> list[d
     return [a for a in narrative["adoption_order"] if languages is None or language[a["outlet"]] in languages]
 
 
-EN = {"en"}  # what the default model reads
+EN = {"en"}  # what the English-only model of before reads
 
 
 @pytest.fixture(scope="session")

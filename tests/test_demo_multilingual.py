@@ -1,7 +1,8 @@
-"""The demo web read by the multilingual model (issue #17): the Russian-language outlet where "West arms
-jihadists" starts is in the discovered narrative and the watched one, named their origin, and a
-translation edge links it to its first English relay; the translations found are exactly the
-planted ones (demo/ground_truth.json, written before any tuning)."""
+"""The demo web read by the default model, two spaces with a multilingual shared one (issues #17,
+#29): the Russian-language outlet where "West arms jihadists" starts is in the discovered narrative
+and the watched one, named their origin, and a translation edge links it to its first English
+relay; the translations found are exactly the planted ones (demo/ground_truth.json, written before
+any tuning); no narrative label mixes scripts."""
 from __future__ import annotations
 
 import json
@@ -12,22 +13,19 @@ import pytest
 
 from tests.conftest import N1_DESCRIPTION, run_cli
 
-USE = "use-multilingual-v3"
 
 
 @pytest.fixture(scope="module")
-def use_demo(demo_crawled, tmp_path_factory):
+def use_demo(demo_processed, tmp_path_factory):
     from clustering.embedding.use_onnx import onnx_path
 
     if not onnx_path().is_file():
         pytest.skip("USE multilingual model not installed: run `make install`")
     db = tmp_path_factory.mktemp("demo-use") / "demo.db"
-    shutil.copy(demo_crawled[0], db)
-    r = run_cli("process", db, "--model", USE, timeout=600)
-    assert r.returncode == 0, r.stderr
+    shutil.copy(demo_processed[0], db)
     r = run_cli("watch", "add", db, "West arms jihadists", "--description", N1_DESCRIPTION)
     assert r.returncode == 0, r.stderr
-    gt = demo_crawled[1]
+    gt = demo_processed[1]
     by_path = {(a["outlet"], a["path"].rstrip("/")): a["id"] for a in gt["articles"]}
     from urllib.parse import urlsplit
 
@@ -36,6 +34,18 @@ def use_demo(demo_crawled, tmp_path_factory):
            for aid, outlet, url in conn.execute("SELECT id, outlet, url FROM articles")}
     conn.close()
     return db, gt, ids
+
+
+def test_no_label_mixes_scripts_and_list_shows_headlines(use_demo):
+    import re
+
+    db, _, _ = use_demo
+    rows = json.loads(run_cli("list", db, "--json").stdout)
+    assert rows and all(r["headline"] for r in rows)
+    for r in rows:
+        text = r["label"] + " " + r["keywords"] + " " + r["headline"]
+        assert not (re.search("[А-Яа-яЁё]", text) and re.search("[A-Za-z]", text)), r
+        assert r["label_language"] in ("en", "ru"), r
 
 
 def _n1(gt):

@@ -50,7 +50,7 @@ def test_crawl_with_process_embeds_alongside(tmp_path):
         e2e.stop_web(web, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 12
+    assert conn.execute("SELECT count(DISTINCT article_id) FROM embeddings").fetchone()[0] == 12
     assert conn.execute("SELECT count(*) FROM event_memberships").fetchone()[0] == 12
     assert conn.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
     assert "articles into events" in proc.stdout

@@ -92,6 +92,15 @@ def test_embed_covers_russian_with_use_and_skips_it_with_the_english_model(tmp_p
     assert r.returncode == 2 and "switch-model" in r.stderr, r.stderr
     db2 = tmp_path / "en.db"
     assert run_cli("import", db2, three_language_jsonl(tmp_path)).returncode == 0
-    r = run_cli("embed", db2)
+    r = run_cli("embed", db2, "--model", "all-MiniLM-L6-v2")
     assert r.returncode == 0, r.stderr
     assert "embedded 1 articles" in r.stdout, r.stdout
+    # the default reads both in its shared space, and the English one in its English space too
+    db3 = tmp_path / "default.db"
+    assert run_cli("import", db3, three_language_jsonl(tmp_path)).returncode == 0
+    r = run_cli("embed", db3)
+    assert r.returncode == 0, r.stderr
+    assert "embedded 2 articles" in r.stdout and "1 English titles and leads" in r.stdout, r.stdout
+    conn = sqlite3.connect(db3)
+    assert dict(conn.execute("SELECT model_id, count(*) FROM embeddings GROUP BY 1").fetchall()) == {
+        "use-multilingual-v3-int8": 2, "sentence-transformers/all-MiniLM-L6-v2": 1}

@@ -1,7 +1,7 @@
 """Real data: EUvsDisinfo cases imported through the CLI as case x outlet articles, then processed.
 
 Needs ../shared/data/euvsdisinfo-cknabs (skips with the reason when absent). To stay quick, it
-takes the first 160 cases that name at most two outlets, plus the first two cases without an
+takes the first 300 cases that name at most two outlets, plus the first two cases without an
 outlet (they go under the outlet "unknown"); the full run is `python -m bench.euvsdisinfo`.
 """
 import json
@@ -11,7 +11,7 @@ import pytest
 
 from bench.euvsdisinfo import UNKNOWN, Slugs, case_articles, data_file, load_cases
 
-CASES = 160
+CASES = 300
 
 pytestmark = pytest.mark.skipif(data_file() is None,
                                 reason="../shared/data/euvsdisinfo-cknabs/posts.csv.gz not found "

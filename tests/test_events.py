@@ -115,6 +115,9 @@ def test_horizon_is_exact():
 
 
 # ---------------------------------------------------------------------------------------- real model
+ENGLISH = "all-MiniLM-L6-v2"
+
+
 @pytest.fixture(scope="module")
 def embed():
     pytest.importorskip("sentence_transformers")
@@ -122,13 +125,13 @@ def embed():
 
     from bench.embedding_cache import cached_embed
     try:
-        cached_embed(["probe"])
+        cached_embed(["probe"], model=ENGLISH)
     except ModelNotAvailableError as exc:
         pytest.skip(str(exc))
 
-    def vectors(title, text):
+    def vectors(title, text):  # the English space's title and lead: what English events compare
         t, lead = article_texts(title, text)
-        return np.stack([cached_embed([t])[0], cached_embed([lead])[0]])
+        return np.stack([cached_embed([t], model=ENGLISH)[0], cached_embed([lead], model=ENGLISH)[0]])
     return vectors
 
 

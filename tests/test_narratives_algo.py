@@ -31,7 +31,7 @@ def carrier(demo):
     from bench.eval_narratives import shipped_carrier
 
     docs, _, _, vecs, index = demo
-    return shipped_carrier(vecs, index, len(docs))
+    return shipped_carrier(vecs, index, len(docs), [d.language for d in docs])
 
 
 @pytest.fixture(scope="module")

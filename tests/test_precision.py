@@ -103,26 +103,29 @@ def _formats(db, table):
 
 
 def test_process_records_and_names_the_format_and_notes_a_mix(tmp_path):
+    """The English space's model computes in the format asked (the shared USE model in int8 whatever
+    is asked): each vector records its format, the summary names both, a mix is noted once."""
     db = tmp_path / "p.db"
+    english = "sentence-transformers/all-MiniLM-L6-v2"
     assert run_cli("import", db, _jsonl(tmp_path / "a.jsonl", 3)).returncode == 0
     r = run_cli("process", db, env={"NARRATIVES_EMBED_PRECISION": "fp32"})
     assert r.returncode == 0, r.stderr
-    assert "embedded 3 articles" in r.stdout and "fp32" in r.stdout
+    assert "embedded 3 articles" in r.stdout and "int8; 3 English titles and leads, fp32" in r.stdout, r.stdout
     assert "note:" not in r.stderr
-    assert _formats(db, "embeddings") == {"fp32": 3}
-    assert set(_formats(db, "passages")) == {"fp32"}
+    assert _formats(db, "embeddings") == {"fp32": 3, "int8": 3}
+    assert set(_formats(db, "passages")) == {"fp32", "int8"}
 
     assert run_cli("import", db, _jsonl(tmp_path / "b.jsonl", 2, start=3)).returncode == 0
     r = run_cli("process", db, env={"NARRATIVES_EMBED_PRECISION": "bf16"})
     assert r.returncode == 0, r.stderr
-    assert "embedded 2 articles" in r.stdout and "bf16" in r.stdout
+    assert "embedded 2 articles" in r.stdout and "2 English titles and leads, bf16" in r.stdout, r.stdout
     notes = [line for line in r.stderr.splitlines() if line.startswith("note:")]
-    assert len(notes) == 1 and "bf16 vectors beside fp32" in notes[0], r.stderr
-    assert _formats(db, "embeddings") == {"fp32": 3, "bf16": 2}
+    assert len(notes) == 1 and f"{english} now holds bf16 vectors beside fp32" in notes[0], r.stderr
+    assert _formats(db, "embeddings") == {"fp32": 3, "bf16": 2, "int8": 5}
     conn = sqlite3.connect(db)
     params = [json.loads(p) for (p,) in conn.execute("SELECT params FROM runs WHERE stage = 'process' ORDER BY id")]
     conn.close()
-    assert [p["precision"] for p in params] == ["fp32", "bf16"]
+    assert [(p["precision"], p["english_precision"]) for p in params] == [("int8", "fp32"), ("int8", "bf16")]
 
 
 def test_migration_fills_the_format_the_runs_logged(tmp_path):

@@ -41,13 +41,15 @@ def test_process_then_rerun_changes_nothing(crawled_db, tmp_path):
     shutil.copy(crawled_db, db)
     r = run_cli("process", db)
     assert r.returncode == 0, r.stderr
-    assert "embedded 102 articles" in r.stdout and "102 articles into events" in r.stdout
+    # the default reads every demo article, the Russian outlet's too
+    assert "embedded 109 articles" in r.stdout and "109 articles into events" in r.stdout, r.stdout
+    assert "102 English titles and leads" in r.stdout
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM event_memberships").fetchone()[0] == 102
+    assert conn.execute("SELECT count(*) FROM event_memberships").fetchone()[0] == 109
     assert conn.execute("SELECT count(*) FROM narratives WHERE status = 'active'").fetchone()[0] >= 1
     # every membership row says how it was made
     for row in conn.execute("SELECT run_id, method, score, model_id FROM narrative_memberships"):
-        assert row[0] and row[1] and row[2] is not None and row[3] == "sentence-transformers/all-MiniLM-L6-v2"
+        assert row[0] and row[1] and row[2] is not None and row[3] == "use-multilingual-v3-int8"
     conn.close()
     before = snapshot(db)
     r = run_cli("process", db)
@@ -160,7 +162,7 @@ def test_watch_commands_and_threshold(demo_processed, tmp_path):
     assert shown == sorted(shown, key=lambda x: -x["score"])
     # a new article is scored against the watch by the next process run
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM watch_matches").fetchone()[0] == 102
+    assert conn.execute("SELECT count(*) FROM watch_matches").fetchone()[0] == 109
     conn.close()
     r = run_cli("watch", "add", db, "Other", "--example", "http://nowhere.example/x")
     assert r.returncode == 2 and "is not a stored article" in r.stderr
@@ -173,8 +175,8 @@ def test_embed_skips_short_and_uncovered_languages_with_reasons(tmp_path):
     rows = [
         {"url": "https://a.example/1", "outlet": "a", "title": "Budget approved", "text": long_text, "language": "en"},
         {"url": "https://a.example/2", "outlet": "a", "title": "Short", "text": "Too short to embed.", "language": "en"},
-        {"url": "https://a.example/3", "outlet": "a", "title": "Haushalt", "text": "Der Rat hat den Haushalt beschlossen. " * 10,
-         "language": "de"},
+        {"url": "https://a.example/3", "outlet": "a", "title": "Бюджет", "text": "Съветът прие бюджета след дълъг дебат. " * 10,
+         "language": "bg"},
     ]
     src.write_text("\n".join(json.dumps(r) for r in rows))
     db = tmp_path / "e.db"
@@ -184,9 +186,13 @@ def test_embed_skips_short_and_uncovered_languages_with_reasons(tmp_path):
     assert "embedded 1 articles" in r.stdout
     conn = sqlite3.connect(db)
     reasons = dict(conn.execute("SELECT article_id, reason FROM embed_skips").fetchall())
-    assert reasons == {2: "too short (< 20 words)", 3: "language 'de' not covered by the model"}
+    assert reasons == {2: "too short (< 20 words)", 3: "language 'bg' not covered by the model"}
     r = run_cli("embed", db)
     assert "embedded 0 articles" in r.stdout  # unchanged content hash: nothing again
+    # `health` names the outlet and language that go unread
+    health = json.loads(run_cli("health", db, "--json").stdout)
+    unread = [f for f in health if f["check"] == "unread_language"]
+    assert [(f["outlet"], f["details"]["language"], f["details"]["articles"]) for f in unread] == [("a", "bg", 1)]
 
 
 def test_missing_model_is_a_clear_usage_error(tmp_path):

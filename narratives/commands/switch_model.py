@@ -15,17 +15,19 @@ def switch_model(db, model):
     events and narratives and re-calibrate watched narratives.
 
     \b
-    Example:
-        narratives switch-model news.db use-multilingual-v3
+    Example (a database made with the English-only default of before):
+        narratives switch-model news.db use-multilingual-v3+all-MiniLM-L6-v2
 
-    MODEL: use-multilingual-v3 (16 languages, installed by make), use-static (its static
-    distillation) or a sentence-transformers name or path (all-MiniLM-L6-v2 is the default).
-    Narratives continue through lineage: an old narrative whose articles mostly land in one new
-    narrative keeps its id, the others are recorded as merged or retired. A watched narrative's
-    custom threshold is on the old model's scale, so it is cleared and the new model's calibrated
-    threshold applies (set it again with `narratives watch threshold`). Events use the new model's event parameters. The old model's
-    vectors are deleted at the end. Later commands use MODEL without being told. Interrupted, it
-    is finished by running it again.
+    MODEL: use-multilingual-v3+all-MiniLM-L6-v2 (the default: every article in USE's 16
+    languages, English events read by all-MiniLM-L6-v2), SHARED+ENGLISH for another pair, or one
+    model: use-multilingual-v3, use-static, all-MiniLM-L6-v2 (English only) or a
+    sentence-transformers name or path. Narratives continue through lineage: an old narrative
+    whose articles mostly land in one new narrative keeps its id, the others are recorded as
+    merged or retired. A watched narrative's custom threshold is on the old model's scale, so it
+    is cleared and the new model's calibrated threshold applies (set it again with `narratives
+    watch threshold`). Events use the new model's event parameters. The old model's vectors are
+    deleted at the end (an English space that was the old model keeps its titles and leads).
+    Later commands use MODEL without being told. Interrupted, it is finished by running it again.
     """
     from clustering.embedding import load_embedder
     from clustering.errors import EmbeddingSettingError, ModelNotAvailableError

@@ -93,10 +93,29 @@ def watch_show(db, watch, limit, fmt):
         emit(rows + others, fmt, columns, max_width=60)
         return
     click.echo(f"{info['name']} (threshold {info['threshold']:.3f}): {len(rows)} matches shown")
+    calibration = language_note(handle, info["id"])
+    if calibration:
+        click.echo(calibration)
     emit(rows, fmt, columns, max_width=60)
     if others:
         click.echo(f"\nreported or debunked by ({len(others)} shown):")
         emit(others, fmt, columns, max_width=60)
+
+
+def language_note(handle, watch_id: int) -> str:
+    """How scores are standardised per language, one line; a language with too few articles says
+    what stands in for its own standardisation."""
+    from clustering.watch import MIN_LANGUAGE_ARTICLES
+
+    row = handle.execute("SELECT model_id FROM watched_narratives WHERE id = ?", [watch_id]).fetchone()
+    langs = list(handle.query("SELECT language, articles, status FROM watch_languages WHERE model_id = ? "
+                              "AND language != '' ORDER BY articles DESC, language", [row[0]])) if row else []
+    if not langs:
+        return ""
+    parts = [f"{r['language']} ({r['articles']} articles)" if r["status"] == "own" else
+             f"{r['language']} ({r['articles']} articles: too few to stand alone, fewer than {MIN_LANGUAGE_ARTICLES}; "
+             "on the whole stream's standardisation)" for r in langs]
+    return "scores standardised per language: " + ", ".join(parts)
 
 
 @watch.command("threshold")
