@@ -424,9 +424,7 @@ def evaluate(data_dir=None, cv: bool = True, with_timing: bool = True, overrides
     articles = load_giveme(data_dir)
     if articles is None:
         return None
-    from clustering.embedding import load_embedder
-
-    shipped = params_for(load_embedder().model_id)  # the configured model's parameters
+    shipped = configured_params()  # the configured model's parameters (its spaces')
     if overrides:
         shipped = replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
     vecs = embed_articles(articles, params=shipped)

@@ -109,3 +109,16 @@ def test_events_gate_of_the_multilingual_cascade(giveme, monkeypatch):
     assert {a["language"] for a in demo} >= {"en", "ru"}
     crossed = cross_language(demo, run(demo, embed_articles(demo, precision="fp32", params=params), params))
     assert crossed["gold_mate_pairs"] >= 20 and crossed["gold_mate_pairs_joined"] == crossed["gold_mate_pairs"], crossed
+
+
+def test_default_events_cross_languages_on_the_demo_web():
+    """Two spaces: the demo web's Russian articles, which the English space does not read, join
+    their English event mates through the shared space's tier."""
+    from bench.eval_events import configured_params, cross_language, embed_articles, load_demo, run
+
+    params = configured_params()
+    assert params.fallback, params
+    demo = load_demo()
+    assert {a["language"] for a in demo} >= {"en", "ru"}
+    crossed = cross_language(demo, run(demo, embed_articles(demo, precision="fp32", params=params), params))
+    assert crossed["gold_mate_pairs"] >= 20 and crossed["gold_mate_pairs_joined"] == crossed["gold_mate_pairs"], crossed
