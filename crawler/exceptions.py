@@ -30,3 +30,7 @@ class DistributedCrawlError(NarrativesError):
 
 class ScheduleError(NarrativesError):
     """An interval or schedule argument is invalid; the message says what is expected."""
+
+
+class AddressAllowanceError(NarrativesError):
+    """An address allowance (NARRATIVES_ALLOW_ADDRESSES) is not a list of IP networks; the message says which."""

@@ -27,6 +27,8 @@ def error_kind(reason: str | None) -> str:
         return "robots"
     if r == "timeout":
         return "timeout"
+    if r.startswith("address refused"):  # the address guard (crawler/addresses.py)
+        return "address_refused"
     if r in ("connection refused", "host name not resolved") or r.startswith(("connection lost", "connection closed")):
         return "connection"
     for prefix, kind in (("malformed feed", "malformed_feed"), ("malformed sitemap", "malformed_sitemap"),

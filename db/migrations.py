@@ -583,6 +583,14 @@ def m026_stance_through_translation(db: sqlite_utils.Database):
                   (SELECT article_id FROM translations UNION SELECT source_article_id FROM translations)""")
 
 
+@migration
+def m027_address_guard(db: sqlite_utils.Database):
+    # the address guard (issue #32): an outlet's own allowance (JSON list of networks, from
+    # `allow_addresses` in the outlets file), and the fetches a run refused by address
+    db["outlets"].add_column("allow_addresses", str)
+    db["crawl_run_outlets"].add_column("addresses_refused", int)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
