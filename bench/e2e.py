@@ -5,6 +5,7 @@ process (its CPU reported apart). Then, as a user would:
 
     narratives outlets import DB outlets.toml
     narratives crawl DB -s AUTOTHROTTLE_ENABLED=False -s DOWNLOAD_DELAY=0 -s CONCURRENT_REQUESTS=64 ...
+        -s NARRATIVES_ALLOW_ADDRESSES=127.0.0.0/8 (loopback, refused by the address guard unless allowed)
     narratives process DB --timings FILE        (alongside the crawl by default, as `crawl --process`
                                                 does; after it with --sequential)
 
@@ -51,6 +52,8 @@ CLI = [sys.executable, "-m", "narratives.cli"]
 CRAWL_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUESTS": "64",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16", "NARRATIVES_MAX_PAGES_PER_OUTLET": "1000000",
+    # the web is on loopback, which the address guard (crawler/addresses.py) refuses unless allowed
+    "NARRATIVES_ALLOW_ADDRESSES": "127.0.0.0/8",
 }
 # watched narratives defined before the crawl, as an analyst following known claims would: every
 # article is scored against each, and the stance judge reads the candidates near or above a threshold

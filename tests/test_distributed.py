@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli, db_query as query, import_outlets
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli, db_query as query, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 
 SETTINGS = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
-            "-s", "NARRATIVES_PROGRESS_INTERVAL=0"]
+            "-s", "NARRATIVES_PROGRESS_INTERVAL=0", *ALLOW_LOOPBACK]
 
 
 def free_port() -> int:

@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import REPO, run_cli, db_rows as rows
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli, db_rows as rows
 from tests.hostile_web import FEED_BUDGET, HOSTS, MiB, OTHER_PORT_SITE, PRIVATE_TARGETS, build_hostile_web, outlets_toml
 
 pytestmark = pytest.mark.slow
 
 SETTINGS = ["-s", "DOWNLOAD_TIMEOUT=3", "-s", "RETRY_TIMES=1", "-s", "AUTOTHROTTLE_START_DELAY=0.05",
-            "-s", "AUTOTHROTTLE_MAX_DELAY=1", "-s", "NARRATIVES_EXTRACT_WORKERS=1"]
+            "-s", "AUTOTHROTTLE_MAX_DELAY=1", "-s", "NARRATIVES_EXTRACT_WORKERS=1", *ALLOW_LOOPBACK]
 RSS_LIMIT = 1024 * MiB
 MEASURE = ("import resource, subprocess, sys\n"
            "code = subprocess.call(sys.argv[1:])\n"
