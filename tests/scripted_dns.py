@@ -62,6 +62,9 @@ class ScriptedResolver:
         return cls(reactor, json.loads(raw) if isinstance(raw, str) else dict(raw),
                    crawler.settings.get("NARRATIVES_TEST_DNS_LOG") or None)
 
+    def install_on_reactor(self):  # as Scrapy's resolvers, when named by TWISTED_DNS_RESOLVER itself
+        self.reactor.installNameResolver(self)
+
     def resolveHostName(self, resolutionReceiver, hostName, portNumber=0, addressTypes=None,
                         transportSemantics="TCP"):
         name = hostName.lower()
