@@ -44,6 +44,9 @@ from crawler.address_rules import (ALLOW_SETTING, AddressPolicy, Refusal, Rule, 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DNS_RESOLVER = "scrapy.resolver.CachingThreadedResolver"
+# a Scrapy signal sent for every request the guard refuses (request, reason); crawler/requestlog.py
+# writes it to the request log, so the audit says that nothing went out for it
+address_refused = object()
 
 
 class AddressRefused(IgnoreRequest):
@@ -258,7 +261,9 @@ class AddressGuardMiddleware:
 
     def _refuse(self, request, refusal: Refusal | str):
         self.stats.inc_value("narratives/addresses_refused")
-        raise AddressRefused(refusal)
+        error = AddressRefused(refusal)
+        self.crawler.signals.send_catch_log(address_refused, request=request, reason=str(error))
+        raise error
 
     def process_request(self, request, spider=None):
         guard = self.guard if self.guard is not None else self._ensure_guard()
