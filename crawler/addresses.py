@@ -40,6 +40,7 @@ from zope.interface import implementer, provider
 
 from crawler.address_rules import (ALLOW_SETTING, AddressPolicy, Refusal, Rule, host_key, ip_literal,
                                    parse_networks)
+from crawler.exceptions import AddressGuardError
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +212,27 @@ class _CheckingReceiver:
         self.receiver.resolutionComplete()
 
 
+# download handlers whose connections go through Twisted's HostnameEndpoint, i.e. the reactor's
+# name resolver (the guard); others (Scrapy's httpx and aiohttp handlers) resolve names themselves
+GUARDED_HANDLERS = ("scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+                    "scrapy.core.downloader.handlers.http2.H2DownloadHandler")
+
+
+def check_download_handlers(settings) -> None:
+    """Raise AddressGuardError when http or https is downloaded by a handler the guard cannot see into."""
+    handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
+    for scheme in AddressGuardMiddleware.SCHEMES:
+        path = handlers.get(scheme)
+        if path is None:
+            continue
+        handler = load_object(path) if isinstance(path, str) else path
+        lineage = {f"{c.__module__}.{c.__qualname__}" for c in getattr(handler, "__mro__", ())}
+        if not lineage & set(GUARDED_HANDLERS):
+            raise AddressGuardError(
+                f"DOWNLOAD_HANDLERS[{scheme!r}] is {path}: it resolves host names itself, out of the address "
+                f"guard's reach; the guard covers {', '.join(p.rsplit('.', 1)[1] for p in GUARDED_HANDLERS)}")
+
+
 def installed_guard(reactor=None) -> GuardedResolver | None:
     if reactor is None:
         from twisted.internet import reactor
@@ -240,6 +262,7 @@ class AddressGuardMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         parse_networks(crawler.settings.get(ALLOW_SETTING))  # a bad allowance stops the crawl here
+        check_download_handlers(crawler.settings)
         return cls(crawler)
 
     def _ensure_guard(self) -> GuardedResolver:

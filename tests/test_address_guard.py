@@ -291,6 +291,16 @@ def test_a_bad_allowance_is_a_usage_error_before_anything_starts(tmp_path, comma
     assert rows(db, "SELECT count(*) AS n FROM crawl_runs") == [{"n": 0}]
 
 
+def test_a_download_handler_out_of_the_guards_reach_is_a_usage_error(tmp_path):
+    db = tmp_path / "n.db"
+    import_outlets(db, '[[outlet]]\nname = "x"\nhome = "http://127.0.0.54:9/"\n', tmp_path)
+    httpx = "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler"
+    r = run_cli("crawl", db, "-s", f"DOWNLOAD_HANDLERS={json.dumps({'https': httpx})}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"DOWNLOAD_HANDLERS['https'] is {httpx}: it resolves host names itself" in r.stderr
+    assert rows(db, "SELECT count(*) AS n FROM crawl_runs") == [{"n": 0}]
+
+
 def test_a_worker_with_a_bad_allowance_exits_2(tmp_path):
     r = run_cli("worker", "--redis", "redis://127.0.0.1:9/0", "--once", "--wait", "0",
                 "-s", "NARRATIVES_ALLOW_ADDRESSES=10.0.0.0/33")

@@ -16,6 +16,7 @@ from zope.interface import implementer
 
 from crawler.address_rules import AddressPolicy, parse_networks
 from crawler.addresses import AddressGuardMiddleware, AddressRefused, GuardedResolver
+from crawler.exceptions import AddressGuardError
 from tests.scripted_dns import ScriptedResolver, check_script
 
 
@@ -133,9 +134,13 @@ def test_a_name_not_in_the_script_is_not_resolved_and_scripts_stay_on_loopback()
         check_script({"bad.test": [["10.0.0.1"]]})
 
 
+HTTP11 = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+TWISTED = {"DOWNLOAD_HANDLERS": {"http": HTTP11, "https": HTTP11}}  # no reactor in this process: say which
+
+
 @pytest.fixture
 def middleware():
-    crawler = get_crawler(settings_dict={"NARRATIVES_ALLOW_ADDRESSES": "127.0.0.0/8"})
+    crawler = get_crawler(settings_dict={"NARRATIVES_ALLOW_ADDRESSES": "127.0.0.0/8", **TWISTED})
     mw = AddressGuardMiddleware.from_crawler(crawler)
     mw.guard = guard({"far.test": [["127.0.0.9"]]}, allow="127.0.0.0/8")
     return mw
@@ -164,3 +169,13 @@ def test_a_refusal_at_connection_time_becomes_its_reason_not_a_retry(middleware)
     middleware.process_request(later)
     assert middleware.process_exception(later, CannotResolveHostError("no results")) is None
     assert middleware.process_exception(request, ValueError("x")) is None
+
+
+def test_a_download_handler_that_resolves_names_itself_stops_the_crawl():
+    """Scrapy's aiohttp and httpx handlers (its default without a Twisted reactor) look names up
+    themselves: the guard would not see their connections, so the crawl does not start."""
+    aiohttp = "scrapy.core.downloader.handlers._aiohttp.AiohttpDownloadHandler"
+    with pytest.raises(AddressGuardError, match=r"DOWNLOAD_HANDLERS\['https'\] is .*AiohttpDownloadHandler: it resolves"):
+        AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={"DOWNLOAD_HANDLERS": {"http": HTTP11,
+                                                                                           "https": aiohttp}}))
+    AddressGuardMiddleware.from_crawler(get_crawler(settings_dict=TWISTED))  # Twisted's HTTP/1.1: guarded

@@ -30,17 +30,25 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def allowance_or_exit(overrides: dict) -> tuple:
     """The address guard's global allowance (-s NARRATIVES_ALLOW_ADDRESSES, else the environment
-    variable), validated: a bad network exits 2 before anything starts."""
+    variable), validated, and the download handlers checked (crawler/addresses.py): a bad network,
+    or a handler the guard cannot see into, exits 2 before anything starts."""
+    from scrapy.settings import Settings
+
     from crawler.address_rules import ALLOW_SETTING, parse_networks
-    from crawler.exceptions import AddressAllowanceError
+    from crawler.addresses import check_download_handlers
+    from crawler.exceptions import AddressAllowanceError, AddressGuardError
 
     if ALLOW_SETTING in overrides:
         value, source = overrides[ALLOW_SETTING], f"-s {ALLOW_SETTING}"
     else:
         value, source = os.environ.get(ALLOW_SETTING, ""), f"{ALLOW_SETTING} (environment)"
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(overrides, priority="cmdline")
     try:
+        check_download_handlers(settings)
         return parse_networks(value, source)
-    except AddressAllowanceError as exc:
+    except (AddressAllowanceError, AddressGuardError) as exc:
         fail(str(exc), EXIT_USAGE)
 
 
