@@ -99,10 +99,13 @@ def crawl(ctx, db, outlet_names, settings, refresh, then_process):
         narratives crawl news.db --outlet northern-herald -s CONCURRENT_REQUESTS_PER_DOMAIN=2
 
     Runs the Scrapy spider `outlets` (robots.txt obeyed, AutoThrottle on). Already stored
-    articles are not fetched again unless --refresh. Failures are recorded in the pages
-    table with their reason; see `narratives pages DB --errors`. The crawl is recorded in
-    `crawl_runs` (see `narratives runs DB`) and holds the run lock: while another crawl or
-    run writes DB, it exits with code 1. For scheduled crawls use `narratives run`.
+    articles are not fetched again unless --refresh. Loopback, private, link-local and
+    other non-public addresses are refused, whatever name leads there, unless allowed
+    (NARRATIVES_ALLOW_ADDRESSES, or allow_addresses in the outlets file). Failures are
+    recorded in the pages table with their reason; see `narratives pages DB --errors`.
+    The crawl is recorded in `crawl_runs` (see `narratives runs DB`) and holds the run
+    lock: while another crawl or run writes DB, it exits with code 1. For scheduled
+    crawls use `narratives run`.
     With --process, `narratives process DB --follow` runs alongside under the crawl's lock,
     embedding and clustering articles while later pages are fetched, and once more at the end.
     """
@@ -236,9 +239,11 @@ def worker_cmd(ctx, redis_url, settings, once, wait, max_idle):
         narratives worker --redis redis://db-host:6379/0 -s CONCURRENT_REQUESTS=64
 
     Workers share one request queue and duplicate filter in Redis (scrapy-redis), obey
-    robots.txt, AutoThrottle and each outlet's scope like a local crawl, extract articles
-    locally and push them to Redis; the coordinator alone writes SQLite. Without --once the
-    worker runs each published crawl in a child process, for ever (a systemd service).
+    robots.txt, AutoThrottle, each outlet's scope and the address guard (this machine's
+    NARRATIVES_ALLOW_ADDRESSES, each outlet's allow_addresses) like a local crawl,
+    extract articles locally and push them to Redis; the coordinator alone writes SQLite.
+    Without --once the worker runs each published crawl in a child process, for ever (a
+    systemd service).
     """
     from crawler.distributed import run_worker_crawl, wait_for_crawl
 
