@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 from crawler.exceptions import AddressAllowanceError
@@ -63,16 +64,6 @@ EMBEDDED_V4: tuple[tuple[str, str], ...] = (
 GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")  # IPv6 outside it is not allocated for hosts
 
 
-def _table(rules):
-    nets = [(ipaddress.ip_network(n), rule) for n, rule in rules]
-    return tuple(sorted(nets, key=lambda nr: -nr[0].prefixlen))  # most specific first
-
-
-_V4 = _table(RULES_V4)
-_V6 = _table(RULES_V6)
-_EMBEDDED = tuple((ipaddress.ip_network(n), form) for n, form in EMBEDDED_V4)
-
-
 @dataclass(frozen=True)
 class Rule:
     """Why an address is refused by default: the rule's name and the network it matched."""
@@ -83,6 +74,24 @@ class Rule:
 
     def __str__(self) -> str:
         return f"{self.name}, {self.network}" + (f", {self.via}" if self.via else "")
+
+
+def _span(net: Network) -> tuple[int, int]:
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def _table(rules) -> tuple[tuple[int, int, Rule], ...]:
+    """(first, last, rule) as integers, most specific network first (a check is a few comparisons)."""
+    nets = sorted((ipaddress.ip_network(n) for n, _ in rules), key=lambda net: -net.prefixlen)
+    names = {ipaddress.ip_network(n): rule for n, rule in rules}
+    return tuple((*_span(net), Rule(names[net], str(net))) for net in nets)
+
+
+_V4 = _table(RULES_V4)
+_V6 = _table(RULES_V6)
+_EMBEDDED = tuple((*_span(ipaddress.ip_network(n)), form) for n, form in EMBEDDED_V4)
+_GLOBAL_V6 = _span(GLOBAL_UNICAST_V6)
+_NOT_GLOBAL_V6 = Rule("reserved", "not in 2000::/3")
 
 
 def _embedded_v4(addr: ipaddress.IPv6Address, form: str) -> ipaddress.IPv4Address:
@@ -104,21 +113,22 @@ def refused_by_rule(address: Address | str) -> Rule | None:
     """The rule that refuses *address* by default, or None for a public address. Pure data: no
     look-up, no connection. Raises ValueError for a string that is not an IP address."""
     addr = _plain(address)
+    a = int(addr)
     if addr.version == 4:
-        for net, rule in _V4:
-            if addr in net:
-                return Rule(rule, str(net))
+        for first, last, rule in _V4:
+            if first <= a <= last:
+                return rule
         return None
-    for net, form in _EMBEDDED:
-        if addr in net:
+    for first, last, form in _EMBEDDED:
+        if first <= a <= last:
             v4 = _embedded_v4(addr, form)
             inner = refused_by_rule(v4)
             return None if inner is None else Rule(inner.name, inner.network, f"{form} {v4}")
-    for net, rule in _V6:
-        if addr in net:
-            return Rule(rule, str(net))
-    if addr not in GLOBAL_UNICAST_V6:
-        return Rule("reserved", "not in 2000::/3")
+    for first, last, rule in _V6:
+        if first <= a <= last:
+            return rule
+    if not _GLOBAL_V6[0] <= a <= _GLOBAL_V6[1]:
+        return _NOT_GLOBAL_V6
     return None
 
 
@@ -142,6 +152,7 @@ def parse_networks(value, source: str = ALLOW_SETTING) -> tuple[Network, ...]:
     return tuple(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=4096)
 def host_key(host: str) -> str:
     """A host name as the guard compares it: lower case, ASCII (IDNA), no brackets, no final dot."""
     host = (host or "").strip().strip("[]").rstrip(".").lower()
@@ -158,11 +169,43 @@ def show(address: Address) -> str:
     return str(address)
 
 
+_LEGACY_CHARS = frozenset("0123456789abcdefxABCDEFX.")
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inet_aton reads in *host* (127.1, 0x7f.0.0.1, 0177.0.0.1, 2130706433), the
+    forms a system resolver connects to without asking DNS; None if it reads none."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = []
+    for part in parts:
+        try:
+            if part[:2] in ("0x", "0X"):
+                values.append(int(part[2:], 16))
+            elif len(part) > 1 and part.startswith("0"):
+                values.append(int(part, 8))
+            else:
+                values.append(int(part, 10))
+        except ValueError:
+            return None
+    *head, last = values
+    if any(v > 255 for v in head) or last >= 256 ** (4 - len(head)):
+        return None
+    n = last
+    for i, v in enumerate(head):
+        n |= v << (8 * (3 - i))
+    return ipaddress.IPv4Address(n)
+
+
 def ip_literal(host: str) -> Address | None:
+    """*host* as an IP address, or None for a host name. Legacy IPv4 forms count as addresses."""
+    if ":" not in host and not _LEGACY_CHARS.issuperset(host):  # a name: skip the (slow) failed parse
+        return None
     try:
         return _plain(host)
     except ValueError:
-        return None
+        return _legacy_ipv4(host) if host else None
 
 
 @dataclass(frozen=True)
@@ -175,8 +218,7 @@ class Refusal:
     more: int = 0  # other addresses of the same answer, refused too
 
     def reason(self) -> str:
-        literal = ip_literal(self.host)
-        same = literal is not None and literal == ip_literal(self.address)
+        same = host_key(self.host) == host_key(self.address)  # a literal written as it is shown
         target = self.address if same else f"{self.host} -> {self.address}"
         extra = f" and {self.more} more address{'es' if self.more > 1 else ''}" if self.more else ""
         return f"address refused: {target} ({self.rule}){extra}"
@@ -189,12 +231,19 @@ class AddressPolicy:
     def __init__(self, allow: Iterable[Network] = ()):
         self.allow: tuple[Network, ...] = tuple(allow)
         self.by_host: dict[str, tuple[Network, ...]] = {}
+        self._spans = self._spans_of(self.allow)
+        self._host_spans: dict[str, tuple] = {}
+
+    @staticmethod
+    def _spans_of(networks) -> tuple[tuple[int, int, int], ...]:
+        return tuple((net.version, *_span(net)) for net in networks)
 
     def allow_host(self, host: str, networks: Iterable[Network | str]) -> None:
         nets = tuple(n if not isinstance(n, str) else ipaddress.ip_network(n) for n in networks)
         if nets:
             key = host_key(host)
             self.by_host[key] = tuple(dict.fromkeys(self.by_host.get(key, ()) + nets))
+            self._host_spans[key] = self._spans_of(self.by_host[key])
 
     def allowance(self, host: str) -> tuple[Network, ...]:
         return self.allow + self.by_host.get(host_key(host), ())
@@ -205,6 +254,9 @@ class AddressPolicy:
         rule = refused_by_rule(addr)
         if rule is None:
             return None
-        if any(addr in net for net in self.allowance(host)):  # as written: 127.0.0.0/8 does not open ::ffff:127.0.0.1
+        # as written: 127.0.0.0/8 opens no IPv6 address, ::ffff:127.0.0.1 included
+        a, version = int(addr), addr.version
+        spans = self._spans + (self._host_spans.get(host_key(host), ()) if self._host_spans else ())
+        if any(v == version and first <= a <= last for v, first, last in spans):
             return None
         return Refusal(host, show(addr), rule)

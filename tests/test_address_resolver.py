@@ -120,6 +120,10 @@ def test_a_one_address_resolver_is_guarded_the_same_way():
 def test_literal_addresses_are_checked_without_a_lookup():
     g = guard(inner=NeverAsked(), allow="127.0.0.0/8")
     assert resolve(g, "127.0.0.5") == ["127.0.0.5"]
+    assert resolve(g, "0x7f.0.0.5") == ["127.0.0.5"]  # the address the system would read in it, and no other
+    assert resolve(g, "0xa9.0xfe.0xa9.0xfe") == []
+    assert g.refusal_since("0xa9.0xfe.0xa9.0xfe", 0).reason() == (
+        "address refused: 0xa9.0xfe.0xa9.0xfe -> 169.254.169.254 (link-local, 169.254.0.0/16)")
     assert resolve(g, "::ffff:127.0.0.1") == []
     assert g.refusal_since("::ffff:127.0.0.1", 0).reason() == (
         "address refused: ::ffff:127.0.0.1 (loopback, 127.0.0.0/8, IPv4-mapped 127.0.0.1)")
@@ -154,7 +158,10 @@ def test_the_middleware_refuses_literal_addresses_before_anything_is_sent(middle
         middleware.process_request(Request("http://[::1]:9/robots.txt"))
     with pytest.raises(AddressRefused, match="only http and https"):
         middleware.process_request(Request("file:///etc/passwd"))
-    assert middleware.crawler.stats.get_value("narratives/addresses_refused") == 3
+    # a legacy form of an address (Scrapy's URL parser writes it 169.254.169.254): no look-up either
+    with pytest.raises(AddressRefused, match=r"^address refused: 169.254.169.254 \(link-local, 169.254.0.0/16\)$"):
+        middleware.process_request(Request("http://0xa9.0xfe.0xa9.0xfe/latest/meta-data/"))
+    assert middleware.crawler.stats.get_value("narratives/addresses_refused") == 4
 
 
 def test_a_refusal_at_connection_time_becomes_its_reason_not_a_retry(middleware):

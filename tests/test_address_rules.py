@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.address_rules import AddressPolicy, Refusal, Rule, host_key, parse_networks, refused_by_rule
+from crawler.address_rules import (AddressPolicy, Refusal, Rule, host_key, ip_literal, parse_networks,
+                                   refused_by_rule)
 from crawler.exceptions import AddressAllowanceError
 
 REFUSED = [
@@ -84,6 +85,18 @@ def test_public_addresses_pass(address):
     assert refused_by_rule(address) is None
 
 
+@pytest.mark.parametrize("host, address", [
+    ("127.1", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("0x7f.0.0.1", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"),
+    ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254"), ("10.1", "10.0.0.1"), ("0", "0.0.0.0"),
+    ("[::ffff:127.0.0.1]", "::ffff:7f00:1"), ("news.example", None), ("deadbeef", None), ("1.2.3.256", None),
+    ("08.0.0.1", None), ("1.2.3.4.5", None),
+])
+def test_legacy_ipv4_forms_are_addresses_not_names(host, address):
+    """What the C library's inet_aton reads without asking DNS: the guard reads it the same way."""
+    got = ip_literal(host)
+    assert (str(got) if got else None) == address
+
+
 def test_not_an_address_is_an_error_not_a_pass():
     with pytest.raises(ValueError):
         refused_by_rule("metadata.google.internal")
@@ -151,4 +164,4 @@ def test_the_rules_module_is_pure_data():
     tree = ast.parse((Path(__file__).parent.parent / "crawler" / "address_rules.py").read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert imported <= {"__future__", "ipaddress", "dataclasses", "typing", "crawler"}, imported
+    assert imported <= {"__future__", "ipaddress", "dataclasses", "functools", "typing", "crawler"}, imported
