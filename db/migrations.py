@@ -584,9 +584,10 @@ def m026_stance_through_translation(db: sqlite_utils.Database):
 
 
 @migration
-def m027_address_guard(db: sqlite_utils.Database):
+def m028_address_guard(db: sqlite_utils.Database):
     # the address guard (issue #32): an outlet's own allowance (JSON list of networks, from
-    # `allow_addresses` in the outlets file), and the fetches a run refused by address
+    # `allow_addresses` in the outlets file), and the fetches a run refused by address.
+    # Numbered 28: main's m027 is m027_watch_languages (issue #29), merged beside this one.
     db["outlets"].add_column("allow_addresses", str)
     db["crawl_run_outlets"].add_column("addresses_refused", int)
 
