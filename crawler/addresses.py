@@ -45,8 +45,9 @@ from crawler.exceptions import AddressGuardError
 logger = logging.getLogger(__name__)
 
 DEFAULT_DNS_RESOLVER = "scrapy.resolver.CachingThreadedResolver"
-# a Scrapy signal sent for every request the guard refuses (request, reason); crawler/requestlog.py
-# writes it to the request log, so the audit says that nothing went out for it
+# a Scrapy signal sent for every request the guard refuses (request, reason, reached_downloader:
+# True when it was refused at connection time, after the downloader counted it); crawler/requestlog.py
+# writes it to the request log, crawler/runstats.py takes it out of the requests sent
 address_refused = object()
 
 
@@ -282,10 +283,11 @@ class AddressGuardMiddleware:
         self.guard = guard
         return guard
 
-    def _refuse(self, request, refusal: Refusal | str):
+    def _refuse(self, request, refusal: Refusal | str, *, reached_downloader: bool = False):
         self.stats.inc_value("narratives/addresses_refused")
         error = AddressRefused(refusal)
-        self.crawler.signals.send_catch_log(address_refused, request=request, reason=str(error))
+        self.crawler.signals.send_catch_log(address_refused, request=request, reason=str(error),
+                                            reached_downloader=reached_downloader)
         raise error
 
     def process_request(self, request, spider=None):
@@ -313,5 +315,5 @@ class AddressGuardMiddleware:
         for host in hosts:
             refusal = self.guard.refusal_since(host, since)
             if refusal is not None:
-                self._refuse(request, refusal)
+                self._refuse(request, refusal, reached_downloader=True)
         return None

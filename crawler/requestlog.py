@@ -45,7 +45,7 @@ class RequestLog:
         if self.file is not None:
             self.file.write(f"{request.method} {request.url}\n")
 
-    def refused(self, request, reason):
+    def refused(self, request, reason, reached_downloader=False):
         if self.file is not None:
             self.file.write(f"REFUSED {request.method} {request.url} ({reason})\n")
 

@@ -96,6 +96,8 @@ def test_a_name_resolving_to_127_0_0_2_is_refused_without_the_allowance_and_craw
     assert run == {"status": "finished", "errors": 2}
     per = {o["outlet"]: o for o in rows(db, "SELECT * FROM crawl_run_outlets")}
     assert per["loop"]["addresses_refused"] == 2 and json.loads(per["loop"]["errors_by_kind"]) == {"address_refused": 2}
+    # nothing was sent: no request counted (robots.txt, feed and home were refused at connection time)
+    assert per["loop"]["requests"] == 0 and json.loads(per["loop"]["requests_by_kind"]) == {}
     assert per["intranet"]["addresses_refused"] == 0 and per["intranet"]["errors"] == 0
     table = {line.split()[0]: line.split() for line in r.stdout.splitlines()}
     assert table["outlet"][-1] == "addresses_refused" and table["loop"][-1] == "2"

@@ -199,5 +199,6 @@ def test_workers_apply_the_address_guard(tmp_path, redis_url):
         assert refused == [("feed", reason), ("section", reason), ("sitemap", reason)]
         assert query(db, "SELECT outlet, addresses_refused, errors_by_kind FROM crawl_run_outlets ORDER BY outlet") == [
             ("open", 0, "{}"), ("shut", 3, json.dumps({"address_refused": 3}))]
+        assert query(db, "SELECT requests FROM crawl_run_outlets WHERE outlet = 'shut'") == [(0,)]  # nothing sent
     finally:
         web.stop()
