@@ -69,8 +69,10 @@ def run(workdir: Path, extra_settings: list[str] = ()) -> dict:
         db = workdir / "aeb.db"
         cmd = [sys.executable, "-m", "narratives.cli"]
         subprocess.run([*cmd, "outlets", "import", db, outlets], check=True, capture_output=True, cwd=REPO)
-        # politeness off for a loopback benchmark (robots.txt still fetched)
-        settings = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", *extra_settings]
+        # politeness off for a loopback benchmark (robots.txt still fetched); loopback allowed
+        # explicitly: the address guard (crawler/addresses.py) refuses it by default
+        settings = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+                    "-s", "NARRATIVES_ALLOW_ADDRESSES=127.0.0.0/8", *extra_settings]
         t0 = time.perf_counter()
         proc = subprocess.run([*cmd, "crawl", db, *settings], capture_output=True, text=True, cwd=REPO,
                               env=dict(os.environ, PYTHONUNBUFFERED="1"))

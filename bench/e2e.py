@@ -4,7 +4,8 @@
 
 A news web of real page templates and real texts (bench/e2e_web.py) runs in its own process. Then,
 as a user would: `narratives outlets import`, `narratives crawl` with politeness delays off
-(robots.txt still obeyed) and `narratives process --timings` alongside it (after it with
+(robots.txt still obeyed; `NARRATIVES_ALLOW_ADDRESSES=127.0.0.0/8`, as the address guard refuses
+loopback otherwise) and `narratives process --timings` alongside it (after it with
 `--sequential`). Each command runs under a measuring wrapper that is the child subreaper of
 everything it starts, so the CPU of every process (extraction workers included) is counted
 exactly; the process tree is sampled from /proc to split the crawl's CPU and find peak RSS.
@@ -39,6 +40,8 @@ CLI = [sys.executable, "-m", "narratives.cli"]
 CRAWL_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUESTS": "64",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16", "NARRATIVES_MAX_PAGES_PER_OUTLET": "1000000",
+    # the web is on loopback, which the address guard (crawler/addresses.py) refuses unless allowed
+    "NARRATIVES_ALLOW_ADDRESSES": "127.0.0.0/8",
 }
 # watched narratives defined before the crawl, as an analyst following known claims would: every
 # article is scored against each, and the stance judge reads the candidates near or above a threshold

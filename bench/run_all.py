@@ -10,6 +10,7 @@ BENCHES = [
     ["bench.eval_extraction", "--workers", "2", "--snippets"],
     ["bench.eval_dates", "--workers", "2"],
     ["bench.crawl_aeb"],
+    ["bench.address_guard"],
     ["bench.eval_events"],
     ["bench.eval_narratives"],
     ["bench.eval_watch"],

@@ -30,3 +30,12 @@ class DistributedCrawlError(NarrativesError):
 
 class ScheduleError(NarrativesError):
     """An interval or schedule argument is invalid; the message says what is expected."""
+
+
+class AddressGuardError(NarrativesError):
+    """The crawl would download through a path the address guard cannot check (e.g. a download handler
+    that resolves host names itself); the message says which."""
+
+
+class AddressAllowanceError(NarrativesError):
+    """An address allowance (NARRATIVES_ALLOW_ADDRESSES) is not a list of IP networks; the message says which."""

@@ -6,6 +6,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx
 from twisted.web.client import ResponseNeverReceived
 
+from crawler.addresses import AddressRefused
+
 
 def failure_reason(failure) -> tuple[int | None, str]:
     """(HTTP status or None, reason) for an errback's failure."""
@@ -16,6 +18,8 @@ def failure_reason(failure) -> tuple[int | None, str]:
         if retry_after and status in (429, 503):
             return status, f"http {status} (Retry-After: {retry_after.decode('latin-1')[:60]})"
         return status, f"http {status}"
+    if isinstance(exc, AddressRefused):  # the address guard: host, address and rule
+        return None, str(exc)[:500]
     if isinstance(exc, sx.IgnoreRequest):
         msg = str(exc) or "ignored"
         if "robots.txt" in msg:

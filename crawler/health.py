@@ -1,5 +1,6 @@
 """Coverage health: outlets whose output fell well below their own history, feeds and sitemaps that
-went silent or broke, error-rate spikes, robots.txt changes, runs that keep failing.
+went silent or broke, error-rate spikes, robots.txt changes, fetches refused by address (the
+address guard, crawler/addresses.py), runs that keep failing.
 
 Everything is measured in crawl runs (`crawl_runs`, `crawl_run_outlets`, `crawl_run_sources`),
 so the checks mean the same whether runs are hourly or every 30 minutes. An outlet's first run
@@ -37,7 +38,7 @@ class HealthSettings:
 @dataclass
 class Finding:
     outlet: str | None
-    check: str  # silent, broken, output_drop, error_spike, robots_changed, runs_failing, unread_language
+    check: str  # silent, broken, output_drop, error_spike, address_refused, robots_changed, runs_failing, unread_language
     severity: str  # attention (exit 1) or notice
     message: str
     source: str | None = None  # feed or sitemap URL
@@ -152,8 +153,22 @@ def _check_outlet(db, cfg: HealthSettings, outlet: str) -> list[Finding]:
             f"error rate {recent_rate:.0%} in the last {len(recent)} runs (usually {usual_rate:.0%}): {top}",
             details={"recent_rate": round(recent_rate, 3), "usual_rate": round(usual_rate, 3), "errors_by_kind": kinds}))
 
-    # robots.txt changes
+    # fetches the address guard refused (crawler/addresses.py): a configuration or security matter,
+    # flagged from the first run, with the reason of the latest one
     latest = runs[0]
+    refused = latest.get("addresses_refused") or 0
+    if refused:
+        row = db.execute("""SELECT error, url FROM pages WHERE outlet = ? AND error LIKE 'address refused%'
+                            ORDER BY fetched_at DESC, id DESC LIMIT 1""", [outlet]).fetchone()
+        reason, url = row if row else (None, None)
+        findings.append(Finding(
+            outlet, "address_refused", ATTENTION,
+            f"{refused} fetch{'es' if refused > 1 else ''} refused by address in run {latest['run_id']}"
+            + (f": {reason}" if reason else "")
+            + "; if the outlet is meant to be internal, allow its network with allow_addresses in the outlets file",
+            source=url, details={"refused": refused, "reason": reason}))
+
+    # robots.txt changes
     previous = next((r for r in runs[1:] if r["robots_sha1"]), None)
     if latest["robots_sha1"] and previous and latest["robots_sha1"] != previous["robots_sha1"]:
         before = max((r["robots_forbidden"] or 0) for r in runs[1:])

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.exceptions import OutletsFileError
+from crawler.address_rules import parse_networks
+from crawler.exceptions import AddressAllowanceError, OutletsFileError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-KNOWN_FIELDS = {"name", "home", "feeds", "sitemaps", "sections", "language", "country", "max_pages", "aliases"}
+KNOWN_FIELDS = {"name", "home", "feeds", "sitemaps", "sections", "language", "country", "max_pages", "aliases",
+                "allow_addresses"}
 
 
 def _default_port(scheme: str) -> int:
@@ -70,6 +72,8 @@ class Outlet:
     country: str | None = None
     max_pages: int | None = None
     aliases: tuple[str, ...] = ()  # other names it is cited by ("Source: The Northern Herald")
+    # networks the address guard opens for this outlet's host (crawler/addresses.py), e.g. ("10.20.0.0/16",)
+    allow_addresses: tuple[str, ...] = ()
     scope: Scope = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
@@ -86,6 +90,7 @@ class Outlet:
             "country": self.country,
             "max_pages": self.max_pages,
             "aliases": json.dumps(list(self.aliases)),
+            "allow_addresses": json.dumps(list(self.allow_addresses)),
         }
 
     @classmethod
@@ -100,6 +105,7 @@ class Outlet:
             country=row["country"],
             max_pages=row["max_pages"],
             aliases=tuple(json.loads(row.get("aliases") or "[]")),
+            allow_addresses=tuple(json.loads(row.get("allow_addresses") or "[]")),
         )
 
 
@@ -176,6 +182,15 @@ def parse_outlets(data: dict, source: str = "<outlets>") -> list[Outlet]:
             aliases = [aliases]
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             raise OutletsFileError(f"{label}: field 'aliases' must be a list of names")
+        allow = entry.get("allow_addresses", [])
+        if isinstance(allow, str):
+            allow = [allow]
+        if not isinstance(allow, list):
+            raise OutletsFileError(f"{label}: field 'allow_addresses' must be a list of IP networks like \"10.20.0.0/16\"")
+        try:
+            networks = parse_networks(allow, f"{label}: field 'allow_addresses'")
+        except AddressAllowanceError as exc:
+            raise OutletsFileError(str(exc)) from None
         outlets.append(
             Outlet(
                 name=name,
@@ -187,6 +202,7 @@ def parse_outlets(data: dict, source: str = "<outlets>") -> list[Outlet]:
                 country=country,
                 max_pages=max_pages,
                 aliases=tuple(a.strip() for a in aliases),
+                allow_addresses=tuple(str(n) for n in networks),
             )
         )
     return outlets

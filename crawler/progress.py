@@ -9,7 +9,8 @@ from twisted.internet import task
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("pages", "articles_new", "articles_updated", "already_stored", "not_extracted", "errors", "robots_forbidden")
+COLUMNS = ("pages", "articles_new", "articles_updated", "already_stored", "not_extracted", "errors", "robots_forbidden",
+           "addresses_refused")
 
 
 def outlet_summary(stats: dict) -> dict[str, dict[str, int]]:

@@ -12,6 +12,8 @@ from collections import defaultdict
 
 from scrapy import signals
 
+from crawler.addresses import address_refused
+
 logger = logging.getLogger(__name__)
 
 GROUPS = ("requests_by_kind", "errors_by_kind")
@@ -27,6 +29,8 @@ def error_kind(reason: str | None) -> str:
         return "robots"
     if r == "timeout":
         return "timeout"
+    if r.startswith("address refused"):  # the address guard (crawler/addresses.py)
+        return "address_refused"
     if r in ("connection refused", "host name not resolved") or r.startswith(("connection lost", "connection closed")):
         return "connection"
     for prefix, kind in (("malformed feed", "malformed_feed"), ("malformed sitemap", "malformed_sitemap"),
@@ -72,7 +76,8 @@ def outlet_run_stats(flat: dict) -> dict[str, dict]:
             continue
         outlet = parts[1]
         if len(parts) == 4 and parts[2] in GROUPS:
-            out[outlet][parts[2]][parts[3]] = int(value)
+            if int(value):  # a request the address guard refused is counted, then taken back out
+                out[outlet][parts[2]][parts[3]] = int(value)
         elif len(parts) == 3:
             out[outlet][parts[2]] = value
     return dict(out)
@@ -80,7 +85,8 @@ def outlet_run_stats(flat: dict) -> dict[str, dict]:
 
 class RequestStats:
     """Counts the requests that reach each outlet's servers (after the scope and robots.txt checks,
-    retries and redirects included) and hashes the robots.txt each outlet serves."""
+    retries and redirects included; not those the address guard refused when their connection was
+    to be made) and hashes the robots.txt each outlet serves."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -91,6 +97,7 @@ class RequestStats:
         ext = cls(crawler)
         crawler.signals.connect(ext.request_reached, signal=signals.request_reached_downloader)
         crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        crawler.signals.connect(ext.address_refused, signal=address_refused)
         return ext
 
     def _outlet_of(self, request) -> str | None:
@@ -103,13 +110,17 @@ class RequestStats:
                 return outlet.name
         return None
 
-    def request_reached(self, request, spider=None):
+    def request_reached(self, request, spider=None, count=1):
         outlet = self._outlet_of(request)
         if outlet is None:
             return
         kind = request.meta.get("kind") or ("robots" if request.url.endswith("/robots.txt") else "other")
-        self.stats.inc_value(f"narratives/{outlet}/requests")
-        self.stats.inc_value(f"narratives/{outlet}/requests_by_kind/{kind}")
+        self.stats.inc_value(f"narratives/{outlet}/requests", count)
+        self.stats.inc_value(f"narratives/{outlet}/requests_by_kind/{kind}", count)
+
+    def address_refused(self, request, reason, reached_downloader=False):
+        if reached_downloader:  # counted when it reached the downloader; nothing was sent
+            self.request_reached(request, count=-1)
 
     def response_received(self, response, request, spider=None):
         if not request.meta.get("dont_obey_robotstxt") or not request.url.endswith("/robots.txt"):

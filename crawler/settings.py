@@ -44,7 +44,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 560,
     # after RedirectMiddleware (600): a redirect back into its own chain fails with a reason
     "crawler.middlewares.RedirectLoopMiddleware": 610,
+    # the address guard (crawler/addresses.py): literal IPs refused before anything is sent; a
+    # refusal at connection time reported with its reason, before RetryMiddleware (550) could retry it
+    "crawler.addresses.AddressGuardMiddleware": 590,
 }
+# The reactor's name resolver is the address guard: every connection (pages, redirects,
+# robots.txt, feeds, sitemaps) goes only to addresses it has checked. NARRATIVES_DNS_RESOLVER
+# does the look-ups (Scrapy's caching resolver; scrapy.resolver.CachingHostnameResolver adds IPv6).
+TWISTED_DNS_RESOLVER = "crawler.addresses.GuardedResolver"
+NARRATIVES_DNS_RESOLVER = "scrapy.resolver.CachingThreadedResolver"
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,
 }
@@ -72,6 +80,10 @@ NARRATIVES_RETRY_AFTER_MAX = 300  # seconds; a 429/503 asking for a longer pause
 NARRATIVES_ROBOTSTXT_MAXSIZE = 500 * 1024  # bytes of a robots.txt that are read (RFC 9309: at least 500 KiB)
 NARRATIVES_DB_MAX_SIZE = 0  # bytes the database may grow to during a crawl (SQLite max_page_count); 0 = no limit
 NARRATIVES_REQUEST_LOG = ""  # file to append every request sent ("METHOD URL" lines); empty = off
+# Networks the address guard opens for every outlet, comma-separated ("127.0.0.0/8,10.20.0.0/16").
+# Off by default: loopback, private, link-local, unspecified, multicast, reserved and carrier-grade
+# NAT addresses are refused (per outlet: `allow_addresses` in the outlets file).
+NARRATIVES_ALLOW_ADDRESSES = os.environ.get("NARRATIVES_ALLOW_ADDRESSES", "")
 # Revision window: a stored article published (or first fetched) within this many hours is
 # fetched once more to catch later edits; a changed text is kept as a revision (article_revisions).
 # 0 = off: stored articles are never fetched again.

@@ -67,7 +67,10 @@ def store_item(db: sqlite_utils.Database, item: dict, *, resolver, stats, run_id
             stats.inc_value(f"{prefix}/robots_forbidden")
     if kind == "page":
         if item.get("error"):
-            stats.inc_value(f"{prefix}/errors_by_kind/{error_kind(item['error'])}")
+            error = error_kind(item["error"])
+            stats.inc_value(f"{prefix}/errors_by_kind/{error}")
+            if error == "address_refused":
+                stats.inc_value(f"{prefix}/addresses_refused")
         with db.conn:
             record_page(db, dict(item))
             if run_id is not None and item.get("kind") in ("feed", "sitemap"):

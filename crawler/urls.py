@@ -47,9 +47,9 @@ def canonicalize_url(url: str) -> str:
     parts = urlsplit(strip_tracking(url))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    netloc = host
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     if parts.port and not ((scheme == "http" and parts.port == 80) or (scheme == "https" and parts.port == 443)):
-        netloc = f"{host}:{parts.port}"
+        netloc = f"{netloc}:{parts.port}"
     if parts.username:
         auth = parts.username + (f":{parts.password}" if parts.password else "")
         netloc = f"{auth}@{netloc}"

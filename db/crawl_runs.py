@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 # per-outlet counters kept as columns of crawl_run_outlets
 OUTLET_COUNTERS = ("requests", "pages", "not_modified", "articles_new", "articles_updated", "already_stored",
-                   "revisits", "not_extracted", "errors", "robots_forbidden")
+                   "revisits", "not_extracted", "errors", "robots_forbidden", "addresses_refused")
 TOTAL_COUNTERS = ("requests", "pages", "articles_new", "articles_updated", "errors")
 
 
@@ -105,7 +105,7 @@ def list_crawl_runs(db: sqlite_utils.Database, limit: int = 20, outlet: str | No
     if outlet:
         sql = """SELECT r.id, r.started_at, r.status, r.mode, o.outlet, o.requests, o.pages, o.not_modified,
                         o.articles_new, o.articles_updated, o.already_stored, o.errors, o.errors_by_kind,
-                        o.robots_forbidden, o.duration_s
+                        o.robots_forbidden, o.addresses_refused, o.duration_s
                  FROM crawl_runs r JOIN crawl_run_outlets o ON o.run_id = r.id WHERE o.outlet = ?
                  ORDER BY r.id DESC LIMIT ?"""
         params = [outlet, limit]

@@ -599,6 +599,15 @@ def m027_watch_languages(db: sqlite_utils.Database):
     db["narratives"].add_column("label_language", str)
 
 
+@migration
+def m028_address_guard(db: sqlite_utils.Database):
+    # the address guard (issue #32): an outlet's own allowance (JSON list of networks, from
+    # `allow_addresses` in the outlets file), and the fetches a run refused by address.
+    # Numbered 28: main's m027 is m027_watch_languages (issue #29), merged beside this one.
+    db["outlets"].add_column("allow_addresses", str)
+    db["crawl_run_outlets"].add_column("addresses_refused", int)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

@@ -9,6 +9,7 @@ def outlets_overview(db: sqlite_utils.Database) -> list[dict]:
         SELECT o.name, o.home, o.language, o.country, o.max_pages,
                json_array_length(o.feeds) AS feeds, json_array_length(o.sitemaps) AS sitemaps,
                json_array_length(o.sections) AS sections,
+               (SELECT group_concat(value, ', ') FROM json_each(coalesce(o.allow_addresses, '[]'))) AS allow_addresses,
                (SELECT count(*) FROM articles a WHERE a.outlet = o.name) AS articles,
                (SELECT count(*) FROM pages p WHERE p.outlet = o.name AND p.error IS NOT NULL) AS failed_pages,
                (SELECT max(fetched_at) FROM pages p WHERE p.outlet = o.name) AS last_fetch

@@ -121,6 +121,14 @@ class HostileWeb:
         s = self._sites[site]
         return f"http://{s.host}:{s.server.server_address[1]}/"
 
+    def port(self, site: str) -> int:
+        return self._sites[site].server.server_address[1]
+
+    def start_site(self, name: str, host: str, port: int) -> None:
+        """Add a site and start serving it now (e.g. on a port another site uses on another address)."""
+        self.add_site(name, host, port)
+        self._start(self._sites[name])
+
     @property
     def request_log(self) -> list[Hit]:
         with self._lock:
@@ -347,6 +355,16 @@ ACCENTED = ("The café owners of Zürich and Genève say the naïve façade of t
             "was restored with € 2 million from the canton. ") * 4
 PRIVATE_TARGETS = ["http://169.254.169.254/latest/meta-data/iam/", "http://10.0.0.1/admin",
                    "http://192.168.1.1/", "http://[fd00::1]/", "http://[::1]:9/", "http://0.0.0.0:80/"]
+# The address guard (crawler/addresses.py): outlets whose host names lead where no outlet may go.
+# The names are answered by the tests' resolver (tests/scripted_dns.py, DNS_SCRIPT); 127.0.0.84
+# stands for an internal service (cloud metadata, an admin page) and is in no allowance. Its
+# server shares its port with the rebinding name's first address, so one URL can reach either.
+GUARD_HOSTS = {"rebinding": "127.0.0.83", "internal": "127.0.0.84"}
+REBIND_NAME, INTERNAL_NAME = "rebind.hostile.test", "admin.hostile.test"
+DNS_SCRIPT = {REBIND_NAME: [["127.0.0.83"], ["127.0.0.84"]],  # DNS rebinding: allowed first, internal next
+              INTERNAL_NAME: [["127.0.0.84"]]}
+# what the hostile crawl allows: the outlets' own servers, address by address (not 127.0.0.84)
+ALLOWED_ADDRESSES = ",".join(f"{h}/32" for h in [*HOSTS.values(), GUARD_HOSTS["rebinding"]])
 
 
 def _rss(base: str, paths: list[str], extra: str = "") -> bytes:
@@ -373,7 +391,9 @@ def build_hostile_web() -> HostileWeb:
     for name, host in HOSTS.items():
         web.add_site(name, host)
     web.add_site(OTHER_PORT_SITE, HOSTS["redirects"])
+    web.add_site("rebinding", GUARD_HOSTS["rebinding"])
     web.start()
+    web.start_site("internal", GUARD_HOSTS["internal"], web.port("rebinding"))
     url = {name: web.base_url(name) for name in HOSTS} | {OTHER_PORT_SITE: web.base_url(OTHER_PORT_SITE)}
     canary, other_port = url["canary"], url[OTHER_PORT_SITE]
     allow = page(b"User-agent: *\nAllow: /\n", "text/plain")
@@ -513,11 +533,31 @@ def build_hostile_web() -> HostileWeb:
     })
     for site in ("canary", OTHER_PORT_SITE):
         web.route(site, "/", page(_article("Nobody may come here")))
+
+    # -- names that resolve to refused addresses (the address guard) -----------------------------
+    close = {"Connection": "close"}  # every request a new connection, so a new look-up
+    for site in ("rebinding", "internal"):
+        base = guard_urls(web)["dns-rebinding"]
+        web.routes(site, {
+            "/robots.txt": page(b"User-agent: *\nAllow: /\n", "text/plain", headers=close),
+            "/": page(f"<html><body><a href='/good.html'>story</a> ({site})</body></html>", headers=close),
+            "/rss.xml": page(_rss(base, ["good.html"]), "application/rss+xml", headers=close),
+            "/good.html": page(_article(f"Served by {site}"), headers=close),
+            "/latest/meta-data/iam/security-credentials/": page(b"AccessKeyId: AKIA-NOT-FOR-CRAWLERS", "text/plain"),
+        })
     return web
 
 
+def guard_urls(web: HostileWeb) -> dict[str, str]:
+    """The base URLs of the outlets the address guard refuses (see GUARD_HOSTS)."""
+    port = web.port("rebinding")
+    return {"dns-rebinding": f"http://{REBIND_NAME}:{port}/", "internal-name": f"http://{INTERNAL_NAME}:{port}/",
+            # the IPv4-mapped IPv6 form of an allowed outlet's address: allowed as 127.0.0.71/32, not as this
+            "mapped-literal": f"http://[::ffff:{HOSTS['pages']}]:{web.port('pages')}/"}
+
+
 def outlets_toml(web: HostileWeb) -> str:
-    u = {name: web.base_url(name) for name in HOSTS}
+    u = {name: web.base_url(name) for name in HOSTS} | guard_urls(web)
 
     def outlet(name, feeds=(), sitemaps=(), extra=""):
         fl = ", ".join(f'"{u[name]}{x}"' for x in feeds)
@@ -536,6 +576,9 @@ def outlets_toml(web: HostileWeb) -> str:
         outlet("robots-declared", ["rss.xml"]),
         outlet("robots-garbage", ["rss.xml"]),
         outlet("robots-closed", ["rss.xml"]),
+        outlet("dns-rebinding", ["rss.xml"]),
+        outlet("internal-name", ["rss.xml"]),
+        outlet("mapped-literal", ["rss.xml"]),
     ])
 
 

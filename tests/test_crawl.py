@@ -3,10 +3,11 @@ import sqlite3
 
 import pytest
 
+from tests.conftest import ALLOW_LOOPBACK
 from tests.fixture_sites import build_fixture_web, outlets_toml
 
 FAST = ["-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_START_DELAY=0.05",
-        "-s", "NARRATIVES_EXTRACT_WORKERS=1"]
+        "-s", "NARRATIVES_EXTRACT_WORKERS=1", *ALLOW_LOOPBACK]
 
 
 @pytest.fixture(scope="module")

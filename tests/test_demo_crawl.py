@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from demo.server import start_demo_web
-from tests.conftest import run_cli
+from tests.conftest import ALLOW_LOOPBACK, run_cli
 
-FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.05"]
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.05", *ALLOW_LOOPBACK]
 
 
 @pytest.fixture(scope="module")

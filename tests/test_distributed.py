@@ -1,6 +1,7 @@
 """Scale-out through scrapy-redis: two worker processes crawl one fixture web through a real
 redis-server on loopback; the coordinator alone writes SQLite; every article is stored once."""
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -9,12 +10,13 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli, db_query as query, import_outlets
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli, db_query as query, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 
-SETTINGS = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
-            "-s", "NARRATIVES_PROGRESS_INTERVAL=0"]
+BASE = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
+        "-s", "NARRATIVES_PROGRESS_INTERVAL=0"]
+SETTINGS = [*BASE, *ALLOW_LOOPBACK]
 
 
 def free_port() -> int:
@@ -46,15 +48,16 @@ def redis_url(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-def popen(*args):
+def popen(*args, env=None):
     return subprocess.Popen([sys.executable, "-m", "narratives.cli", *map(str, args)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=None if env is None else dict(os.environ, **env))
 
 
-def worker(redis_url, name):
+def worker(redis_url, name, settings=SETTINGS, env=None):
     ua = f"narrative-tracker/0.1 (worker {name}; contact: tests@example.org)"
-    return popen("worker", "--redis", redis_url, "--once", "--wait", 60, "--max-idle", 60, *SETTINGS,
-                 "-s", "CONCURRENT_REQUESTS=4", "-s", f"USER_AGENT={ua}")
+    return popen("worker", "--redis", redis_url, "--once", "--wait", 60, "--max-idle", 60, *settings,
+                 "-s", "CONCURRENT_REQUESTS=4", "-s", f"USER_AGENT={ua}", env=env)
 
 
 def test_two_workers_crawl_one_web_every_article_stored_once(tmp_path, redis_url):
@@ -168,5 +171,34 @@ def test_database_full_stops_the_distributed_ingest(tmp_path, redis_url):
         assert coordinator.returncode == 0, err
         assert one.wait(timeout=60) == 0
         assert query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(40, 40)]
+    finally:
+        web.stop()
+
+
+def test_workers_apply_the_address_guard(tmp_path, redis_url):
+    """A worker refuses by address as a local crawl does. No global allowance here: the outlet whose
+    own allow_addresses (published with the crawl) opens its address is crawled; the other one's
+    refusals reach the coordinator's database with their reason, and its server sees nothing."""
+    web = GrowingWeb({"open": "127.0.0.56", "shut": "127.0.0.57"})
+    try:
+        web.publish("open", 3)
+        web.publish("shut", 3)
+        db = tmp_path / "n.db"
+        toml = web.outlets_toml().replace('name = "open"\n', 'name = "open"\nallow_addresses = ["127.0.0.56/32"]\n')
+        import_outlets(db, toml, tmp_path)
+        none = {"NARRATIVES_ALLOW_ADDRESSES": ""}
+        coordinator = popen("run", db, "--redis", redis_url, "--no-process", "--wait-workers", 60, *BASE, env=none)
+        one = worker(redis_url, "A", settings=BASE, env=none)
+        out, err = coordinator.communicate(timeout=120)
+        assert coordinator.returncode == 0, err
+        assert one.wait(timeout=60) == 0
+        assert {u for (u,) in query(db, "SELECT url FROM articles")} == web.article_urls("open")
+        assert not [e for e in web.request_log if e.site == "shut"]
+        reason = "address refused: 127.0.0.57 (loopback, 127.0.0.0/8)"
+        refused = query(db, "SELECT kind, error FROM pages WHERE outlet = 'shut' ORDER BY kind")
+        assert refused == [("feed", reason), ("section", reason), ("sitemap", reason)]
+        assert query(db, "SELECT outlet, addresses_refused, errors_by_kind FROM crawl_run_outlets ORDER BY outlet") == [
+            ("open", 0, "{}"), ("shut", 3, json.dumps({"address_refused": 3}))]
+        assert query(db, "SELECT requests FROM crawl_run_outlets WHERE outlet = 'shut'") == [(0,)]  # nothing sent
     finally:
         web.stop()

@@ -10,6 +10,7 @@ import pytest
 
 from bench import e2e
 from bench.shared_data import REPO_ROOT, shared_data_dir
+from tests.conftest import ALLOW_LOOPBACK
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ def test_crawl_with_process_embeds_alongside(tmp_path):
         (tmp_path / "o.toml").write_text(e2e.outlets_toml(info))
         cli = [sys.executable, "-m", "narratives.cli"]
         subprocess.run([*cli, "outlets", "import", str(db), str(tmp_path / "o.toml")], check=True, cwd=REPO_ROOT)
-        proc = subprocess.run([*cli, "crawl", str(db), "--process", "-s", "AUTOTHROTTLE_ENABLED=False"],
+        proc = subprocess.run([*cli, "crawl", str(db), "--process", "-s", "AUTOTHROTTLE_ENABLED=False", *ALLOW_LOOPBACK],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     finally:
         e2e.stop_web(web, tmp_path)

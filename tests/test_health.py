@@ -7,11 +7,11 @@ import pytest
 from db import open_db
 from db.crawl_runs import finish_crawl_run, record_source, start_crawl_run
 from crawler.health import check_health
-from tests.conftest import run_cli, import_outlets
+from tests.conftest import ALLOW_LOOPBACK, run_cli, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["--no-process", "-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
-        "-s", "NARRATIVES_PROGRESS_INTERVAL=0"]
+        "-s", "NARRATIVES_PROGRESS_INTERVAL=0", *ALLOW_LOOPBACK]
 
 
 def test_silent_feed_flagged_healthy_outlet_not(tmp_path):

@@ -11,12 +11,18 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import REPO, run_cli, db_rows as rows
-from tests.hostile_web import FEED_BUDGET, HOSTS, MiB, OTHER_PORT_SITE, PRIVATE_TARGETS, build_hostile_web, outlets_toml
+from tests.hostile_web import (ALLOWED_ADDRESSES, DNS_SCRIPT, FEED_BUDGET, HOSTS, MiB, OTHER_PORT_SITE, PRIVATE_TARGETS,
+                               build_hostile_web, guard_urls, outlets_toml)
 
 pytestmark = pytest.mark.slow
 
 SETTINGS = ["-s", "DOWNLOAD_TIMEOUT=3", "-s", "RETRY_TIMES=1", "-s", "AUTOTHROTTLE_START_DELAY=0.05",
-            "-s", "AUTOTHROTTLE_MAX_DELAY=1", "-s", "NARRATIVES_EXTRACT_WORKERS=1"]
+            "-s", "AUTOTHROTTLE_MAX_DELAY=1", "-s", "NARRATIVES_EXTRACT_WORKERS=1",
+            # the hostile web is on loopback: each outlet's server allowed, address by address; host
+            # names answered by the tests' resolver (tests/scripted_dns.py), never by real DNS
+            "-s", f"NARRATIVES_ALLOW_ADDRESSES={ALLOWED_ADDRESSES}",
+            "-s", "NARRATIVES_DNS_RESOLVER=tests.scripted_dns.ScriptedResolver",
+            "-s", f"NARRATIVES_TEST_DNS={json.dumps(DNS_SCRIPT)}"]
 RSS_LIMIT = 1024 * MiB
 MEASURE = ("import resource, subprocess, sys\n"
            "code = subprocess.call(sys.argv[1:])\n"
@@ -60,6 +66,15 @@ FAILURES = {
     ("robots-declared", "/private/secret.html"): "forbidden by robots.txt",
     ("robots-closed", "/rss.xml"): "forbidden by robots.txt",
     ("robots-closed", "/"): "forbidden by robots.txt",
+    # the address guard: a name answering an allowed address to the first look-up (robots.txt) and
+    # an internal one to the next; a name that resolves to an internal service; a literal IPv6 form
+    # of an allowed address (the allowance opens 127.0.0.71/32 as written, not ::ffff:127.0.0.71)
+    ("dns-rebinding", "/"): "address refused: rebind.hostile.test -> 127.0.0.84 (loopback, 127.0.0.0/8)",
+    ("dns-rebinding", "/rss.xml"): "address refused: rebind.hostile.test -> 127.0.0.84 (loopback, 127.0.0.0/8)",
+    ("internal-name", "/"): "address refused: admin.hostile.test -> 127.0.0.84 (loopback, 127.0.0.0/8)",
+    ("internal-name", "/rss.xml"): "address refused: admin.hostile.test -> 127.0.0.84 (loopback, 127.0.0.0/8)",
+    ("mapped-literal", "/"): "address refused: ::ffff:127.0.0.71 (loopback, 127.0.0.0/8, IPv4-mapped 127.0.0.71)",
+    ("mapped-literal", "/rss.xml"): "address refused: ::ffff:127.0.0.71 (loopback, 127.0.0.0/8, IPv4-mapped 127.0.0.71)",
 }
 # (outlet, path) -> text the stored article must contain
 ARTICLES = {
@@ -107,7 +122,8 @@ def hostile(tmp_path_factory):
         peak_kb = int(proc.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0])
         yield {"web": web, "db": db, "proc": proc, "elapsed": elapsed, "peak_rss": peak_kb * 1024,
                "earlier": earlier, "reader": (seen_before, seen_during),
-               "requests": requests_log.read_text().splitlines(), "urls": {n: web.base_url(n) for n in HOSTS}}
+               "requests": requests_log.read_text().splitlines(),
+               "urls": {n: web.base_url(n) for n in HOSTS} | guard_urls(web)}
     finally:
         web.stop()
 
@@ -172,13 +188,34 @@ def test_no_request_leaves_the_outlet_scopes(hostile):
     # servers no outlet includes (another loopback host, another port of an outlet's host): silent
     assert web.hits("canary") == [] and web.hits(OTHER_PORT_SITE) == []
     # every request the servers saw was for a configured outlet's own server
-    assert {h.site for h in web.request_log} == set(HOSTS) - {"canary"}
+    assert {h.site for h in web.request_log} == set(HOSTS) - {"canary"} | {"rebinding"}
     # the crawler's own request log: only outlet origins, never a private, link-local or metadata address
     origins = {urlsplit(u).netloc for n, u in hostile["urls"].items() if n != "canary"}
-    sent = [line.split(" ", 1)[1] for line in hostile["requests"]]
+    sent = [line.split(" ", 1)[1] for line in hostile["requests"] if not line.startswith("REFUSED ")]
     assert sent and {urlsplit(u).netloc for u in sent} <= origins
     for target in PRIVATE_TARGETS + ["http://169.254.169.254/", "http://10.0.0.1/", "http://192.168.1.1/"]:
         assert not any(u.startswith(target.rstrip("/")) for u in sent), target
+
+
+def test_names_and_literals_leading_to_refused_addresses_reach_nothing(hostile):
+    web = hostile["web"]
+    # the internal service: not one request, by any name, rebinding included
+    assert web.hits("internal") == []
+    # the rebinding name's allowed address served robots.txt only (its first look-up); the next
+    # connections were refused when made, and not retried
+    assert [h.path for h in web.hits("rebinding")] == ["/robots.txt"]
+    # nothing reached 127.0.0.71 through its IPv4-mapped form (the `pages` outlet fetched its own pages)
+    mapped = guard_urls(web)["mapped-literal"]
+    assert not [line for line in hostile["requests"] if line.startswith("GET " + mapped)]
+    # the request log says what was refused and why (nothing went out for those lines)
+    refused = [line for line in hostile["requests"] if line.startswith("REFUSED ")]
+    for outlet, path in [("internal-name", "/"), ("internal-name", "/rss.xml"), ("mapped-literal", "/"),
+                         ("dns-rebinding", "/")]:
+        url = hostile["urls"][outlet] + path.lstrip("/")
+        assert any(line.startswith(f"REFUSED GET {url} (address refused: ") for line in refused), (url, refused)
+    per = {r["outlet"]: r["addresses_refused"] for r in rows(hostile["db"], "SELECT * FROM crawl_run_outlets")}
+    assert per["dns-rebinding"] == per["internal-name"] == per["mapped-literal"] == 2
+    assert sum(per.values()) == 6
 
 
 def test_retry_after_is_honoured(hostile):

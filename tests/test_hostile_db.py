@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli
 from tests.hostile_web import build_filler_web, filler_toml
 
 pytestmark = pytest.mark.slow
 
 FAST = ["-s", "DOWNLOAD_TIMEOUT=3", "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_START_DELAY=0.05",
-        "-s", "AUTOTHROTTLE_MAX_DELAY=0.5", "-s", "NARRATIVES_EXTRACT_WORKERS=1"]
+        "-s", "AUTOTHROTTLE_MAX_DELAY=0.5", "-s", "NARRATIVES_EXTRACT_WORKERS=1", *ALLOW_LOOPBACK]
 COUNT = 40
 
 

@@ -1,3 +1,4 @@
+import json
 import sqlite3
 
 import pytest
@@ -20,6 +21,11 @@ max_pages = 50
 name = "south"
 home = "https://south.example/news"
 aliases = ["The South Times"]
+
+[[outlet]]
+name = "intranet"
+home = "http://wiki.corp.example/"
+allow_addresses = ["10.20.0.0/16", "fd12:3456::/32", "192.168.7.9"]
 """
 
 
@@ -30,12 +36,15 @@ def write(tmp_path, text):
 
 
 def test_valid_file(tmp_path):
-    north, south = load_outlets_file(write(tmp_path, GOOD))
+    north, south, intranet = load_outlets_file(write(tmp_path, GOOD))
     assert north.name == "north" and north.max_pages == 50
     assert north.feeds == ("http://127.0.0.11:8001/rss.xml",)
     assert north.scope == Scope("http", "127.0.0.11", 8001, "/")
     assert south.scope == Scope("https", "south.example", 443, "/news/")
     assert south.aliases == ("The South Times",)
+    # the address guard's allowance for this outlet, as networks (a bare address is its own /32)
+    assert north.allow_addresses == south.allow_addresses == ()
+    assert intranet.allow_addresses == ("10.20.0.0/16", "fd12:3456::/32", "192.168.7.9/32")
 
 
 def test_cited_names_resolve_to_outlets(tmp_path):
@@ -74,6 +83,14 @@ def test_scope_checks_host_port_scheme_and_prefix():
         ('[[outlet]]\nname = "a"\nhome = "http://x/"\nfeed = ["http://x/rss"]\n', "outlet 'a': unknown field(s) feed"),
         ('[[outlet]]\nname = "a"\nhome = "http://x/"\nlanguage = "English"\n', "outlet 'a': field 'language'"),
         ('[[outlet]]\nname = "a"\nhome = "http://x/"\nmax_pages = 0\n', "outlet 'a': field 'max_pages'"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nallow_addresses = ["10.20.0.5/16"]\n',
+         "outlet 'a': field 'allow_addresses': '10.20.0.5/16' is not an IP network like 10.20.0.0/16"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nallow_addresses = ["intranet"]\n',
+         "outlet 'a': field 'allow_addresses': 'intranet' is not an IP network"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nallow_addresses = [10]\n',
+         "outlet 'a': field 'allow_addresses': 10 is not an IP network"),
+        ('[[outlet]]\nname = "a"\nhome = "http://x/"\nallow_addresses = {net = "10.0.0.0/8"}\n',
+         "outlet 'a': field 'allow_addresses' must be a list of IP networks"),
         ('[[outlet]\nname = "a"\n', "invalid TOML"),
         ('name = "a"\n', "no [[outlet]] tables found"),
     ],
@@ -90,13 +107,22 @@ def test_cli_import_and_list(tmp_path, cli):
     db = tmp_path / "n.db"
     r = cli("outlets", "import", db, write(tmp_path, GOOD))
     assert r.returncode == 0, r.stderr
-    assert "2 added, 0 updated" in r.stdout
+    assert "3 added, 0 updated" in r.stdout
     r = cli("outlets", "import", db, write(tmp_path, GOOD))
-    assert "0 added, 2 updated" in r.stdout
+    assert "0 added, 3 updated" in r.stdout
     r = cli("outlets", "list", db, "--csv")
     assert r.returncode == 0
     assert r.stdout.splitlines()[0].startswith("name,home,language")
-    assert [line.split(",")[0] for line in r.stdout.splitlines()[1:]] == ["north", "south"]
+    assert [line.split(",")[0] for line in r.stdout.splitlines()[1:]] == ["intranet", "north", "south"]
+    # which outlets have an address allowance, and which networks it opens
+    listed = {o["name"]: o for o in json.loads(cli("outlets", "list", db, "--json").stdout)}
+    assert listed["intranet"]["allow_addresses"] == "10.20.0.0/16, fd12:3456::/32, 192.168.7.9/32"
+    assert listed["north"]["allow_addresses"] is None and listed["south"]["allow_addresses"] is None
+    # the allowance goes with the outlet: removed from the file, removed from the database
+    r = cli("outlets", "import", db, write(tmp_path, GOOD.replace('allow_addresses = ["10.20.0.0/16", "fd12:3456::/32", "192.168.7.9"]', "")))
+    assert r.returncode == 0, r.stderr
+    listed = {o["name"]: o for o in json.loads(cli("outlets", "list", db, "--json").stdout)}
+    assert listed["intranet"]["allow_addresses"] is None
 
 
 def test_cli_invalid_file_exits_2_and_writes_nothing(tmp_path, cli):

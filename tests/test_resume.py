@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli, import_outlets
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 SEED = 20260305
 SETTINGS = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s",
-            "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "NARRATIVES_PROGRESS_INTERVAL=0"]
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "NARRATIVES_PROGRESS_INTERVAL=0", *ALLOW_LOOPBACK]
 
 
 def query(db, sql):

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli, db_rows as rows, import_outlets
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli, db_rows as rows, import_outlets
 from tests.fixture_sites import GrowingWeb
 
-FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.05", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s", "DOWNLOAD_TIMEOUT=5"]
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.05", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s", "DOWNLOAD_TIMEOUT=5",
+        *ALLOW_LOOPBACK]
 
 
 def outlet_runs(db, run_id):

@@ -9,11 +9,11 @@ import pytest
 
 from crawler.exceptions import ScheduleError
 from crawler.schedule import next_slot, parse_interval
-from tests.conftest import REPO, run_cli, db_query as query, import_outlets
+from tests.conftest import ALLOW_LOOPBACK, REPO, run_cli, db_query as query, import_outlets
 from tests.fixture_sites import GrowingWeb
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0.02", "-s", "NARRATIVES_EXTRACT_WORKERS=1", "-s",
-        "NARRATIVES_PROGRESS_INTERVAL=0"]
+        "NARRATIVES_PROGRESS_INTERVAL=0", *ALLOW_LOOPBACK]
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 
 
@@ -77,7 +77,8 @@ def test_crontab_and_systemd_recipes_run_as_written(web_and_db, tmp_path):
     fake_install(home)
     (home / "news").mkdir()
     shutil.copy(db, home / "news" / "news.db")
-    base_env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    # the test web is on loopback, which the address guard refuses unless allowed (tests/conftest.py)
+    base_env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "NARRATIVES_ALLOW_ADDRESSES": "127.0.0.0/8"}
 
     # crontab: environment lines, then five time fields and a /bin/sh command line
     env, jobs = dict(base_env), []

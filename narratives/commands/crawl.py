@@ -28,6 +28,36 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def allowance_or_exit(overrides: dict) -> tuple:
+    """The address guard's global allowance (-s NARRATIVES_ALLOW_ADDRESSES, else the environment
+    variable), validated, and the download handlers checked (crawler/addresses.py): a bad network,
+    or a handler the guard cannot see into, exits 2 before anything starts."""
+    from scrapy.settings import Settings
+
+    from crawler.address_rules import ALLOW_SETTING, parse_networks
+    from crawler.addresses import check_download_handlers
+    from crawler.exceptions import AddressAllowanceError, AddressGuardError
+
+    if ALLOW_SETTING in overrides:
+        value, source = overrides[ALLOW_SETTING], f"-s {ALLOW_SETTING}"
+    else:
+        value, source = os.environ.get(ALLOW_SETTING, ""), f"{ALLOW_SETTING} (environment)"
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(overrides, priority="cmdline")
+    try:
+        check_download_handlers(settings)
+        return parse_networks(value, source)
+    except (AddressAllowanceError, AddressGuardError) as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def say_allowance(networks: tuple) -> None:
+    if networks:
+        click.echo("address guard: also connecting to " + ", ".join(map(str, networks))
+                   + " (NARRATIVES_ALLOW_ADDRESSES)", err=True)
+
+
 def log_level(ctx) -> str:
     return "DEBUG" if ctx.obj["verbose"] > 1 else "INFO" if ctx.obj["verbose"] else "WARNING"
 
@@ -47,6 +77,7 @@ def local_crawl(ctx, db, outlet_names, overrides, refresh):
     from crawler.runner import crawl_outlets
 
     click.echo(f"crawling {'all' if not outlet_names else len(outlet_names)} outlet(s) into {db} ...", err=True)
+    say_allowance(allowance_or_exit(overrides))
     outcome = crawl_outlets(db, list(outlet_names), overrides, log_level=log_level(ctx), refresh=refresh)
     click.echo(format_summary(outcome.table))
     return outcome
@@ -68,16 +99,20 @@ def crawl(ctx, db, outlet_names, settings, refresh, then_process):
         narratives crawl news.db --outlet northern-herald -s CONCURRENT_REQUESTS_PER_DOMAIN=2
 
     Runs the Scrapy spider `outlets` (robots.txt obeyed, AutoThrottle on). Already stored
-    articles are not fetched again unless --refresh. Failures are recorded in the pages
-    table with their reason; see `narratives pages DB --errors`. The crawl is recorded in
-    `crawl_runs` (see `narratives runs DB`) and holds the run lock: while another crawl or
-    run writes DB, it exits with code 1. For scheduled crawls use `narratives run`.
+    articles are not fetched again unless --refresh. Loopback, private, link-local and
+    other non-public addresses are refused, whatever name leads there, unless allowed
+    (NARRATIVES_ALLOW_ADDRESSES, or allow_addresses in the outlets file). Failures are
+    recorded in the pages table with their reason; see `narratives pages DB --errors`.
+    The crawl is recorded in `crawl_runs` (see `narratives runs DB`) and holds the run
+    lock: while another crawl or run writes DB, it exits with code 1. For scheduled
+    crawls use `narratives run`.
     With --process, `narratives process DB --follow` runs alongside under the crawl's lock,
     embedding and clustering articles while later pages are fetched, and once more at the end.
     """
     from crawler.exceptions import RunLockedError
 
     overrides = parse_settings(settings)
+    allowance_or_exit(overrides)
     check_outlets(db, outlet_names)
     follower_rc = 0
     try:
@@ -134,6 +169,7 @@ def run_cmd(ctx, db, outlet_names, settings, revisit_hours, no_process, redis_ur
     from crawler.exceptions import RunLockedError
 
     overrides = {**parse_settings(settings), **parse_revisit(revisit_hours)}
+    allowance_or_exit(overrides)
     check_outlets(db, outlet_names)
     try:
         with run_lock(db, "run"):
@@ -203,13 +239,16 @@ def worker_cmd(ctx, redis_url, settings, once, wait, max_idle):
         narratives worker --redis redis://db-host:6379/0 -s CONCURRENT_REQUESTS=64
 
     Workers share one request queue and duplicate filter in Redis (scrapy-redis), obey
-    robots.txt, AutoThrottle and each outlet's scope like a local crawl, extract articles
-    locally and push them to Redis; the coordinator alone writes SQLite. Without --once the
-    worker runs each published crawl in a child process, for ever (a systemd service).
+    robots.txt, AutoThrottle, each outlet's scope and the address guard (this machine's
+    NARRATIVES_ALLOW_ADDRESSES, each outlet's allow_addresses) like a local crawl,
+    extract articles locally and push them to Redis; the coordinator alone writes SQLite.
+    Without --once the worker runs each published crawl in a child process, for ever (a
+    systemd service).
     """
     from crawler.distributed import run_worker_crawl, wait_for_crawl
 
     overrides = parse_settings(settings)
+    allowance = allowance_or_exit(overrides)
     prefix = os.environ.get("NARRATIVES_REDIS_PREFIX", "narratives")
     try:
         if once:
@@ -217,6 +256,7 @@ def worker_cmd(ctx, redis_url, settings, once, wait, max_idle):
             if crawl is None:
                 fail(f"no crawl published in {redis_url} within {wait:.0f}s (start `narratives run DB --redis URL`)")
             click.echo(f"worker {os.getpid()}: joining crawl run {crawl['run_id']} ...", err=True)
+            say_allowance(allowance)
             stats = run_worker_crawl(redis_url, prefix, overrides, log_level=log_level(ctx), max_idle=max_idle)
             requests = sum(v for k, v in stats.items() if k.startswith("narratives/") and k.endswith("/requests"))
             click.echo(f"worker {os.getpid()}: crawl run {crawl['run_id']} done: {requests} requests, "
@@ -271,7 +311,7 @@ def schedule_cmd(db, every, max_runs, wait_first, outlet_names, settings, revisi
         seconds = parse_interval(every)
     except ScheduleError as exc:
         fail(str(exc), EXIT_USAGE)
-    parse_settings(settings)  # bad -s values are a usage error now, not in every run
+    allowance_or_exit(parse_settings(settings))  # bad -s values are a usage error now, not in every run
     check_outlets(db, outlet_names)
     args = [str(db)]
     for name in outlet_names:

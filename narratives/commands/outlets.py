@@ -41,7 +41,7 @@ def outlets_import(db, file):
 @db_argument
 @output_options
 def outlets_list(db, fmt):
-    """List outlets with their article counts.
+    """List outlets with their article counts and address allowances (allow_addresses).
 
     \b
     Example:

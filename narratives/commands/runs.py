@@ -28,8 +28,9 @@ def health_cmd(db, outlet_names, window, min_expected, quiet, fmt):
 
     Flags outlets whose new articles fell well below their own history, feeds and sitemaps
     silent for longer than their usual rate explains or failing run after run, error-rate
-    spikes, robots.txt changes that forbid more, and crawl runs that keep failing. Measured
-    in crawl runs (`narratives runs DB`); an outlet's first run is left out of its history.
+    spikes, robots.txt changes that forbid more, fetches the address guard refused in the
+    latest run, and crawl runs that keep failing. Measured in crawl runs (`narratives runs
+    DB`); an outlet's first run is left out of its history.
     """
     from crawler.health import HealthSettings, check_health, needs_attention
 
