@@ -1,26 +1,22 @@
-"""Watched narratives: an analyst declares a narrative they know; every article is scored against
-it, passage by passage, and matched when the score reaches the narrative's threshold.
+"""Watched narratives: an analyst declares a narrative; every article is scored against it, passage
+by passage, and matched when the score reaches the narrative's threshold.
 
     profiles = calibrate([build_profile(watch, embed)], background)  # recent unlabelled articles
     matches = match_article(profiles, vectors, passages)              # per article
 
-Score of an article: the *text* part is the mean of its TOP_K best passage cosines to the
-watch's name and description (each embedded alone: a narrative lives in a few sentences); with
-examples, the *prototype* part is the same against the PROTOTYPE_PASSAGES claim-bearing passages
-of each example. Calibrated, each part is z-scored over the background, and
+The *text* part is the mean of an article's TOP_K best passage cosines to the watch's name and
+description; with examples, the *prototype* part the same against their claim-bearing passages;
+with two spaces, the *lead* parts compare the article's lead (shared space; English space for
+English articles) with name and description. Each part is z-scored over
+the background, and
 
-    score = z(z(text) + PROTOTYPE_WEIGHT * z(prototype)
-              + LEAD_WEIGHT * z(lead) + EN_LEAD_WEIGHT * z(English lead))   (+ KEYWORD_BOOST on a keyword)
+    score = z(z(text) + PROTOTYPE_WEIGHT z(prototype) + LEAD_WEIGHT z(lead)
+              + EN_LEAD_WEIGHT z(English lead))                 (+ KEYWORD_BOOST on a keyword)
 
-where the lead parts exist with two vector spaces (the article's lead against the name and
-description, in the shared space and, for English articles, in the English space; an article
-without the English part is standardised on the sum without it). The score is then standardised
-per language (`language_calibration`), so one threshold (DEFAULT_THRESHOLD, in standard
-deviations above the typical article) means the same for every watch and every language.
-Uncalibrated profiles score the raw mean cosine against DEFAULT_RAW_THRESHOLD. Similarity sees
-topic more than stance: reports and debunks of the narrative's events score close to it.
-Defaults: bench/eval_watch.py; BENCHMARKS-notebook.md, *Module docstrings*.
-"""
+(without the English part, on the sum without it), then standardised per language
+(`language_calibration`): one threshold, in standard deviations above the typical article, means
+the same for every watch and language. Uncalibrated profiles score the raw mean cosine.
+Defaults: bench.eval_watch."""
 from __future__ import annotations
 
 import base64

@@ -1,27 +1,19 @@
-"""The address guard: the crawler connects only to addresses it has checked (issue #32).
+"""The address guard: the crawler connects only to addresses it has checked.
 
-Outlet lists travel, and a host name can resolve to anything: the cloud metadata service at
-169.254.169.254, an admin page on 10.0.0.1, the crawling machine itself. Scope checks compare
-names; this module checks addresses, where the connection's address is chosen:
+A host name can resolve to anything (the cloud metadata service, an intranet admin page), so
+this module checks addresses where the connection's address is chosen:
 
-- `GuardedResolver` is the reactor's name resolver (Scrapy's TWISTED_DNS_RESOLVER, set in
-  crawler/settings.py). Twisted's HostnameEndpoint asks it for the addresses of every new
-  connection (every request not served by a kept-alive connection: pages, redirect hops,
-  robots.txt, feeds, sitemaps), and connects only to the addresses it hands over. Each answer
-  is checked as it is handed over, whether it comes from DNS or from a cache, so a name whose
-  answer changes between two look-ups (DNS rebinding) is checked again at the connection it is
-  used for. The actual look-up is done by the resolver NARRATIVES_DNS_RESOLVER names (default
-  Scrapy's caching resolver).
-- `AddressGuardMiddleware` (a downloader middleware) refuses a literal IP in a URL before
-  anything is sent for it, robots.txt included, and turns the resolver's refusals into
-  `AddressRefused` with the reason (host, address, rule), which the spider records in `pages`.
+- `GuardedResolver` is the reactor's name resolver (TWISTED_DNS_RESOLVER). Twisted's
+  HostnameEndpoint asks it for the addresses of every new connection (pages, redirect hops,
+  robots.txt, feeds, sitemaps) and connects only to those it hands over. Each answer is checked
+  as it is handed over, from DNS or a cache, so a name whose answer changes between look-ups is
+  checked again at the connection it is used for. NARRATIVES_DNS_RESOLVER does the look-ups.
+- `AddressGuardMiddleware` refuses a literal IP in a URL before anything is sent, and turns the
+  resolver's refusals into `AddressRefused` with the reason (host, address, rule).
 
-By default the rules (crawler/address_rules.py, as data) refuse loopback, private, link-local,
-unspecified, multicast, reserved and carrier-grade NAT addresses, and IPv6 forms that embed one
-of them (IPv4-mapped, NAT64, 6to4). An allowance opens networks exactly as written, nothing else: globally with
-NARRATIVES_ALLOW_ADDRESSES (environment or Scrapy setting, comma-separated), per outlet with
-`allow_addresses` in the outlets file (it applies to the outlet's host name).
-"""
+The rules (crawler/address_rules.py) refuse loopback, private, link-local, unspecified,
+multicast, reserved and carrier-grade NAT addresses and IPv6 forms embedding them. An allowance
+opens exactly the networks written: NARRATIVES_ALLOW_ADDRESSES, or an outlet's `allow_addresses`."""
 from __future__ import annotations
 
 import logging
