@@ -64,7 +64,8 @@ def run(model: str, precision: str, jsonl: Path, work: Path, n: int) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     data = json.loads(timings.read_text())
-    return {"model": model, "precision": precision, "format": data["precision"], "articles": n,
+    fmt = data["precision"] + (f" + {data['english_precision']}" if data.get("english_precision") else "")
+    return {"model": model, "precision": precision, "format": fmt, "articles": n,
             "embedded": data["embedded"], "passages": data["passages"], "skipped": data["skipped"],
             "cpu_ms_per_article": round(1000 * data["cpu_s"] / n, 1), "articles_per_s": round(n / wall, 2),
             "stages_cpu_ms_per_article": {k: round(1000 * v["cpu_s"] / n, 1) for k, v in data["timings"].items()}}

@@ -14,10 +14,12 @@ BENCHES = [
     ["bench.eval_events"],
     ["bench.eval_narratives"],
     ["bench.eval_watch"],
+    ["bench.eval_watch_cli"],
     ["bench.eval_stance"],
     ["bench.eval_crosslingual", USE],
     ["bench.eval_translation", USE],
     ["bench.e2e"],
+    ["bench.process_cost"],
 ]
 
 

@@ -160,6 +160,7 @@ def write_timings(path: str, results: list, embedder) -> None:
         "runs": sum(r.run_id is not None for r in results), "timings": total_timings(results),
         "embedded": sum(r.embed.embedded for r in results), "passages": sum(r.embed.passages for r in results),
         "skipped": skipped, "precision": embedder.precision,
+        "english_precision": getattr(getattr(embedder, "english", None), "precision", None),
         "stance": {"judged": sum(r.stance.judged for r in results), "calls": sum(r.stance.calls for r in results),
                    "reused": sum(r.stance.reused for r in results),
                    "cpu_s": round(sum(r.stance.cpu_s for r in results), 3)}, "cpu_s": time.process_time() + getattr(embedder, "worker_cpu_s", 0.0),
