@@ -77,7 +77,7 @@ def process(db, model, min_words, rediscover, follow, timings):
     crawl's lock); `narratives run` crawls and processes in one go.
 
     Long runs embed on every core: NARRATIVES_EMBED_WORKERS worker processes (default: the CPU
-    count, at most 4; 1 = embed in this process), started once a run reaches 2,000 texts.
+    count, at most 4; 1 = in this process).
     NARRATIVES_EMBED_PRECISION=auto|fp32|bf16 chooses the vectors' number format (auto: bf16
     where the CPU has native bf16 and it agrees with fp32, else fp32); the summary names it.
     With a stance model (NARRATIVES_STANCE_MODEL=minilm-stance, or a model folder; default
