@@ -22,6 +22,7 @@ from clustering.languages import language_code, reads
 from clustering.passages import split_passages
 from clustering.vectors import to_blob
 from db.migrations import utcnow
+from db.settings import ENGLISH_SPACE, get_setting, set_setting
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def embed_articles(
         languages = model_languages(shared)
     result = EmbedResult(model_id=model_id, precision=precision,
                          other_formats=other_formats(db, model_id, precision),
-                         english_precision=getattr(english, "precision", "") if english is not None else "",
+                         english_precision=english.precision if english is not None else "",
                          english_model_id=english.model_id if english is not None else "",
                          english_other_formats=other_formats(db, english.model_id, english.precision)
                          if english is not None else [])
@@ -245,20 +246,31 @@ def _store_english(db, english, ids: list[int], rows: list[tuple[dict, np.ndarra
          "vector": to_blob(title), "precision": precision} for r, _, title in rows if title is not None)
 
 
+def english_space_due(db: sqlite_utils.Database, english_id: str | None) -> bool:
+    """Whether articles embedded before the English space `english_id` came may still lack its
+    vectors: true until `embed_english` has scanned them once (a database moved to two spaces, or
+    one whose scan was interrupted)."""
+    return english_id is not None and get_setting(db, ENGLISH_SPACE) != english_id
+
+
 def embed_english(db: sqlite_utils.Database, english, shared_model_id: str, batch: int = 64) -> int:
-    """English articles with a current shared-space vector and none in the English space (a
-    database moved to two spaces, or one whose English space was interrupted): embedded now.
-    Scans once, while the English model has no vector in the database; after that the queue
-    (`embed_articles`) keeps both spaces in step. Returns the articles embedded."""
-    if db.execute("SELECT 1 FROM embeddings WHERE model_id = ? LIMIT 1", [english.model_id]).fetchone():
+    """English articles with a current shared-space vector and no current one in the English
+    space: embedded now. Scans once per English model (recorded in `settings`: a database of no
+    English article is not scanned again); after that the queue (`embed_articles`) keeps both
+    spaces in step. Returns the articles embedded."""
+    if not english_space_due(db, english.model_id):
         return 0
     done, last = 0, 0
     while True:
         rows = list(db.query(
             """SELECT a.id, a.title, a.text, a.language, a.content_hash FROM embeddings e JOIN articles a ON a.id = e.article_id
-               WHERE e.model_id = ? AND e.content_hash IS a.content_hash AND a.id > ? ORDER BY a.id LIMIT ?""",
-            [shared_model_id, last, batch]))
+               WHERE e.model_id = :m AND e.content_hash IS a.content_hash AND a.id > :last
+                 AND NOT EXISTS (SELECT 1 FROM embeddings x WHERE x.article_id = a.id AND x.model_id = :en
+                                 AND x.content_hash IS a.content_hash)
+               ORDER BY a.id LIMIT :batch""",
+            {"m": shared_model_id, "last": last, "en": english.model_id, "batch": batch}))
         if not rows:
+            set_setting(db, ENGLISH_SPACE, english.model_id)
             return done
         last = rows[-1]["id"]
         vecs = english_vectors(english, rows)

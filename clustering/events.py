@@ -128,8 +128,8 @@ MODEL_PARAMS: dict[str, EventParams] = {
 # English articles compare on the English model's title and lead exactly as the one-space default
 # does (DEFAULT_PARAMS: same channels, weights, threshold and decay); an article and an event that
 # share no English channel (a Russian article, a Russian-only event) compare on the shared model's
-# lead, centred on FNC-1 news, at gain 1.0: the pick of the folds of `python -m bench.eval_events
-# --tiers` on giveme5w1h with a share of its articles read as foreign (see BENCHMARKS.md).
+# lead, centred on FNC-1 news, at gain 1.0: within the folds' picks of `python -m bench.eval_events`
+# (its "second tier's gain": giveme5w1h with a share of its articles read as foreign; the notebook).
 TIERED_PARAMS = EventParams(weights=(0.5, 0.5, 0.0), fallback=(0.0, 0.0, 1.0), fallback_gain=1.0,
                             fallback_center="use-multilingual-v3-int8")
 MODEL_PARAMS["use-multilingual-v3-int8+sentence-transformers/all-MiniLM-L6-v2"] = TIERED_PARAMS

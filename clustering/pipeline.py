@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from clustering.embed import MIN_WORDS, EmbedResult, embed_articles
+from clustering.embed import MIN_WORDS, EmbedResult, embed_articles, english_space_due
 from clustering.embedding import load_embedder
 from clustering.embedding.spaces import spaces_of
 from clustering.event_stage import EventStageResult, assign_new_events, event_space_changed, rebuild_if_space_changed
@@ -70,15 +70,14 @@ class ProcessResult:
 
 
 def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None = None,
-              english_id: str | None = None) -> bool:
-    """Anything queued, a model not yet used on these articles (either space), a watched narrative
-    to re-score, spread to recount (a member's time changed), candidates the stance judge has not
+              english_due: bool = False) -> bool:
+    """Anything queued, a model not yet used on these articles, articles from before the English
+    space to give its vectors (`english_due`), a watched narrative to re-score, spread to recount (a member's time changed), candidates the stance judge has not
     judged, or translation pairs from before their coverage was kept, to find again."""
     return bool(db.execute(
         """SELECT EXISTS (SELECT 1 FROM pending)
            OR (EXISTS (SELECT 1 FROM articles) AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
-           OR (:e IS NOT NULL AND EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m)
-               AND NOT EXISTS (SELECT 1 FROM embeddings WHERE model_id = :e))
+           OR (:e AND EXISTS (SELECT 1 FROM embeddings WHERE model_id = :m))
            OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND rescore = 1)
            OR EXISTS (SELECT 1 FROM spread_stale)
            OR EXISTS (SELECT 1 FROM translations t WHERE t.coverage IS NULL AND t.model_id = :m AND NOT EXISTS
@@ -86,7 +85,7 @@ def _has_work(db: sqlite_utils.Database, model_id: str, stance_model: str | None
            OR (:s IS NOT NULL AND (
                EXISTS (SELECT 1 FROM narratives WHERE status = 'active' AND model_id = :m AND stance_model IS NOT :s)
                OR EXISTS (SELECT 1 FROM watched_narratives WHERE model_id = :m AND stance_model IS NOT :s)))""",
-        {"m": model_id, "s": stance_model, "e": english_id}).fetchone()[0])
+        {"m": model_id, "s": stance_model, "e": english_due}).fetchone()[0])
 
 
 def queued_work(db: sqlite_utils.Database) -> bool:
@@ -109,7 +108,7 @@ def process(db: sqlite_utils.Database, embedder, *, progress=None, rediscover: b
     english_id = spaces.english.model_id if spaces.english is not None else None
     stance_model = judge.model_id if judge is not None else None
     params = params_for(spaces.space_id)
-    if (not rediscover and not _has_work(db, spaces.model_id, stance_model, english_id)
+    if (not rediscover and not _has_work(db, spaces.model_id, stance_model, english_space_due(db, english_id))
             and not narratives_stale(db, spaces.model_id) and not event_space_changed(db, spaces.space_id, params)):
         return result
     result.stance_model = stance_model

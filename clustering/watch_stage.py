@@ -255,16 +255,24 @@ def _signature(profiles: dict) -> str:
 
 def _languages_due(db, model_id: str, stored: dict[str, dict], profiles: dict) -> bool:
     """Whether the per-language standardisation is to be computed again: the calibrated watched
-    narratives changed, a language appeared, or one standing on the stream's now has enough articles."""
+    narratives changed, or this run's new articles bring a language not standardised yet or one
+    standing on the stream's that now has enough articles (only new articles change either, so
+    only their languages are looked at)."""
     if not any(p.calibrated for p in profiles.values()):
         return False
     if "" not in stored or stored[""]["watches"] != _signature(profiles):
         return True
-    counts = dict(db.execute(
-        f"SELECT {LANGUAGE_SQL}, count(*) FROM embeddings e JOIN articles a ON a.id = e.article_id "
-        "WHERE e.model_id = ? GROUP BY 1", [model_id]).fetchall())
-    return any(lang not in stored or (stored[lang]["status"] != "own" and n >= MIN_LANGUAGE_ARTICLES)
-               for lang, n in counts.items())
+    new = {r[0] for r in db.execute(f"""SELECT DISTINCT {LANGUAGE_SQL} FROM pending p JOIN articles a
+                                        ON a.id = p.article_id WHERE p.stage = 'watch'""")}
+    return any(lang not in stored or (stored[lang]["status"] != "own" and _at_least(
+        db, model_id, lang, MIN_LANGUAGE_ARTICLES)) for lang in new)
+
+
+def _at_least(db, model_id: str, language: str, n: int) -> bool:
+    """Whether the model has embedded `n` articles of `language` (stops counting at n)."""
+    return db.execute(f"""SELECT count(*) FROM (SELECT 1 FROM embeddings e JOIN articles a ON a.id = e.article_id
+                          WHERE e.model_id = ? AND {LANGUAGE_SQL} = ? LIMIT ?)""",
+                      [model_id, language, n]).fetchone()[0] >= n
 
 
 def update_languages(db: sqlite_utils.Database, spaces, profiles: dict, skip: set[int] = frozenset()) -> set[int]:

