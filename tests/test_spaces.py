@@ -5,7 +5,6 @@ test_watch_gate.py and test_watch_languages.py)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from clustering import watch as W
 from clustering.embedding.spaces import Spaces, spaces_of, split_name
@@ -75,9 +74,8 @@ def test_label_language_is_the_members_most_common_english_on_ties():
     assert in_language(docs, [4], "ru") == [4]  # none in that language: all
 
 
-def _profile(dim=8):
-    p = W.build_profile(W.WatchedNarrative("w", "claim"), lambda texts: np.stack([unit(1)] * len(texts))[:, :dim])
-    return p
+def _profile():
+    return W.build_profile(W.WatchedNarrative("w", "claim"), lambda texts: np.stack([unit(1)] * len(texts)))
 
 
 def test_language_calibration_stands_alone_or_on_the_stream():
@@ -137,8 +135,7 @@ def test_too_few_english_articles_leave_the_english_part_out():
     assert p.en_lead_weight == 0.0 and p.calibrated and np.isfinite(p.mu)
 
 
-@pytest.mark.parametrize("missing", [None, "passages"])
-def test_article_vectors_accepts_a_bare_array(missing):
+def test_article_vectors_accepts_a_bare_array():
     v = np.stack([unit(1), unit(0, 1)])
     a = W.article_vectors(v)
     assert a.passages.shape == (2, 8) and a.lead is None and a.en_lead is None

@@ -30,7 +30,8 @@ def health_cmd(db, outlet_names, window, min_expected, quiet, fmt):
     silent for longer than their usual rate explains or failing run after run, error-rate
     spikes, robots.txt changes that forbid more, fetches the address guard refused in the
     latest run, and crawl runs that keep failing. Measured in crawl runs (`narratives runs
-    DB`); an outlet's first run is left out of its history.
+    DB`); an outlet's first run is left out of its history. A notice names each outlet's
+    articles in a language no embedding model of the database reads (stored, never processed).
     """
     from crawler.health import HealthSettings, check_health, needs_attention
 

@@ -74,6 +74,8 @@ def watch_show(db, watch, limit, fmt):
 
     Matches are the articles that carry its claim (or that the stance judge does not cover: "not
     judged"); the articles above the threshold that report or debunk it are listed after them.
+    Scores are standardised per language; the table says which languages have their own
+    standardisation and which (fewer than 20 articles) take the whole stream's.
 
     \b
     Example:
