@@ -70,10 +70,10 @@ def evaluate(languages=LANGUAGES, workdir: Path | None = None, env: dict | None 
     import sqlite3
 
     conn = sqlite3.connect(db)
-    skipped = dict(conn.execute("""SELECT substr(a.url, 25, 2), count(*) FROM embed_skips s JOIN articles a
-                                   ON a.id = s.article_id GROUP BY 1""").fetchall())
-    reasons = dict(conn.execute("""SELECT substr(a.url, 25, 2), min(s.reason) FROM embed_skips s JOIN articles a
-                                   ON a.id = s.article_id GROUP BY 1""").fetchall())
+    skips = conn.execute("""SELECT a.language, count(*), min(s.reason) FROM embed_skips s JOIN articles a
+                            ON a.id = s.article_id GROUP BY 1""").fetchall()
+    skipped = {lang: n for lang, n, _ in skips}
+    reasons = {lang: reason for lang, _, reason in skips}
     calib = {r[0]: {"articles": r[1], "status": r[2]} for r in conn.execute(
         "SELECT language, articles, status FROM watch_languages WHERE language != ''")}
     conn.close()
