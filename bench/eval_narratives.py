@@ -297,8 +297,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--bootstrap", action="store_true",
                     help="only the SemEval paired bootstrap of discovery settings (completion, carrier gate)")
-    ap.add_argument("--stance-model", default=None, metavar="NAME|DIR",
-                    help="judge the demo clusters' members as `process` does (default: NARRATIVES_STANCE_MODEL)")
+    ap.add_argument("--stance-model", default="none", metavar="NAME|DIR",
+                    help="judge the demo clusters' members as `process` does (default: none, the discovery alone; "
+                         "the default judge, use-stance, was trained on SemEval's documents)")
     args = ap.parse_args(argv)
     from clustering.stance import load_judge
 

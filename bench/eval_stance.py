@@ -71,6 +71,19 @@ def demo_pairs(languages: set[str] | None = None) -> list[dict]:
             for n in gt["narratives"] for aid, stance in n["stances"].items() if aid in by_id]
 
 
+def russian_pairs(claims: str = "ru") -> list[dict]:
+    """The Russian stance sets (bench/stance_data/ru_A.jsonl, ru_B.jsonl: translations of synthetic
+    development articles), each toward its claim in Russian ("ru") or in English ("en")."""
+    english = {r["claim_id"]: r["claim"] for r in synthetic_rows()}
+    out = []
+    for name in ("ru_A", "ru_B"):
+        for i, line in enumerate((HERE / "stance_data" / f"{name}.jsonl").read_text("utf-8").splitlines()):
+            r = json.loads(line)
+            out.append({"id": f"{name}#{i}:{claims}", "claim": r["claim_ru"] if claims == "ru" else english[r["claim_id"]],
+                        "title": r["title"], "text": r["text"], "gold": r["stance"]})
+    return out
+
+
 def fnc1_pairs(split: str = "val") -> list[dict] | None:
     from bench.fnc1 import fnc1_dir, load, split as fnc_split, stance_jsonl_rows
 
@@ -116,7 +129,8 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="minilm-stance", help="stance model name or folder")
-    ap.add_argument("--sets", default="fnc1,synthetic,synthetic_fg,demo")
+    ap.add_argument("--sets", default="fnc1,synthetic,synthetic_fg,demo",
+                    help="of fnc1, synthetic, synthetic_fg, demo, russian, russian_en_claims")
     ap.add_argument("--limit", type=int, default=None, help="score only the first N pairs of each set (quick look)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (CPU-ms per pair count them all)")
@@ -125,7 +139,8 @@ def main(argv=None) -> int:
     judge = load_judge(args.model)
     # the demo's pairs in the judge's languages (a Russian article's stance is "not judged" by an English judge)
     sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev", "ABCDE"),
-            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": lambda: demo_pairs(judge.languages)}
+            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": lambda: demo_pairs(judge.languages),
+            "russian": lambda: russian_pairs("ru"), "russian_en_claims": lambda: russian_pairs("en")}
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if args.write_jsonl:
         folder = Path(args.write_jsonl)

@@ -408,9 +408,10 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--max-passages", type=int, default=MAX_PASSAGES, help="passages per article (SemEval)")
-    ap.add_argument("--stance-model", default=None, metavar="NAME|DIR",
-                    help="judge candidates with this stance model, as `process` does (default: "
-                         "NARRATIVES_STANCE_MODEL; none = no judge)")
+    ap.add_argument("--stance-model", default="none", metavar="NAME|DIR",
+                    help="judge candidates with this stance model, as `process` does (default: none; the "
+                         "default judge, use-stance, was trained on these documents: score a judge trained "
+                         "without them, `bench.train_vector_stance --semeval-languages PT`)")
     args = ap.parse_args(argv)
     from clustering.stance import load_judge
 

@@ -8,7 +8,8 @@ the default model, one `narratives watch add` per coarse narrative label from it
 (bench.eval_watch.label_to_name: "URW: X" -> "Russia-Ukraine war: X"), then `narratives watch
 show --json` lists each watch's matches. Micro-F1 over the labels per language (a document
 matched by a watch whose label it does not carry is a false positive; "Other" documents carry
-none). The bar of issue #29: RU >= 0.85 x EN of the same run. A language no model covers is
+none). The bar of issue #29: RU >= 0.85 x EN of the same run. No stance judge by default: the
+default one was trained on these documents (`--stance-model DIR` scores one trained without them). A language no model covers is
 reported with the reason its articles were skipped (`embed_skips`).
 """
 from __future__ import annotations
@@ -97,8 +98,12 @@ def main(argv=None) -> int:
     ap.add_argument("--languages", default=",".join(LANGUAGES))
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--keep", type=Path, help="keep the database in this folder")
+    ap.add_argument("--stance-model", default="none", metavar="NAME|DIR",
+                    help="NARRATIVES_STANCE_MODEL for the runs (default: none; the default judge, use-stance, "
+                         "was trained on these documents: give one trained without them)")
     args = ap.parse_args(argv)
-    out = evaluate(tuple(x.strip().upper() for x in args.languages.split(",") if x.strip()), args.keep)
+    out = evaluate(tuple(x.strip().upper() for x in args.languages.split(",") if x.strip()), args.keep,
+                   env={"NARRATIVES_STANCE_MODEL": args.stance_model})
     if out is None:
         print("SemEval data absent: ../shared/data/semeval2025-task10-train (set NARRATIVES_SHARED_DATA)")
         return 0

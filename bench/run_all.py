@@ -16,6 +16,8 @@ BENCHES = [
     ["bench.eval_watch"],
     ["bench.eval_watch_cli"],
     ["bench.eval_stance"],
+    ["bench.eval_stance", "--model", "use-stance", "--sets", "fnc1,synthetic,synthetic_fg,demo,russian"],
+    ["bench.train_vector_stance"],  # its cross-validation (writes no model without --out)
     ["bench.eval_crosslingual", USE],
     ["bench.eval_translation", USE],
     ["bench.e2e"],

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from clustering.languages import reads
+from clustering.languages import readable_claims, reads
 from clustering.stance.base import STANCES, Judgement
 from clustering.translation import STANCE_COVERAGE, stance_partners
+from clustering.vectors import from_blob
 from db.migrations import utcnow
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,11 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
     for (claim, content, model) are reused, the others judged and stored."""
     result = result if result is not None else StanceResult()
     ids = sorted({int(a) for a in article_ids})
-    claims = [c for c in claims if c and c.strip()][:MAX_CLAIMS]
+    # never a verdict on a claim the judge cannot read: its claims in a language it reads
+    claims = readable_claims(claims, getattr(judge, "languages", None))[:MAX_CLAIMS]
     if not ids or not claims or judge is None:
+        if ids and judge is not None:  # no claim it reads: no verdict of an earlier judge stands either
+            _forget(db, kind, subject_id, ids)
         return {a: None for a in ids}
     h = claim_hash(claims)
     out: dict[int, str | None] = {}
@@ -119,7 +123,7 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
     read_in_place = {r["id"]: r for r in db.query(
         f"SELECT id, title, text FROM articles WHERE id IN ({','.join('?' * len(partners))})",
         sorted(set(partners.values())))} if partners else {}
-    rows = []
+    rows, unread = [], []
     for i in range(0, len(todo), 64):
         batch = todo[i:i + 64]
         judgeable = []  # (the article, the article the judge reads: itself or its full translation)
@@ -132,8 +136,9 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
             else:
                 out[a["id"]] = None
                 result.not_judged += 1
+                unread.append(a["id"])
         cpu = time.process_time()
-        verdicts = judge.judge_batch([(c, r["text"] or "", r["title"]) for _, r in judgeable for c in claims])
+        verdicts = _judge(db, judge, claims, [r for _, r in judgeable])
         result.cpu_s += time.process_time() - cpu
         result.calls += len(verdicts)
         for k, (a, read) in enumerate(judgeable):
@@ -151,7 +156,46 @@ def judge_candidates(db: sqlite_utils.Database, judge, kind: str, subject_id: in
     if rows:
         with db.conn:
             db["stances"].insert_all(rows, pk=("kind", "subject_id", "article_id"), replace=True)
+    if unread:  # an earlier judge's verdict on an article this one cannot read is not its stance now
+        _forget(db, kind, subject_id, unread)
     return out
+
+
+def _forget(db: sqlite_utils.Database, kind: str, subject_id: int, article_ids: list[int]) -> None:
+    with db.conn:
+        for i in range(0, len(article_ids), 500):
+            chunk = article_ids[i:i + 500]
+            db.execute(f"DELETE FROM stances WHERE kind = ? AND subject_id = ? AND article_id IN "
+                       f"({','.join('?' * len(chunk))})", [kind, subject_id, *chunk])
+
+
+def stored_passages(db: sqlite_utils.Database, space: str, article_ids: list[int]) -> dict[int, tuple[list, list]]:
+    """article id -> (passage texts, vectors) stored in the embedding space `space`."""
+    out: dict[int, tuple[list, list]] = {}
+    for i in range(0, len(article_ids), 500):
+        chunk = article_ids[i:i + 500]
+        for aid, text, blob in db.execute(
+                f"SELECT article_id, text, vector FROM passages WHERE model_id = ? AND article_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [space, *chunk]):
+            texts, vecs = out.setdefault(aid, ([], []))
+            texts.append(text)
+            vecs.append(from_blob(blob))
+    return out
+
+
+def _judge(db: sqlite_utils.Database, judge, claims: list[str], articles: list[dict]) -> list[Judgement]:
+    """The judge's verdicts on each article (row with id, title, text) toward each claim, article
+    by article. A judge over a vector space (`judge_vectors`) reads the passages the embed stage
+    stored in that space; an article without them is read from its text."""
+    if not hasattr(judge, "judge_vectors"):
+        return judge.judge_batch([(c, a["text"] or "", a["title"]) for a in articles for c in claims])
+    stored = stored_passages(db, judge.space, [a["id"] for a in articles])
+    from_text = [a for a in articles if a["id"] not in stored]
+    read = dict(zip([(a["id"], c) for a in from_text for c in claims],
+                    judge.judge_batch([(c, a["text"] or "", a["title"]) for a in from_text for c in claims])))
+    keys = [(a["id"], c) for a in articles if a["id"] in stored for c in claims]
+    read.update(zip(keys, judge.judge_vectors([(c, *stored[a]) for a, c in keys])))
+    return [read[(a["id"], c)] for a in articles for c in claims]
 
 
 def members_of(verdicts: dict[int, str | None]) -> set[int]:

@@ -158,8 +158,11 @@ def test_watch_commands_and_threshold(demo_processed, tmp_path):
     r = run_cli("watch", "threshold", db, "1", "--default")
     assert f"{default_matches} matching articles" in r.stdout
     shown = json.loads(run_cli("watch", "show", db, "West arms jihadists", "--json").stdout)
-    assert len(shown) == default_matches and all(row["passage"] for row in shown)
-    assert shown == sorted(shown, key=lambda x: -x["score"])
+    # the matches (carriers, or not judged), then the articles the stance judge says report or debunk it
+    members = [row for row in shown if row["stance"] not in ("reports", "debunks")]
+    assert len(members) == default_matches and all(row["passage"] for row in shown)
+    assert len(shown) == default_matches + listed[0]["reports"] + listed[0]["debunks"]
+    assert shown[:len(members)] == members == sorted(members, key=lambda x: -x["score"])
     # a new article is scored against the watch by the next process run
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM watch_matches").fetchone()[0] == 109

@@ -157,8 +157,7 @@ def test_removing_a_watched_narrative_removes_its_spread(demo_db, tmp_path):
     "N1", "N2",
     pytest.param("N3", marks=pytest.mark.xfail(reason="issue #4 demo check not met: a neutral report of E07 "
                                                       "(baltic-morning-post, before the first carrier) is a member")),
-    pytest.param("N4", marks=pytest.mark.xfail(reason="issue #4 demo check not met: a neutral report of E10 "
-                                                      "(northern-herald, 4 h before the first carrier) is a member")),
+    "N4",  # the stance judge keeps the neutral report of E10 (northern-herald) out since issue #30
 ])
 def test_discovered_narrative_origin_and_adoption_order(demo_db, planted):
     """For each planted narrative, the discovered narrative that best matches it has the planted

@@ -216,3 +216,11 @@ def test_the_pipeline_keeps_carriers_and_shows_the_rest_apart(demo_crawled, tmp_
     assert not db.execute("SELECT count(*) FROM narratives WHERE status = 'active' AND stance_model IS NOT ?",
                           [other.model_id]).fetchone()[0]
     db.conn.close()
+
+
+def test_an_earlier_judges_verdict_on_an_article_the_new_one_cannot_read_is_dropped(db):
+    ru = db.ids[4]
+    assert judge_candidates(db, FakeJudge("any@1"), "watch", 3, ["the claim"], [ru], None) == {ru: "carries"}
+    got = judge_candidates(db, FakeJudge("english@1", languages={"en"}), "watch", 3, ["the claim"], [ru], None)
+    assert got == {ru: None}  # not judged: the stored verdict was another model's
+    assert db.execute("SELECT count(*) FROM stances WHERE kind = 'watch' AND subject_id = 3").fetchone()[0] == 0

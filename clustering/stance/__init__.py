@@ -54,7 +54,13 @@ def load_judge(name: str | None = None) -> StanceJudge | None:
     folder = model_dir(name)
     key = str(folder)
     if key not in _CACHE:
-        from clustering.stance.cross_encoder import CrossEncoderJudge
+        import json
 
-        _CACHE[key] = CrossEncoderJudge(folder)
+        kind = json.loads((folder / "stance_meta.json").read_text("utf-8")).get("kind", "cross-encoder") \
+            if (folder / "stance_meta.json").is_file() else "cross-encoder"
+        if kind == "vector-head":
+            from clustering.stance.vector_head import VectorJudge as Judge
+        else:
+            from clustering.stance.cross_encoder import CrossEncoderJudge as Judge
+        _CACHE[key] = Judge(folder)
     return _CACHE[key]

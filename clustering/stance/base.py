@@ -19,8 +19,8 @@ from typing import Protocol
 
 STANCES = ("carries", "reports", "debunks", "unrelated")
 MODEL_ENV = "NARRATIVES_STANCE_MODEL"
-SHIPPED_MODEL = "minilm-stance"  # the judge `narratives stance` uses when none is configured
-DEFAULT_MODEL = "none"  # until the shipped judge passes its gates (issue #16): every candidate a member
+DEFAULT_MODEL = "use-stance"  # the head over the shared space (issue #30); `none`: every candidate a member
+SHIPPED_MODEL = DEFAULT_MODEL  # the judge `narratives stance` uses when none is configured
 
 
 def default_model() -> str:

@@ -80,9 +80,8 @@ def process(db, model, min_words, rediscover, follow, timings):
     count, at most 4; 1 = in this process).
     NARRATIVES_EMBED_PRECISION=auto|fp32|bf16 chooses the vectors' number format (auto: bf16
     where the CPU has native bf16 and it agrees with fp32, else fp32); the summary names it.
-    With a stance model (NARRATIVES_STANCE_MODEL=minilm-stance, or a model folder; default
-    `none`: not judged), the candidates of narratives and watched narratives are judged and
-    members are the carriers of the claim.
+    A stance judge (NARRATIVES_STANCE_MODEL, default use-stance; `none`: off) reads each
+    candidate of a narrative or watch: members are its carriers.
     """
     from clustering.pipeline import process as run_process
     from crawler.exceptions import RunLockedError

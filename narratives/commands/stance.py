@@ -46,7 +46,7 @@ def text_language(obj: dict) -> str | None:
 @click.command()
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--model", default=None, metavar="NAME|DIR",
-              help="Stance model: a shipped name or a folder (default: NARRATIVES_STANCE_MODEL or minilm-stance)")
+              help="Stance model: a shipped name (use-stance, minilm-stance) or a folder (default: NARRATIVES_STANCE_MODEL or use-stance)")
 def stance(file, model):
     """Judge the stance of texts toward claims: carries, reports, debunks or unrelated.
 
@@ -54,8 +54,8 @@ def stance(file, model):
     str, "title": optional str, "language": optional code}. Each line is answered on stdout,
     in input order: {"id": ..., "stance": ..., "scores": {"carries": p, "reports": p,
     "debunks": p, "unrelated": p}, "evidence": [the passages that decided, best first],
-    "model": ..., "language": ...}. A text in a language the model does not read (given, or
-    detected) is not judged: "stance": "not judged", "scores": null, with the reason, and a
+    "model": ..., "language": ...}. A text, or a claim, in a language the model does not read
+    (given, or detected) is not judged: "stance": "not judged", "scores": null, with the reason, and a
     note on stderr. A bad line is reported on stderr with its line number and not answered;
     the others are, and the exit code is 1.
 
@@ -65,7 +65,8 @@ def stance(file, model):
         echo '{"id": 1, "claim": "The moon landing was staged.", "text": "..."}' | narratives stance -
     """
     from clustering.errors import ModelNotAvailableError
-    from clustering.languages import reads
+    from clustering.languages import readable_claims, reads
+    from clustering.languages import text_language as claim_language
     from clustering.stance import load_judge
     from clustering.stance.base import MODEL_ENV, SHIPPED_MODEL
 
@@ -83,17 +84,19 @@ def stance(file, model):
 
     def flush():
         langs = [text_language(o) for o in pending]
-        readable = [reads(lang, judge.languages) for lang in langs]
+        claim_read = [bool(readable_claims([o["claim"]], judge.languages)) for o in pending]
+        readable = [reads(lang, judge.languages) and ok for lang, ok in zip(langs, claim_read)]
         verdicts = iter(judge.judge_batch([(o["claim"], o["text"], o.get("title"))
                                            for o, ok in zip(pending, readable) if ok]))
         for o, lang, ok in zip(pending, langs, readable):
             if ok:
                 answer = {"id": o["id"], **next(verdicts).to_dict(), "model": judge.model_id, "language": lang}
             else:
-                unread[lang] = unread.get(lang, 0) + 1
+                what = lang if not reads(lang, judge.languages) else f"{claim_language(o['claim'])[0]} (the claim)"
+                unread[what] = unread.get(what, 0) + 1
                 answer = {"id": o["id"], "stance": "not judged", "scores": None, "evidence": [],
                           "model": judge.model_id, "language": lang,
-                          "reason": f"no stance judge reads {lang} (this model reads {', '.join(sorted(judge.languages))})"}
+                          "reason": f"no stance judge reads {what} (this model reads {', '.join(sorted(judge.languages))})"}
             sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         pending.clear()
