@@ -148,7 +148,8 @@ def main(argv=None) -> int:
 
     from bench.eval_stance import synthetic_pairs
     from clustering.embedding.sentence_transformers import native_bf16
-    from clustering.stance.cross_encoder import META, WEIGHTS, StanceNet, collate, collate_feats, load_base
+    from clustering.stance.base import META, WEIGHTS
+    from clustering.stance.cross_encoder import StanceNet, collate, collate_feats, load_base
     from clustering.stance.evidence import N_FEATS, EvidenceParams
 
     random.seed(args.seed)

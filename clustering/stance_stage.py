@@ -28,7 +28,7 @@ import sqlite_utils
 from clustering.languages import readable_claims, reads
 from clustering.stance.base import STANCES, Judgement
 from clustering.translation import STANCE_COVERAGE, stance_partners
-from clustering.vectors import from_blob
+from clustering.vectors import stored_passages
 from db.migrations import utcnow
 
 logger = logging.getLogger(__name__)
@@ -167,20 +167,6 @@ def _forget(db: sqlite_utils.Database, kind: str, subject_id: int, article_ids: 
             chunk = article_ids[i:i + 500]
             db.execute(f"DELETE FROM stances WHERE kind = ? AND subject_id = ? AND article_id IN "
                        f"({','.join('?' * len(chunk))})", [kind, subject_id, *chunk])
-
-
-def stored_passages(db: sqlite_utils.Database, space: str, article_ids: list[int]) -> dict[int, tuple[list, list]]:
-    """article id -> (passage texts, vectors) stored in the embedding space `space`."""
-    out: dict[int, tuple[list, list]] = {}
-    for i in range(0, len(article_ids), 500):
-        chunk = article_ids[i:i + 500]
-        for aid, text, blob in db.execute(
-                f"SELECT article_id, text, vector FROM passages WHERE model_id = ? AND article_id IN "
-                f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [space, *chunk]):
-            texts, vecs = out.setdefault(aid, ([], []))
-            texts.append(text)
-            vecs.append(from_blob(blob))
-    return out
 
 
 def _judge(db: sqlite_utils.Database, judge, claims: list[str], articles: list[dict]) -> list[Judgement]:

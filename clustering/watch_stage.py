@@ -23,7 +23,7 @@ from clustering.errors import ClusteringError, UnknownNarrativeError
 from clustering.languages import language_code
 from clustering.spread_stage import clear_subject
 from clustering.stance_stage import StanceResult, drop_verdicts, judge_candidates
-from clustering.vectors import from_blob, stack
+from clustering.vectors import from_blob, stored_passages
 from clustering.watch import (MIN_LANGUAGE_ARTICLES, ArticleVectors, Profile, WatchedNarrative, background_centroid,
                               build_profile, calibrate, language_calibration, score_article)
 from db.migrations import utcnow
@@ -52,20 +52,6 @@ class WatchResult:
     rejudged: set = field(default_factory=set)  # watched narratives whose candidates were all judged again
 
 
-def passages_of(db: sqlite_utils.Database, model_id: str, article_ids: list[int]) -> dict[int, tuple[list[str], np.ndarray]]:
-    """article id -> (passage texts, passage vectors) for the given articles."""
-    out: dict[int, tuple[list[str], list[bytes]]] = {}
-    for i in range(0, len(article_ids), 500):
-        chunk = article_ids[i:i + 500]
-        for aid, text, blob in db.execute(
-            f"SELECT article_id, text, vector FROM passages WHERE model_id = ? AND article_id IN "
-            f"({','.join('?' * len(chunk))}) ORDER BY article_id, idx", [model_id, *chunk]):
-            texts, blobs = out.setdefault(aid, ([], []))
-            texts.append(text)
-            blobs.append(blob)
-    return {aid: (texts, stack(blobs, len(blobs[0]) // 4)) for aid, (texts, blobs) in out.items()}
-
-
 def _leads(db: sqlite_utils.Database, model_id: str | None, article_ids: list[int]) -> dict[int, np.ndarray]:
     if not model_id:
         return {}
@@ -82,7 +68,7 @@ def articles_of(db: sqlite_utils.Database, spaces, article_ids: list[int]) -> di
     """article id -> (passage texts, ArticleVectors) for the given articles: the shared space's
     passages, and with two spaces the shared lead and the English space's lead where there is one."""
     spaces = spaces_of(spaces)
-    found = passages_of(db, spaces.model_id, article_ids)
+    found = stored_passages(db, spaces.model_id, article_ids)
     two = spaces.english is not None
     leads = _leads(db, spaces.model_id if two else None, list(found))
     en = _leads(db, spaces.english.model_id if two else None, list(found))

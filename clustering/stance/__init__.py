@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clustering.errors import ModelNotAvailableError
-from clustering.stance.base import DEFAULT_MODEL, STANCES, Judgement, StanceJudge, default_model
+from clustering.stance.base import DEFAULT_MODEL, STANCES, Judgement, StanceJudge, default_model, read_model_folder
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 _CACHE: dict[str, StanceJudge] = {}
@@ -54,11 +54,8 @@ def load_judge(name: str | None = None) -> StanceJudge | None:
     folder = model_dir(name)
     key = str(folder)
     if key not in _CACHE:
-        import json
-
-        kind = json.loads((folder / "stance_meta.json").read_text("utf-8")).get("kind", "cross-encoder") \
-            if (folder / "stance_meta.json").is_file() else "cross-encoder"
-        if kind == "vector-head":
+        meta, _ = read_model_folder(folder)
+        if meta.get("kind") == "vector-head":
             from clustering.stance.vector_head import VectorJudge as Judge
         else:
             from clustering.stance.cross_encoder import CrossEncoderJudge as Judge

@@ -23,6 +23,29 @@ DEFAULT_MODEL = "use-stance"  # the head over the shared space (issue #30); `non
 SHIPPED_MODEL = DEFAULT_MODEL  # the judge `narratives stance` uses when none is configured
 
 
+WEIGHTS = "stance_weights.safetensors"
+META = "stance_meta.json"
+
+
+def read_model_folder(folder) -> tuple[dict, str]:
+    """A shipped or trained model folder's meta and model id; the weights' digest is part of the id,
+    so a re-trained model judges everything again. Raises ModelNotAvailableError."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from clustering.errors import ModelNotAvailableError
+
+    folder = Path(folder)
+    if not (folder / WEIGHTS).is_file() or not (folder / META).is_file():
+        raise ModelNotAvailableError(f"stance model folder {folder} lacks {WEIGHTS} or {META}")
+    meta = json.loads((folder / META).read_text("utf-8"))
+    if sorted(meta.get("labels", [])) != sorted(STANCES):
+        raise ModelNotAvailableError(f"stance model {folder}: labels {meta.get('labels')} are not {list(STANCES)}")
+    digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:10]
+    return meta, f"{meta.get('model_id', folder.name)}@{digest}"
+
+
 def default_model() -> str:
     return os.environ.get(MODEL_ENV) or DEFAULT_MODEL
 

@@ -11,8 +11,6 @@ figures are gated in fp32, like the embeddings').
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -22,13 +20,11 @@ import torch
 from torch import nn
 
 from clustering.errors import ModelNotAvailableError
-from clustering.stance.base import STANCES, Judgement
+from clustering.stance.base import WEIGHTS, Judgement, read_model_folder
 from clustering.stance.evidence import N_FEATS, EvidenceParams, Encoded, encode_pair
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS = "stance_weights.safetensors"
-META = "stance_meta.json"
 
 
 def base_model_path() -> str:
@@ -169,18 +165,11 @@ class CrossEncoderJudge:
         from safetensors.torch import load_file
 
         folder = Path(folder)
-        if not (folder / WEIGHTS).is_file() or not (folder / META).is_file():
-            raise ModelNotAvailableError(f"stance model folder {folder} lacks {WEIGHTS} or {META}")
-        self.meta = json.loads((folder / META).read_text("utf-8"))
-        # the weights' digest is part of the id: a re-trained model judges everything again
-        digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:10]
-        self.model_id = f"{self.meta.get('model_id', folder.name)}@{digest}"
+        self.meta, self.model_id = read_model_folder(folder)
         self.license = self.meta.get("license", "unknown")
         self.languages = set(self.meta["languages"]) if self.meta.get("languages") else None
         self.params = EvidenceParams(**self.meta["evidence"])
         self.labels = list(self.meta["labels"])
-        if sorted(self.labels) != sorted(STANCES):
-            raise ModelNotAvailableError(f"stance model {folder}: labels {self.labels} are not {list(STANCES)}")
         self.bias = torch.tensor(self.meta.get("logit_bias", [0.0] * len(self.labels)))
         self.batch_size = batch_size
         self.tok, bert = load_base()

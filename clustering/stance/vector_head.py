@@ -18,8 +18,6 @@ attribution and no distance, reads close to a report.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 
@@ -28,12 +26,10 @@ import torch
 from torch import nn
 
 from clustering.errors import ModelNotAvailableError
-from clustering.stance.base import STANCES, Judgement
+from clustering.stance.base import WEIGHTS, Judgement, read_model_folder
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS = "stance_weights.safetensors"
-META = "stance_meta.json"
 MAX_PASSAGES = 24  # the embed stage's (clustering.passages.MAX_PASSAGES)
 
 
@@ -111,15 +107,9 @@ class VectorJudge:
         from safetensors.torch import load_file
 
         folder = Path(folder)
-        if not (folder / WEIGHTS).is_file() or not (folder / META).is_file():
-            raise ModelNotAvailableError(f"stance model folder {folder} lacks {WEIGHTS} or {META}")
-        self.meta = json.loads((folder / META).read_text("utf-8"))
-        digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:10]
-        self.model_id = f"{self.meta.get('model_id', folder.name)}@{digest}"
+        self.meta, self.model_id = read_model_folder(folder)
         self.license = self.meta.get("license", "unknown")
         self.labels = list(self.meta["labels"])
-        if sorted(self.labels) != sorted(STANCES):
-            raise ModelNotAvailableError(f"stance model {folder}: labels {self.labels} are not {list(STANCES)}")
         self.space = self.meta["space"]
         self.encoder_name = self.meta["encoder"]
         self.floors = dict(self.meta.get("floors", {}))
