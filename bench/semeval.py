@@ -6,7 +6,7 @@ none) and their passage vectors (clustering.passages, as the pipeline embeds the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ class Doc:
     title: str
     text: str
     labels: list[str]
+    subnarratives: list[str] = field(default_factory=list)  # the specific ones ("<narrative>: Other" left out)
 
 
 LANGUAGES = ("EN", "BG", "HI", "PT", "RU")  # the training split's folders
@@ -48,17 +49,20 @@ def load_semeval(folder: Path) -> list[Doc]:
     for line in (folder / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
         if not line.strip():
             continue
-        fname, narr = line.split("\t")[:2]
+        fname, narr, sub = (line.split("\t") + ["", ""])[:3]
         labels = sorted({x.strip() for x in narr.split(";") if x.strip() and x.strip() != "Other"})
+        subs = sorted({x.strip() for x in sub.split(";") if x.strip() and x.strip() != "Other"
+                       and not x.strip().endswith(": Other")})
         title, _, body = (folder / "raw-documents" / fname).read_text("utf-8").partition("\n")
-        docs.append(Doc(fname, title.strip(), body.strip(), labels))
+        docs.append(Doc(fname, title.strip(), body.strip(), labels, subs))
     return docs
 
 
-def embed_passages(docs: list[Doc], max_passages: int = MAX_PASSAGES) -> list[np.ndarray]:
+def embed_passages(docs: list[Doc], max_passages: int = MAX_PASSAGES, model: str | None = None) -> list[np.ndarray]:
+    """Each doc's passage vectors (the configured model, or `model`), cut as the embed stage cuts them."""
     passages = [split_passages(d.title, d.text, max_passages=max_passages) for d in docs]
     flat = [p for ps in passages for p in ps]
-    vecs = cached_embed(flat)
+    vecs = cached_embed(flat, model=model)
     out, i = [], 0
     for ps in passages:
         out.append(vecs[i:i + len(ps)])

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.semeval import Doc, embed_passages, load_semeval, semeval_dir
 from clustering.stance import STANCES
 
 logger = logging.getLogger(__name__)
@@ -49,20 +50,6 @@ DEBUNK_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 CLASS_WEIGHTS = (1.0, 1.0, 2.0, 0.5)  # carries, reports, debunks, unrelated
 
 
-def embed_docs(docs: list[tuple[str | None, str]]) -> list[np.ndarray]:
-    """Passage vectors of (title, text) documents, cut as the embed stage cuts them."""
-    from bench.embedding_cache import cached_embed
-    from clustering.passages import split_passages
-
-    passages = [split_passages(t, x) for t, x in docs]
-    vecs = cached_embed([p for ps in passages for p in ps], model=ENCODER)
-    out, i = [], 0
-    for ps in passages:
-        out.append(vecs[i:i + len(ps)])
-        i += len(ps)
-    return out
-
-
 def pair_set(rows: list[dict]) -> dict:
     """Labelled (claim, title, text) rows as vectors: claim vectors, passage vectors, labels."""
     from bench.embedding_cache import cached_embed
@@ -70,30 +57,11 @@ def pair_set(rows: list[dict]) -> dict:
     keys: dict = {}
     for r in rows:
         keys.setdefault((r.get("title") or "", r["text"]), len(keys))
-    docs = embed_docs(list(keys))
+    docs = embed_passages([Doc("", title, text, []) for title, text in keys], model=ENCODER)
     claims = sorted({r["claim"] for r in rows})
     cv = dict(zip(claims, cached_embed(claims, model=ENCODER)))
     return {"c": [cv[r["claim"]] for r in rows], "p": [docs[keys[(r.get("title") or "", r["text"])]] for r in rows],
             "y": [LABELS.index(r["gold"]) for r in rows]}
-
-
-def semeval_docs(lang: str) -> list[dict]:
-    """One language folder's documents with their specific subnarratives and narratives."""
-    from bench.semeval import semeval_dir
-
-    folder = semeval_dir(lang)
-    out = []
-    for line in (folder / "subtask-2-annotations.txt").read_text("utf-8").splitlines():
-        if not line.strip():
-            continue
-        name, narr, sub = (line.split("\t") + ["", ""])[:3]
-        title, _, body = (folder / "raw-documents" / name).read_text("utf-8").partition("\n")
-        subs = sorted({s.strip() for s in sub.split(";") if s.strip() and s.strip() != "Other"
-                       and not s.strip().endswith(": Other")})
-        narrs = sorted({s.strip() for s in narr.split(";") if s.strip() and s.strip() != "Other"})
-        out.append({"doc": name, "lang": lang, "title": title.strip(), "text": body.strip(), "subs": subs,
-                    "narrs": narrs})
-    return out
 
 
 def claim_text(subnarrative: str) -> str:
@@ -101,23 +69,23 @@ def claim_text(subnarrative: str) -> str:
     return subnarrative.split(": ", 2)[-1]
 
 
-def semeval_pairs(docs: list[dict], vecs: list[np.ndarray], claim_vecs: dict, idx, rng: random.Random,
+def semeval_pairs(docs: list[tuple[str, Doc]], vecs: list[np.ndarray], claim_vecs: dict, idx, rng: random.Random,
                   other_per: int = 2):
     """(claim vectors, passage vectors, labels, (language, kind) per pair) of the documents `idx`."""
     subs = sorted(claim_vecs)
     c, p, y, kinds = [], [], [], []
     for i in idx:
-        d = docs[i]
-        if d["subs"]:
-            for s in d["subs"]:
-                c.append(claim_vecs[s]), p.append(vecs[i]), y.append(0), kinds.append((d["lang"], "carrier"))
-            domains = {n.split(":")[0] for n in d["narrs"]}
+        lang, d = docs[i]
+        if d.subnarratives:
+            for s in d.subnarratives:
+                c.append(claim_vecs[s]), p.append(vecs[i]), y.append(0), kinds.append((lang, "carrier"))
+            domains = {n.split(":")[0] for n in d.labels}
             pool = [s for s in subs if s.split(":")[0] not in domains]
             for s in rng.sample(pool, min(1, len(pool))):
-                c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((d["lang"], "other domain"))
-        elif not d["narrs"]:
+                c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "other domain"))
+        elif not d.labels:
             for s in rng.sample(subs, other_per):
-                c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((d["lang"], "other"))
+                c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "other"))
     return c, p, y, kinds
 
 
@@ -242,7 +210,6 @@ def main(argv=None) -> int:
 
     from bench.embedding_cache import cached_embed
     from bench.eval_stance import fnc1_pairs, synthetic_pairs
-    from bench.semeval import semeval_dir
     from clustering.embedding.use_onnx import LICENSE as USE_LICENSE
     from clustering.embedding.use_onnx import MODEL_ID as USE_MODEL_ID
     from clustering.embedding.use_onnx import USE_LANGUAGES
@@ -261,9 +228,9 @@ def main(argv=None) -> int:
     syn = pair_set(synthetic_pairs("train"))
     base = [fnc[k] + syn[k] * args.synthetic_repeat for k in ("c", "p", "y")]
     read = [x.strip().upper() for x in args.semeval_languages.split(",") if x.strip()]
-    docs = [d for lang in read for d in semeval_docs(lang)]
-    vecs = embed_docs([(d["title"], d["text"]) for d in docs])
-    subs = sorted({s for d in docs for s in d["subs"]})
+    docs = [(lang, d) for lang in read for d in load_semeval(semeval_dir(lang))]
+    vecs = embed_passages([d for _, d in docs], model=ENCODER)
+    subs = sorted({s for _, d in docs for s in d.subnarratives})
     claim_vecs = dict(zip(subs, cached_embed([claim_text(s) for s in subs], model=ENCODER)))
     logger.info("data: %d FNC-1 + %d synthetic pairs, %d SemEval documents (%s), %.0f s", len(fnc["y"]),
                 len(syn["y"]), len(docs), "/".join(read), time.time() - t0)

@@ -18,7 +18,6 @@ def reads(language: str | None, languages: set[str] | None) -> bool:
     return languages is None or not code or code in languages
 
 
-
 CLAIM_LANGUAGE_CONFIDENCE = 0.5  # below it a claim's language is not known: the judge reads it
 
 
@@ -41,11 +40,12 @@ def text_language(text: str) -> tuple[str, float]:
 def readable_claims(claims: list[str], languages: set[str] | None) -> list[str]:
     """The claims a judge of `languages` (None: every language) can read: those not known (with
     probability CLAIM_LANGUAGE_CONFIDENCE) to be in another language."""
+    claims = [c for c in claims if c and c.strip()]
+    if languages is None:
+        return claims
     out = []
     for c in claims:
-        if not c or not c.strip():
-            continue
-        lang, prob = text_language(c) if languages is not None else ("", 0.0)
-        if languages is None or prob < CLAIM_LANGUAGE_CONFIDENCE or reads(lang, languages):
+        lang, prob = text_language(c)
+        if prob < CLAIM_LANGUAGE_CONFIDENCE or reads(lang, languages):
             out.append(c)
     return out

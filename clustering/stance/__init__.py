@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clustering.errors import ModelNotAvailableError
-from clustering.stance.base import DEFAULT_MODEL, STANCES, Judgement, StanceJudge, default_model, read_model_folder
+from clustering.stance.base import DEFAULT_MODEL, STANCES, Judgement, StanceJudge, default_model, read_meta
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 _CACHE: dict[str, StanceJudge] = {}
@@ -54,8 +54,7 @@ def load_judge(name: str | None = None) -> StanceJudge | None:
     folder = model_dir(name)
     key = str(folder)
     if key not in _CACHE:
-        meta, _ = read_model_folder(folder)
-        if meta.get("kind") == "vector-head":
+        if read_meta(folder).get("kind") == "vector-head":
             from clustering.stance.vector_head import VectorJudge as Judge
         else:
             from clustering.stance.cross_encoder import CrossEncoderJudge as Judge

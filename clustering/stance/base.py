@@ -27,10 +27,8 @@ WEIGHTS = "stance_weights.safetensors"
 META = "stance_meta.json"
 
 
-def read_model_folder(folder) -> tuple[dict, str]:
-    """A shipped or trained model folder's meta and model id; the weights' digest is part of the id,
-    so a re-trained model judges everything again. Raises ModelNotAvailableError."""
-    import hashlib
+def read_meta(folder) -> dict:
+    """A shipped or trained model folder's meta, checked. Raises ModelNotAvailableError."""
     import json
     from pathlib import Path
 
@@ -42,8 +40,18 @@ def read_model_folder(folder) -> tuple[dict, str]:
     meta = json.loads((folder / META).read_text("utf-8"))
     if sorted(meta.get("labels", [])) != sorted(STANCES):
         raise ModelNotAvailableError(f"stance model {folder}: labels {meta.get('labels')} are not {list(STANCES)}")
-    digest = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest()[:10]
-    return meta, f"{meta.get('model_id', folder.name)}@{digest}"
+    return meta
+
+
+def read_model_folder(folder) -> tuple[dict, str]:
+    """A model folder's meta and model id; the weights' digest is part of the id, so a re-trained
+    model judges everything again. Raises ModelNotAvailableError."""
+    import hashlib
+    from pathlib import Path
+
+    meta = read_meta(folder)
+    digest = hashlib.sha256((Path(folder) / WEIGHTS).read_bytes()).hexdigest()[:10]
+    return meta, f"{meta.get('model_id', Path(folder).name)}@{digest}"
 
 
 def default_model() -> str:
