@@ -116,7 +116,11 @@ def evaluate(judge, pairs: list[dict], threads: int = 1) -> dict:
     torch.set_num_threads(threads)
     cpu = time.process_time()
     verdicts = judge.judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs])
-    cpu = time.process_time() - cpu
+    return scored(pairs, verdicts, time.process_time() - cpu)
+
+
+def scored(pairs: list[dict], verdicts, cpu: float = 0.0) -> dict:
+    """Scores of verdicts on labelled pairs (`evaluate` without the judging)."""
     out = scores([p["gold"] for p in pairs], [v.stance for v in verdicts])
     out["cpu_ms_per_pair"] = round(1000 * cpu / max(1, len(pairs)), 1)
     out["errors"] = [{"id": p["id"], "gold": p["gold"], "predicted": v.stance} for p, v in zip(pairs, verdicts)

@@ -18,6 +18,8 @@ BENCHES = [
     ["bench.eval_stance"],
     ["bench.eval_stance", "--model", "use-stance", "--sets", "fnc1,synthetic,synthetic_fg,demo,russian"],
     ["bench.train_vector_stance"],  # its cross-validation (writes no model without --out)
+    ["bench.train_stance_fusion"],  # the fusion's cross-validation, from the run above
+    ["bench.eval_stance", "--model", "use-minilm-stance", "--sets", "fnc1,synthetic,synthetic_fg,demo"],
     ["bench.eval_crosslingual", USE],
     ["bench.eval_translation", USE],
     ["bench.e2e"],

@@ -71,22 +71,26 @@ def claim_text(subnarrative: str) -> str:
 
 def semeval_pairs(docs: list[tuple[str, Doc]], vecs: list[np.ndarray], claim_vecs: dict, idx, rng: random.Random,
                   other_per: int = 2):
-    """(claim vectors, passage vectors, labels, (language, kind) per pair) of the documents `idx`."""
+    """(claim vectors, passage vectors, labels, (language, kind) per pair, (document, subnarrative)
+    per pair) of the documents `idx`."""
     subs = sorted(claim_vecs)
-    c, p, y, kinds = [], [], [], []
+    c, p, y, kinds, pairs = [], [], [], [], []
     for i in idx:
         lang, d = docs[i]
         if d.subnarratives:
             for s in d.subnarratives:
                 c.append(claim_vecs[s]), p.append(vecs[i]), y.append(0), kinds.append((lang, "carrier"))
+                pairs.append((i, s))
             domains = {n.split(":")[0] for n in d.labels}
             pool = [s for s in subs if s.split(":")[0] not in domains]
             for s in rng.sample(pool, min(1, len(pool))):
                 c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "other domain"))
+                pairs.append((i, s))
         elif not d.labels:
             for s in rng.sample(subs, other_per):
                 c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "other"))
-    return c, p, y, kinds
+                pairs.append((i, s))
+    return c, p, y, kinds, pairs
 
 
 def train(c, p, y, *, epochs: int, seed: int, lr: float = 2e-3, weight_decay: float = 1e-2, batch: int = 128):
@@ -238,19 +242,20 @@ def main(argv=None) -> int:
     order = list(range(len(docs)))
     random.Random(args.seed).shuffle(order)
     folds = [order[k::args.folds] for k in range(args.folds)]
-    oof_kinds, oof_probs = [], []
+    oof_kinds, oof_probs, oof_pairs = [], [], []
     for k, held in enumerate(folds):
         rest = [i for j, f in enumerate(folds) if j != k for i in f]
-        c, p, y, _ = semeval_pairs(docs, vecs, claim_vecs, rest, random.Random(args.seed + k))
+        c, p, y, _, _ = semeval_pairs(docs, vecs, claim_vecs, rest, random.Random(args.seed + k))
         r = args.semeval_repeat
         net = train(base[0] + c * r, base[1] + p * r, base[2] + y * r, epochs=args.epochs, seed=args.seed + k)
-        c, p, y, kinds = semeval_pairs(docs, vecs, claim_vecs, held, random.Random(100 + args.seed + k))
+        c, p, y, kinds, pairs = semeval_pairs(docs, vecs, claim_vecs, held, random.Random(100 + args.seed + k))
         oof_kinds += kinds
+        oof_pairs += [(docs[i][1].id, s) for i, s in pairs]
         oof_probs.append(probabilities(net, c, p))
         logger.info("fold %d of %d: %d held-out pairs, %.0f s", k + 1, args.folds, len(y), time.time() - t0)
     oof_probs = np.vstack(oof_probs)
 
-    c, p, y, _ = semeval_pairs(docs, vecs, claim_vecs, range(len(docs)), random.Random(args.seed))
+    c, p, y, _, _ = semeval_pairs(docs, vecs, claim_vecs, range(len(docs)), random.Random(args.seed))
     r = args.semeval_repeat
     net = train(base[0] + c * r, base[1] + p * r, base[2] + y * r, epochs=args.epochs, seed=args.seed)
     dev = {"fnc1_dev": pair_set(fnc1_pairs("dev")), "synthetic_dev": pair_set(synthetic_pairs("dev"))}
@@ -265,7 +270,7 @@ def main(argv=None) -> int:
     floors["carries"] = carry_floor(oof_probs, oof_kinds, floors, args.max_other_carries)
     floors["debunks"] = debunk_floor(*ours, floors, args.min_debunk_precision)
     np.savez(Path(tempfile.gettempdir()) / "narratives-vector-stance-probs.npz", oof=oof_probs,
-             oof_kinds=np.array([f"{a}:{b}" for a, b in oof_kinds]), **{f"dev_{n}": v for n, v in dev_probs.items()},
+             oof_kinds=np.array([f"{a}:{b}" for a, b in oof_kinds]), oof_pairs=np.array(oof_pairs), **{f"dev_{n}": v for n, v in dev_probs.items()},
              **{f"gold_{n}": np.array(s["y"]) for n, s in dev.items()})
     report = {"semeval_cv": semeval_report(oof_kinds, decisions(oof_probs, floors)),
               "semeval_cv_no_floors": semeval_report(oof_kinds, decisions(oof_probs, {})),

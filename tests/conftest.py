@@ -109,3 +109,22 @@ def demo_processed(tmp_path_factory, demo_crawled):
     r = run_cli("process", db, timeout=600, env=REFERENCE)
     assert r.returncode == 0, r.stderr
     return db, demo_crawled[1]
+
+
+@pytest.fixture(scope="session")
+def stance_verdicts():
+    """judged(model, name, pairs) -> a stance model's verdicts on a labelled set, each set judged
+    once per session: the fused judge's gate reads its parts' verdicts instead of judging again."""
+    memo: dict = {}
+
+    def judged(model: str, name: str, pairs: list[dict]):
+        if (model, name) not in memo:
+            import torch
+
+            from clustering.stance import load_judge
+
+            torch.set_num_threads(2)
+            memo[model, name] = load_judge(model).judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs])
+        return memo[model, name]
+
+    return judged

@@ -36,35 +36,41 @@ def judge():
     return load_judge(SHIPPED)
 
 
+def scored(stance_verdicts, name: str, pairs: list[dict]) -> dict:
+    from bench.eval_stance import scored
+
+    return scored(pairs, stance_verdicts(SHIPPED, name, pairs))
+
+
 @pytest.fixture(scope="module")
-def fnc1(judge):
-    from bench.eval_stance import evaluate, fnc1_pairs
+def fnc1(judge, stance_verdicts):
+    from bench.eval_stance import fnc1_pairs
 
     pairs = fnc1_pairs("val")
     if pairs is None:
         pytest.skip("../shared/data/fnc1-stance-train absent (set NARRATIVES_SHARED_DATA to run the gate)")
-    return evaluate(judge, pairs, threads=2)
+    return scored(stance_verdicts, "fnc1", pairs)
 
 
 @pytest.fixture(scope="module")
-def demo(judge):
-    from bench.eval_stance import demo_pairs, evaluate
+def demo(judge, stance_verdicts):
+    from bench.eval_stance import demo_pairs
 
-    return evaluate(judge, demo_pairs(judge.languages), threads=2)
-
-
-@pytest.fixture(scope="module")
-def synthetic(judge):
-    from bench.eval_stance import evaluate, synthetic_pairs
-
-    return evaluate(judge, synthetic_pairs("dev", "ABCDE"), threads=2)
+    return scored(stance_verdicts, "demo", demo_pairs(judge.languages))
 
 
 @pytest.fixture(scope="module")
-def synthetic_fg(judge):
-    from bench.eval_stance import evaluate, synthetic_pairs
+def synthetic(judge, stance_verdicts):
+    from bench.eval_stance import synthetic_pairs
 
-    return evaluate(judge, synthetic_pairs("dev", "FG"), threads=2)
+    return scored(stance_verdicts, "synthetic", synthetic_pairs("dev", "ABCDE"))
+
+
+@pytest.fixture(scope="module")
+def synthetic_fg(judge, stance_verdicts):
+    from bench.eval_stance import synthetic_pairs
+
+    return scored(stance_verdicts, "synthetic_fg", synthetic_pairs("dev", "FG"))
 
 
 def test_fnc1_validation_no_regression(fnc1):

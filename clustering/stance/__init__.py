@@ -10,7 +10,11 @@
   `stance_weights.safetensors` and `stance_meta.json`; `none`: no judge, every candidate a
   member, "stance not judged");
 - evidence.py: the article's sentences, ranked against the claim (the passages a judge reads);
-- cross_encoder.py: the shipped judge, all-MiniLM-L6-v2 read as a cross-encoder over the claim
+- vector_head.py: the pipeline's judge, a head over the shared space's passage vectors (every
+  language that space reads);
+- fusion.py: `narratives stance`'s judge, that head fused with the cross-encoder where the
+  cross-encoder reads both texts;
+- cross_encoder.py: an English judge, all-MiniLM-L6-v2 read as a cross-encoder over the claim
   and the article's best passages, its top layers and head trained here (bench/train_stance.py),
   weights in models/<name>/.
 
@@ -54,8 +58,11 @@ def load_judge(name: str | None = None) -> StanceJudge | None:
     folder = model_dir(name)
     key = str(folder)
     if key not in _CACHE:
-        if read_meta(folder).get("kind") == "vector-head":
+        kind = read_meta(folder).get("kind")
+        if kind == "vector-head":
             from clustering.stance.vector_head import VectorJudge as Judge
+        elif kind == "fusion":
+            from clustering.stance.fusion import FusedJudge as Judge
         else:
             from clustering.stance.cross_encoder import CrossEncoderJudge as Judge
         _CACHE[key] = Judge(folder)

@@ -20,7 +20,10 @@ from typing import Protocol
 STANCES = ("carries", "reports", "debunks", "unrelated")
 MODEL_ENV = "NARRATIVES_STANCE_MODEL"
 DEFAULT_MODEL = "use-stance"  # the head over the shared space (issue #30); `none`: every candidate a member
-SHIPPED_MODEL = DEFAULT_MODEL  # the judge `narratives stance` uses when none is configured
+# the judge `narratives stance` uses when none is configured: the same head, fused with the English
+# cross-encoder where it reads both texts (a reader of sentences; too costly for every candidate of
+# the pipeline: ~60 CPU-ms per English pair)
+SHIPPED_MODEL = "use-minilm-stance"
 
 
 WEIGHTS = "stance_weights.safetensors"

@@ -46,7 +46,8 @@ def text_language(obj: dict) -> str | None:
 @click.command()
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--model", default=None, metavar="NAME|DIR",
-              help="Stance model: a shipped name (use-stance, minilm-stance) or a folder (default: NARRATIVES_STANCE_MODEL or use-stance)")
+              help="Stance model: a shipped name (use-minilm-stance, use-stance, minilm-stance) or a folder "
+                   "(default: NARRATIVES_STANCE_MODEL or use-minilm-stance)")
 def stance(file, model):
     """Judge the stance of texts toward claims: carries, reports, debunks or unrelated.
 
@@ -57,7 +58,8 @@ def stance(file, model):
     "model": ..., "language": ...}. A text, or a claim, in a language the model does not read
     (given, or detected) is not judged: "stance": "not judged", "scores": null, with the reason, and a
     note on stderr. A bad line is reported on stderr with its line number and not answered;
-    the others are, and the exit code is 1.
+    the others are, and the exit code is 1. The default judge reads the 15 languages of the
+    shared space, and English pairs sentence by sentence too (use-minilm-stance).
 
     \b
     Example:
