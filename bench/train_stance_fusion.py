@@ -75,8 +75,9 @@ def main(argv=None) -> int:
     from clustering.stance import load_judge
 
     torch.set_num_threads(args.threads)
-    if not OOF.is_file() or "oof_pairs" not in np.load(OOF).files:
-        print(f"{OOF} not found: run `python -m bench.train_vector_stance` first", file=sys.stderr)
+    if not OOF.is_file() or "EN" not in np.load(OOF).get("languages", []):
+        print(f"{OOF} is not the shipped head's run: run `python -m bench.train_vector_stance` (its default "
+              "languages) first", file=sys.stderr)
         return 1
     if fnc1_pairs("dev") is None:
         print("FNC-1 training data not found under ../shared/data", file=sys.stderr)

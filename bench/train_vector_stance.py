@@ -270,7 +270,8 @@ def main(argv=None) -> int:
     floors["carries"] = carry_floor(oof_probs, oof_kinds, floors, args.max_other_carries)
     floors["debunks"] = debunk_floor(*ours, floors, args.min_debunk_precision)
     np.savez(Path(tempfile.gettempdir()) / "narratives-vector-stance-probs.npz", oof=oof_probs,
-             oof_kinds=np.array([f"{a}:{b}" for a, b in oof_kinds]), oof_pairs=np.array(oof_pairs), **{f"dev_{n}": v for n, v in dev_probs.items()},
+             oof_kinds=np.array([f"{a}:{b}" for a, b in oof_kinds]), oof_pairs=np.array(oof_pairs),
+             languages=np.array(read), **{f"dev_{n}": v for n, v in dev_probs.items()},
              **{f"gold_{n}": np.array(s["y"]) for n, s in dev.items()})
     report = {"semeval_cv": semeval_report(oof_kinds, decisions(oof_probs, floors)),
               "semeval_cv_no_floors": semeval_report(oof_kinds, decisions(oof_probs, {})),
