@@ -75,14 +75,15 @@ def main(argv=None) -> int:
     from clustering.stance import load_judge
 
     torch.set_num_threads(args.threads)
-    if not OOF.is_file() or "EN" not in np.load(OOF).get("languages", []):
-        print(f"{OOF} is not the shipped head's run: run `python -m bench.train_vector_stance` (its default "
-              "languages) first", file=sys.stderr)
+    head, reader = load_judge(HEAD), load_judge(READER)
+    shipped = json.dumps({k: v for k, v in sorted(head.meta["args"].items()) if k != "out"}, sort_keys=True)
+    if not OOF.is_file() or str(np.load(OOF).get("run_args", "")) != shipped:
+        print(f"{OOF} is not from a run of the shipped head's options: run `python -m bench.train_vector_stance` "
+              "first", file=sys.stderr)
         return 1
     if fnc1_pairs("dev") is None:
         print("FNC-1 training data not found under ../shared/data", file=sys.stderr)
         return 1
-    head, reader = load_judge(HEAD), load_judge(READER)
     sem_head, sem = semeval_rows()
     sets = {"semeval_en": (sem, sem_head, 1.0), "fnc1_dev": (fnc1_pairs("dev"), None, 1.0),
             "synthetic_dev": (synthetic_pairs("dev", "ABCDE"), None, args.synthetic_weight)}

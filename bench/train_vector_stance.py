@@ -70,9 +70,10 @@ def claim_text(subnarrative: str) -> str:
 
 
 def semeval_pairs(docs: list[tuple[str, Doc]], vecs: list[np.ndarray], claim_vecs: dict, idx, rng: random.Random,
-                  other_per: int = 2):
+                  other_per: int = 2, same_domain: int = 0):
     """(claim vectors, passage vectors, labels, (language, kind) per pair, (document, subnarrative)
-    per pair) of the documents `idx`."""
+    per pair) of the documents `idx`. `same_domain`: per annotated document, that many
+    subnarratives of its domain under a narrative it is not annotated with, "unrelated"."""
     subs = sorted(claim_vecs)
     c, p, y, kinds, pairs = [], [], [], [], []
     for i in idx:
@@ -86,6 +87,11 @@ def semeval_pairs(docs: list[tuple[str, Doc]], vecs: list[np.ndarray], claim_vec
             for s in rng.sample(pool, min(1, len(pool))):
                 c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "other domain"))
                 pairs.append((i, s))
+            if same_domain:
+                near = [s for s in subs if s.split(":")[0] in domains and ": ".join(s.split(": ")[:2]) not in d.labels]
+                for s in rng.sample(near, min(same_domain, len(near))):
+                    c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "same domain"))
+                    pairs.append((i, s))
         elif not d.labels:
             for s in rng.sample(subs, other_per):
                 c.append(claim_vecs[s]), p.append(vecs[i]), y.append(3), kinds.append((lang, "other"))
@@ -191,6 +197,11 @@ def semeval_report(kinds, pred) -> dict:
                    for kind, v in sorted(by.items())} for lang, by in sorted(out.items())}
 
 
+def run_args(args) -> str:
+    """The options that decide the weights (the output folder aside), as the model meta records them."""
+    return json.dumps({k: str(v) for k, v in sorted(vars(args).items()) if k != "out"}, sort_keys=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="write the model folder here")
@@ -204,6 +215,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-other-carries", type=float, default=0.22,
                     help="share of the folds' 'Other' pairs the carries floor may let through (issue #30's bar: 0.25)")
     ap.add_argument("--min-debunk-precision", type=float, default=0.9)
+    ap.add_argument("--same-domain", type=int, default=0,
+                    help="per annotated SemEval document, subnarratives of its domain it does not carry, as unrelated")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--drop-fnc1", default="", help="FNC-1 stances (as ours: reports, ...) left out of training")
     ap.add_argument("--semeval-languages", default=",".join(READ),
@@ -245,17 +258,20 @@ def main(argv=None) -> int:
     oof_kinds, oof_probs, oof_pairs = [], [], []
     for k, held in enumerate(folds):
         rest = [i for j, f in enumerate(folds) if j != k for i in f]
-        c, p, y, _, _ = semeval_pairs(docs, vecs, claim_vecs, rest, random.Random(args.seed + k))
+        c, p, y, _, _ = semeval_pairs(docs, vecs, claim_vecs, rest, random.Random(args.seed + k),
+                                      same_domain=args.same_domain)
         r = args.semeval_repeat
         net = train(base[0] + c * r, base[1] + p * r, base[2] + y * r, epochs=args.epochs, seed=args.seed + k)
-        c, p, y, kinds, pairs = semeval_pairs(docs, vecs, claim_vecs, held, random.Random(100 + args.seed + k))
+        c, p, y, kinds, pairs = semeval_pairs(docs, vecs, claim_vecs, held, random.Random(100 + args.seed + k),
+                                                  same_domain=args.same_domain)
         oof_kinds += kinds
         oof_pairs += [(docs[i][1].id, s) for i, s in pairs]
         oof_probs.append(probabilities(net, c, p))
         logger.info("fold %d of %d: %d held-out pairs, %.0f s", k + 1, args.folds, len(y), time.time() - t0)
     oof_probs = np.vstack(oof_probs)
 
-    c, p, y, _, _ = semeval_pairs(docs, vecs, claim_vecs, range(len(docs)), random.Random(args.seed))
+    c, p, y, _, _ = semeval_pairs(docs, vecs, claim_vecs, range(len(docs)), random.Random(args.seed),
+                                  same_domain=args.same_domain)
     r = args.semeval_repeat
     net = train(base[0] + c * r, base[1] + p * r, base[2] + y * r, epochs=args.epochs, seed=args.seed)
     dev = {"fnc1_dev": pair_set(fnc1_pairs("dev")), "synthetic_dev": pair_set(synthetic_pairs("dev"))}
@@ -271,7 +287,7 @@ def main(argv=None) -> int:
     floors["debunks"] = debunk_floor(*ours, floors, args.min_debunk_precision)
     np.savez(Path(tempfile.gettempdir()) / "narratives-vector-stance-probs.npz", oof=oof_probs,
              oof_kinds=np.array([f"{a}:{b}" for a, b in oof_kinds]), oof_pairs=np.array(oof_pairs),
-             languages=np.array(read), **{f"dev_{n}": v for n, v in dev_probs.items()},
+             languages=np.array(read), run_args=np.array(run_args(args)), **{f"dev_{n}": v for n, v in dev_probs.items()},
              **{f"gold_{n}": np.array(s["y"]) for n, s in dev.items()})
     report = {"semeval_cv": semeval_report(oof_kinds, decisions(oof_probs, floors)),
               "semeval_cv_no_floors": semeval_report(oof_kinds, decisions(oof_probs, {})),
