@@ -60,10 +60,15 @@ def load_judge(name: str | None = None) -> StanceJudge | None:
     if key not in _CACHE:
         kind = read_meta(folder).get("kind")
         if kind == "vector-head":
-            from clustering.stance.vector_head import VectorJudge as Judge
-        elif kind == "fusion":
-            from clustering.stance.fusion import FusedJudge as Judge
+            from clustering.stance.vector_head import VectorJudge
+
+            _CACHE[key] = VectorJudge(folder)
+        elif kind == "fusion":  # its parts are judges of their own, loaded (and cached) here
+            from clustering.stance.fusion import FusedJudge
+
+            _CACHE[key] = FusedJudge(folder, load_part=load_judge)
         else:
-            from clustering.stance.cross_encoder import CrossEncoderJudge as Judge
-        _CACHE[key] = Judge(folder)
+            from clustering.stance.cross_encoder import CrossEncoderJudge
+
+            _CACHE[key] = CrossEncoderJudge(folder)
     return _CACHE[key]

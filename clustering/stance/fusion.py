@@ -45,10 +45,9 @@ def fuse(coef: np.ndarray, intercept: np.ndarray, head: np.ndarray, reader: np.n
 class FusedJudge:
     """judge_batch([(claim, text, title)]) and judge_vectors([(claim, passages, vectors)])."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, load_part):
+        """`load_part(name) -> judge`: how the head and the reader the meta names are loaded."""
         from safetensors.numpy import load_file
-
-        from clustering.stance import load_judge
 
         folder = Path(folder)
         self.meta, self.model_id = read_model_folder(folder)
@@ -56,8 +55,8 @@ class FusedJudge:
         self.labels = list(self.meta["labels"])
         weights = load_file(str(folder / WEIGHTS))
         self.coef, self.intercept = weights["coef"].astype(np.float64), weights["intercept"].astype(np.float64)
-        self.head = load_judge(self.meta["head"])
-        self.reader = load_judge(self.meta["reader"])
+        self.head = load_part(self.meta["head"])
+        self.reader = load_part(self.meta["reader"])
         for part, judge in (("head", self.head), ("reader", self.reader)):
             if judge.model_id != self.meta[f"{part}_model_id"]:
                 raise ModelNotAvailableError(
