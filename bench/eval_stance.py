@@ -94,6 +94,19 @@ def fnc1_pairs(split: str = "val") -> list[dict] | None:
     return stance_jsonl_rows(bodies, fnc_split(pairs)[split])
 
 
+SETS = ("fnc1", "synthetic", "synthetic_fg", "demo", "russian", "russian_en_claims")
+
+
+def pairs_of(name: str, languages: set[str] | None = None) -> list[dict] | None:
+    """One of SETS by name (None: its data is absent under ../shared/data). `languages`: a judge's;
+    the demo's pairs are those whose article it reads (an English judge does not judge a Russian
+    article: "not judged")."""
+    sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev", "ABCDE"),
+            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": lambda: demo_pairs(languages),
+            "russian": lambda: russian_pairs("ru"), "russian_en_claims": lambda: russian_pairs("en")}
+    return sets[name]()
+
+
 def scores(gold: list[str], pred: list[str]) -> dict:
     labels = list(STANCES)
     cm = np.zeros((4, 4), dtype=int)
@@ -141,22 +154,21 @@ def main(argv=None) -> int:
     ap.add_argument("--write-jsonl", metavar="DIR", help="write each set as `narratives stance` input and stop")
     args = ap.parse_args(argv)
     judge = load_judge(args.model)
-    # the demo's pairs in the judge's languages (a Russian article's stance is "not judged" by an English judge)
-    sets = {"fnc1": lambda: fnc1_pairs("val"), "synthetic": lambda: synthetic_pairs("dev", "ABCDE"),
-            "synthetic_fg": lambda: synthetic_pairs("dev", "FG"), "demo": lambda: demo_pairs(judge.languages),
-            "russian": lambda: russian_pairs("ru"), "russian_en_claims": lambda: russian_pairs("en")}
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [name for name in wanted if name not in SETS]
+    if unknown:
+        ap.error(f"unknown set(s) {', '.join(unknown)}: give some of {', '.join(SETS)}")
     if args.write_jsonl:
         folder = Path(args.write_jsonl)
         folder.mkdir(parents=True, exist_ok=True)
         for name in wanted:
-            pairs = sets[name]() or []
+            pairs = pairs_of(name, judge.languages) or []
             (folder / f"{name}.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs))
             print(f"{folder / (name + '.jsonl')}: {len(pairs)} pairs")
         return 0
     results = {"model": judge.model_id}
     for name in wanted:
-        pairs = sets[name]()
+        pairs = pairs_of(name, judge.languages)
         if pairs is None:
             print(f"{name}: data absent under ../shared/data, skipped")
             continue

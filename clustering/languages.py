@@ -49,3 +49,8 @@ def readable_claims(claims: list[str], languages: set[str] | None) -> list[str]:
         if prob < CLAIM_LANGUAGE_CONFIDENCE or reads(lang, languages):
             out.append(c)
     return out
+
+
+def reads_pair(language: str | None, claim: str, languages: set[str] | None) -> bool:
+    """Whether a judge of `languages` reads both an article in `language` and the claim."""
+    return reads(language, languages) and bool(readable_claims([claim], languages))

@@ -112,19 +112,27 @@ def demo_processed(tmp_path_factory, demo_crawled):
 
 
 @pytest.fixture(scope="session")
-def stance_verdicts():
-    """judged(model, name, pairs) -> a stance model's verdicts on a labelled set, each set judged
-    once per session: the fused judge's gate reads its parts' verdicts instead of judging again."""
+def stance_set():
+    """judged(model, name) -> (pairs, verdicts): a stance model's verdicts on one of
+    bench.eval_stance's labelled sets (`pairs_of`, in the model's languages), each judged once per
+    session: the fused judge's gate reads its parts' verdicts instead of judging again. Skips where
+    the set's data is absent."""
     memo: dict = {}
 
-    def judged(model: str, name: str, pairs: list[dict]):
+    def judged(model: str, name: str):
         if (model, name) not in memo:
             import torch
 
+            from bench.eval_stance import pairs_of
             from clustering.stance import load_judge
 
+            judge = load_judge(model)
+            pairs = pairs_of(name, judge.languages)
+            if pairs is None:
+                pytest.skip(f"the data of the stance set {name} is absent under ../shared/data "
+                            "(set NARRATIVES_SHARED_DATA to run the gate)")
             torch.set_num_threads(2)
-            memo[model, name] = load_judge(model).judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs])
+            memo[model, name] = pairs, judge.judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs])
         return memo[model, name]
 
     return judged

@@ -7,7 +7,7 @@ vector head fused with the English cross-encoder, via bench/eval_stance.py.
 - FNC-1's validation split, the synthetic F/G claims and the demo web's labelled pairs (never
   fitted on) and the synthetic A-E claims must not fall more than TOLERANCE below
   bench/quality_gates.json. The verdicts are fused from the parts' verdicts on the same sets
-  (the other two gates judge them once per session, tests/conftest.py `stance_verdicts`).
+  (the other two gates judge them once per session, tests/conftest.py `stance_set`).
 - Russian pairs get the head's verdicts (the reader reads English only).
 - issue #30's targets not yet met are strict xfails (FNC-1 macro-F1 0.65, demo accuracy 0.85).
 - `narratives stance` uses it when no model is configured, and judges Russian too.
@@ -56,22 +56,16 @@ def judge():
 
 
 @pytest.fixture(scope="module")
-def fused(judge, stance_verdicts):
-    """name -> scores of the fused judge on a set, from its parts' verdicts on it."""
-    from bench.eval_stance import demo_pairs, fnc1_pairs, russian_pairs, scored, synthetic_pairs
-
-    sets = {"fnc1": lambda langs: fnc1_pairs("val"), "synthetic": lambda langs: synthetic_pairs("dev", "ABCDE"),
-            "synthetic_fg": lambda langs: synthetic_pairs("dev", "FG"), "demo": demo_pairs,
-            "russian": lambda langs: russian_pairs("ru")}
+def fused(judge, stance_set):
+    """name -> scores of the fused judge on one of bench.eval_stance's sets, from its parts'
+    verdicts on it (the reader reads no Russian: asked nothing there)."""
+    from bench.eval_stance import scored
 
     def score(name):
-        pairs = sets[name](judge.languages)
-        if pairs is None:
-            pytest.skip("../shared/data/fnc1-stance-train absent (set NARRATIVES_SHARED_DATA to run the gate)")
+        pairs, verdicts = stance_set("use-stance", name)  # the fused judge reads the head's languages
         reading = copy.copy(judge)
-        reading.head = _Answered(judge.head, pairs, stance_verdicts("use-stance", name, pairs))
-        english = sets[name](judge.reader.languages)
-        reading.reader = _Answered(judge.reader, english, stance_verdicts("minilm-stance", name, english))
+        reading.head = _Answered(judge.head, pairs, verdicts)
+        reading.reader = _Answered(judge.reader, *(stance_set("minilm-stance", name) if name != "russian" else ([], [])))
         return scored(pairs, reading.judge_batch([(p["claim"], p["text"], p.get("title")) for p in pairs]))
 
     return score
@@ -100,11 +94,10 @@ def test_no_regression(fused, name, gate, key):
     assert got >= GATES[gate] - TOLERANCE, f"{name} {key} {got:.4f} fell below recorded {GATES[gate]:.4f}"
 
 
-def test_russian_pairs_get_the_heads_verdicts(fused, stance_verdicts):
-    from bench.eval_stance import russian_pairs, scored
+def test_russian_pairs_get_the_heads_verdicts(fused, stance_set):
+    from bench.eval_stance import scored
 
-    pairs = russian_pairs("ru")
-    head = scored(pairs, stance_verdicts("use-stance", "russian", pairs))
+    head = scored(*stance_set("use-stance", "russian"))
     got = fused("russian")
     assert got["n"] == 52 and got["confusion"] == head["confusion"]
 

@@ -30,47 +30,31 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def judge():
-    from clustering.stance import load_judge
-
-    return load_judge(SHIPPED)
-
-
-def scored(stance_verdicts, name: str, pairs: list[dict]) -> dict:
+def fnc1(stance_set):
     from bench.eval_stance import scored
 
-    return scored(pairs, stance_verdicts(SHIPPED, name, pairs))
+    return scored(*stance_set(SHIPPED, "fnc1"))
 
 
 @pytest.fixture(scope="module")
-def fnc1(judge, stance_verdicts):
-    from bench.eval_stance import fnc1_pairs
+def demo(stance_set):
+    from bench.eval_stance import scored
 
-    pairs = fnc1_pairs("val")
-    if pairs is None:
-        pytest.skip("../shared/data/fnc1-stance-train absent (set NARRATIVES_SHARED_DATA to run the gate)")
-    return scored(stance_verdicts, "fnc1", pairs)
+    return scored(*stance_set(SHIPPED, "demo"))
 
 
 @pytest.fixture(scope="module")
-def demo(judge, stance_verdicts):
-    from bench.eval_stance import demo_pairs
+def synthetic(stance_set):
+    from bench.eval_stance import scored
 
-    return scored(stance_verdicts, "demo", demo_pairs(judge.languages))
-
-
-@pytest.fixture(scope="module")
-def synthetic(judge, stance_verdicts):
-    from bench.eval_stance import synthetic_pairs
-
-    return scored(stance_verdicts, "synthetic", synthetic_pairs("dev", "ABCDE"))
+    return scored(*stance_set(SHIPPED, "synthetic"))
 
 
 @pytest.fixture(scope="module")
-def synthetic_fg(judge, stance_verdicts):
-    from bench.eval_stance import synthetic_pairs
+def synthetic_fg(stance_set):
+    from bench.eval_stance import scored
 
-    return scored(stance_verdicts, "synthetic_fg", synthetic_pairs("dev", "FG"))
+    return scored(*stance_set(SHIPPED, "synthetic_fg"))
 
 
 def test_fnc1_validation_no_regression(fnc1):

@@ -38,27 +38,20 @@ def judge():
     return load_judge("use-stance")
 
 
-def scored(stance_verdicts, name: str, pairs: list[dict]) -> dict:
+def scored(stance_set, name: str) -> dict:
     from bench.eval_stance import scored
 
-    return scored(pairs, stance_verdicts("use-stance", name, pairs))
+    return scored(*stance_set("use-stance", name))
 
 
 @pytest.fixture(scope="module")
-def fnc1(judge, stance_verdicts):
-    from bench.eval_stance import fnc1_pairs
-
-    pairs = fnc1_pairs("val")
-    if pairs is None:
-        pytest.skip("../shared/data/fnc1-stance-train absent (set NARRATIVES_SHARED_DATA to run the gate)")
-    return scored(stance_verdicts, "fnc1", pairs)
+def fnc1(judge, stance_set):
+    return scored(stance_set, "fnc1")
 
 
 @pytest.fixture(scope="module")
-def demo(judge, stance_verdicts):
-    from bench.eval_stance import demo_pairs
-
-    return scored(stance_verdicts, "demo", demo_pairs(judge.languages))
+def demo(judge, stance_set):
+    return scored(stance_set, "demo")
 
 
 def test_the_meta_describes_these_weights_and_its_cross_validation_meets_the_bars():
@@ -78,14 +71,11 @@ def test_fnc1_validation_no_regression(fnc1):
     assert got >= recorded - TOLERANCE, f"FNC-1 macro-F1 {got:.4f} fell below recorded {recorded:.4f}"
 
 
-@pytest.mark.parametrize("letters, gate", [("ABCDE", "use_stance_synthetic_dev_macro_f1"),
-                                           ("FG", "use_stance_synthetic_fg_dev_macro_f1")])
-def test_synthetic_dev_no_regression(judge, stance_verdicts, letters, gate):
-    from bench.eval_stance import synthetic_pairs
-
-    name = "synthetic" if letters == "ABCDE" else "synthetic_fg"
-    got = scored(stance_verdicts, name, synthetic_pairs("dev", letters))["macro_f1"]
-    assert got >= GATES[gate] - TOLERANCE, f"synthetic {letters} macro-F1 {got:.4f} fell below recorded {GATES[gate]:.4f}"
+@pytest.mark.parametrize("name, gate", [("synthetic", "use_stance_synthetic_dev_macro_f1"),
+                                        ("synthetic_fg", "use_stance_synthetic_fg_dev_macro_f1")])
+def test_synthetic_dev_no_regression(judge, stance_set, name, gate):
+    got = scored(stance_set, name)["macro_f1"]
+    assert got >= GATES[gate] - TOLERANCE, f"{name} macro-F1 {got:.4f} fell below recorded {GATES[gate]:.4f}"
 
 
 def test_demo_accuracy_no_regression(demo):
@@ -96,10 +86,8 @@ def test_demo_accuracy_no_regression(demo):
     assert carriers_debunked <= GATES["use_stance_demo_carriers_debunked"], "more demo carriers read as debunks"
 
 
-def test_russian_sets_no_regression(judge, stance_verdicts):
-    from bench.eval_stance import russian_pairs
-
-    got = scored(stance_verdicts, "russian", russian_pairs("ru"))
+def test_russian_sets_no_regression(judge, stance_set):
+    got = scored(stance_set, "russian")
     assert got["n"] == 52
     assert got["accuracy"] >= GATES["use_stance_russian_accuracy"] - TOLERANCE, got["accuracy"]
 

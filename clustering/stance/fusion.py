@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from clustering.errors import ModelNotAvailableError
-from clustering.languages import readable_claims, reads, text_language
+from clustering.languages import reads_pair, text_language
 from clustering.stance.base import WEIGHTS, Judgement, read_model_folder
 
 logger = logging.getLogger(__name__)
@@ -67,14 +67,10 @@ class FusedJudge:
         self.languages = self.head.languages
         self.space = self.head.space  # the stance stage hands the head stored vectors in this space
 
-    def _reader_reads(self, claim: str, text: str) -> bool:
-        languages = self.reader.languages
-        return reads(text_language(text)[0], languages) and bool(readable_claims([claim], languages))
-
     def _fused(self, items, head: list[Judgement], texts: list[tuple[str, str | None]]) -> list[Judgement]:
         """The head's verdicts, fused with the reader's where it reads the claim and the text."""
         which = [i for i, (it, (text, title)) in enumerate(zip(items, texts))
-                 if self._reader_reads(it[0], f"{title or ''}\n{text}")]
+                 if reads_pair(text_language(f"{title or ''}\n{text}")[0], it[0], self.reader.languages)]
         if not which:
             return head
         read = self.reader.judge_batch([(items[i][0], texts[i][0], texts[i][1]) for i in which])

@@ -67,7 +67,7 @@ def stance(file, model):
         echo '{"id": 1, "claim": "The moon landing was staged.", "text": "..."}' | narratives stance -
     """
     from clustering.errors import ModelNotAvailableError
-    from clustering.languages import readable_claims, reads
+    from clustering.languages import reads, reads_pair
     from clustering.languages import text_language as claim_language
     from clustering.stance import load_judge
     from clustering.stance.base import MODEL_ENV, SHIPPED_MODEL
@@ -86,8 +86,7 @@ def stance(file, model):
 
     def flush():
         langs = [text_language(o) for o in pending]
-        claim_read = [bool(readable_claims([o["claim"]], judge.languages)) for o in pending]
-        readable = [reads(lang, judge.languages) and ok for lang, ok in zip(langs, claim_read)]
+        readable = [reads_pair(lang, o["claim"], judge.languages) for o, lang in zip(pending, langs)]
         verdicts = iter(judge.judge_batch([(o["claim"], o["text"], o.get("title"))
                                            for o, ok in zip(pending, readable) if ok]))
         for o, lang, ok in zip(pending, langs, readable):
