@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.embedding_cache import cached_embed
 from bench.shared_data import shared_data_dir, unpacked
-from clustering.passages import split_passages
+from clustering.passages import embed_grouped, split_passages
 
 MAX_PASSAGES = 24
 
@@ -60,14 +60,8 @@ def load_semeval(folder: Path) -> list[Doc]:
 
 def embed_passages(docs: list[Doc], max_passages: int = MAX_PASSAGES, model: str | None = None) -> list[np.ndarray]:
     """Each doc's passage vectors (the configured model, or `model`), cut as the embed stage cuts them."""
-    passages = [split_passages(d.title, d.text, max_passages=max_passages) for d in docs]
-    flat = [p for ps in passages for p in ps]
-    vecs = cached_embed(flat, model=model)
-    out, i = [], 0
-    for ps in passages:
-        out.append(vecs[i:i + len(ps)])
-        i += len(ps)
-    return out
+    return embed_grouped(lambda texts: cached_embed(texts, model=model),
+                         [split_passages(d.title, d.text, max_passages=max_passages) for d in docs])
 
 
 def two_spaces():

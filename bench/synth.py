@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.embedding_cache import cached_embed
 from bench.shared_data import shared_data_dir
-from clustering.passages import split_passages
+from clustering.passages import embed_grouped, split_passages
 
 OUTLETS = 200
 REWRITE_EVERY = 4  # a marker after every 4 words: each 5-word shingle holds one
@@ -66,12 +66,7 @@ def pool_vectors(pool):
 
     docs = cached_embed([doc_text(t, x) for t, x in pool])
     passages = [split_passages(t, x)[:8] for t, x in pool]
-    flat = cached_embed([p for ps in passages for p in ps])
-    out, k = [], 0
-    for ps in passages:
-        out.append((ps, flat[k:k + len(ps)]))
-        k += len(ps)
-    return docs, out
+    return docs, list(zip(passages, embed_grouped(cached_embed, passages)))
 
 
 def synthetic_rows(n: int, pool, docs, passages, *, seed: int = 0, start_ts: float = 1.7e9,

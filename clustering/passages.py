@@ -41,3 +41,14 @@ def split_passages(title: str | None, text: str | None, *, max_passages: int = M
         passages.append(" ".join(buf))
     passages = [p for i, p in enumerate(passages) if i == 0 or len(p.split()) >= MIN_WORDS]
     return passages[:max_passages]
+
+
+def embed_grouped(embed, groups: list[list[str]]) -> list:
+    """Each group's vectors (an article's passages), from one call of `embed` over all their texts."""
+    flat = [t for g in groups for t in g]
+    vecs = embed(flat) if flat else []
+    out, i = [], 0
+    for g in groups:
+        out.append(vecs[i:i + len(g)])
+        i += len(g)
+    return out

@@ -135,17 +135,12 @@ class VectorJudge:
     def judge_batch(self, items) -> list[Judgement]:
         """Judgements of (claim, text, title) items: the articles are cut into passages as the
         embed stage cuts them and embedded here."""
-        from clustering.passages import split_passages
+        from clustering.passages import embed_grouped, split_passages
 
         items = list(items)
         passages = [split_passages(it[2] if len(it) > 2 else None, it[1], max_passages=self.max_passages)
                     for it in items]
-        flat = [p for ps in passages for p in ps]
-        vecs = self.encoder.embed(flat) if flat else np.zeros((0, 0), np.float32)
-        out, i = [], 0
-        for ps in passages:
-            out.append(vecs[i:i + len(ps)])
-            i += len(ps)
+        out = embed_grouped(self.encoder.embed, passages)
         return self.judge_vectors([(it[0], ps, v) for it, ps, v in zip(items, passages, out)])
 
     @torch.inference_mode()
