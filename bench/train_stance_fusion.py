@@ -72,12 +72,12 @@ def main(argv=None) -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
+    from bench.train_vector_stance import run_args
     from clustering.stance import load_judge
 
     torch.set_num_threads(args.threads)
     head, reader = load_judge(HEAD), load_judge(READER)
-    shipped = json.dumps({k: v for k, v in sorted(head.meta["args"].items()) if k != "out"}, sort_keys=True)
-    if not OOF.is_file() or str(np.load(OOF).get("run_args", "")) != shipped:
+    if not OOF.is_file() or str(np.load(OOF).get("run_args", "")) != run_args(head.meta["args"]):
         print(f"{OOF} is not from a run of the shipped head's options: run `python -m bench.train_vector_stance` "
               "first", file=sys.stderr)
         return 1

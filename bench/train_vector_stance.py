@@ -197,9 +197,10 @@ def semeval_report(kinds, pred) -> dict:
                    for kind, v in sorted(by.items())} for lang, by in sorted(out.items())}
 
 
-def run_args(args) -> str:
-    """The options that decide the weights (the output folder aside), as the model meta records them."""
-    return json.dumps({k: str(v) for k, v in sorted(vars(args).items()) if k != "out"}, sort_keys=True)
+def run_args(options: dict) -> str:
+    """The options that decide the weights (the output folder aside) as one string: the folds file
+    carries it, and bench/train_stance_fusion.py compares it with the shipped head's meta `args`."""
+    return json.dumps({k: str(v) for k, v in sorted(options.items()) if k != "out"}, sort_keys=True)
 
 
 def main(argv=None) -> int:
@@ -287,7 +288,7 @@ def main(argv=None) -> int:
     floors["debunks"] = debunk_floor(*ours, floors, args.min_debunk_precision)
     np.savez(Path(tempfile.gettempdir()) / "narratives-vector-stance-probs.npz", oof=oof_probs,
              oof_kinds=np.array([f"{a}:{b}" for a, b in oof_kinds]), oof_pairs=np.array(oof_pairs),
-             languages=np.array(read), run_args=np.array(run_args(args)), **{f"dev_{n}": v for n, v in dev_probs.items()},
+             languages=np.array(read), run_args=np.array(run_args(vars(args))), **{f"dev_{n}": v for n, v in dev_probs.items()},
              **{f"gold_{n}": np.array(s["y"]) for n, s in dev.items()})
     report = {"semeval_cv": semeval_report(oof_kinds, decisions(oof_probs, floors)),
               "semeval_cv_no_floors": semeval_report(oof_kinds, decisions(oof_probs, {})),
